@@ -1,0 +1,107 @@
+// The composition root: builds every core service once and passes them explicitly. No
+// module-level singletons; tests build a Core of their own.
+import { pino, type Logger } from 'pino';
+import { Audit } from './audit/audit.ts';
+import { JsonlAuditSink } from './audit/sinks/jsonl.ts';
+import { StoreAuditSink } from './audit/sinks/store.ts';
+import { AuthFlow, SINGLE_FACTOR_POLICY, type AuthPolicy } from './auth/auth-flow.ts';
+import { warmPasswordVerifier } from './auth/passwords.ts';
+import type { Config } from './config/schema.ts';
+import type { ErrorCode } from './errors/index.ts';
+import { loadIdentity, type Identity } from './identity/identity.ts';
+import { Admission } from './net/admission.ts';
+import type { ConnectionContext } from './net/connection.ts';
+import { ConnectionTimers } from './net/timeouts.ts';
+import { Session } from './session/session.ts';
+import { Store, storeOptionsFrom } from './store/store.ts';
+import type { User } from './store/user-repository.ts';
+import { LocalVfs } from './vfs/local.ts';
+
+export interface Core {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly audit: Audit;
+  readonly store: Store;
+  readonly identity: Identity;
+  readonly admission: Admission;
+  /** Open sessions by id (live view, kill, drain). */
+  readonly sessions: Map<string, Session>;
+  authPolicy: AuthPolicy;
+  newAuthFlow(ctx: ConnectionContext): AuthFlow;
+  newTimers(onTimeout: (code: ErrorCode) => void): ConnectionTimers;
+  openSession(user: User, ctx: ConnectionContext, id?: string): Promise<Session>;
+  close(): Promise<void>;
+}
+
+export interface CoreOptions {
+  logger?: Logger;
+  /** Skip the file/store audit sinks (CLI commands that only read). */
+  withoutAuditSinks?: boolean;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.log.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+}
+
+/** Opens the store and audit sinks only: what CLI commands need. */
+export async function openStoreAndAudit(config: Config, options: CoreOptions = {}): Promise<{ store: Store; audit: Audit; close(): Promise<void> }> {
+  const store = await Store.open(storeOptionsFrom(config));
+  const audit = new Audit();
+  const sinks: { close(): Promise<void> }[] = [];
+  if (!options.withoutAuditSinks) {
+    if (config.audit.file) sinks.push(new JsonlAuditSink(audit, config.dataDir));
+    if (config.audit.store) sinks.push(new StoreAuditSink(audit, store.audit));
+  }
+  return {
+    store,
+    audit,
+    async close() {
+      for (const s of sinks) await s.close();
+      audit.close();
+      await store.close();
+    },
+  };
+}
+
+export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
+  const logger = options.logger ?? createLogger(config);
+  const identity = await loadIdentity(config);
+  const base = await openStoreAndAudit(config, options);
+  await warmPasswordVerifier();
+  const admission = new Admission(config.limits, base.audit);
+  const sessions = new Map<string, Session>();
+
+  const core: Core = {
+    config,
+    logger,
+    audit: base.audit,
+    store: base.store,
+    identity,
+    admission,
+    sessions,
+    authPolicy: SINGLE_FACTOR_POLICY,
+    newAuthFlow(ctx) {
+      return new AuthFlow({ store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts }, ctx);
+    },
+    newTimers(onTimeout) {
+      return new ConnectionTimers(config.limits, onTimeout);
+    },
+    async openSession(user, ctx, id = ctx.id) {
+      const vfs = await LocalVfs.open(user.home);
+      const session = new Session(id, user, ctx, vfs, base.audit);
+      sessions.set(id, session);
+      const close = session.close.bind(session);
+      session.close = async () => {
+        sessions.delete(id);
+        await close();
+      };
+      return session;
+    },
+    async close() {
+      await Promise.all([...sessions.values()].map((s) => s.close()));
+      admission.closeAll();
+      await base.close();
+    },
+  };
+  return core;
+}

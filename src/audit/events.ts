@@ -1,0 +1,57 @@
+// Typed audit events. Names follow `area.action.outcome`. No event carries a password, a
+// one-time code, a private key or a public key blob: only names, addresses, fingerprints,
+// virtual paths, sizes, durations and error codes.
+import type { ErrorCode } from '../errors/index.ts';
+
+export type Protocol = 'sftp' | 'ftps' | 'ftp' | 'cli' | 'admin';
+
+interface Base {
+  /** Connection the event belongs to, if any. */
+  connectionId?: string;
+  protocol?: Protocol;
+  remoteAddress?: string;
+  user?: string;
+}
+
+export type AuditEvent = Base &
+  (
+    | { type: 'server.started'; listeners: string[] }
+    | { type: 'server.stopped' }
+    | { type: 'conn.accepted'; localPort: number }
+    | { type: 'conn.refused'; code: ErrorCode; rule: string }
+    | { type: 'conn.closed'; durationMs: number; reason?: string }
+    | { type: 'auth.succeeded'; methods: string[] }
+    | { type: 'auth.partial'; method: string; next: string[] }
+    | { type: 'auth.failed'; method: string; code: ErrorCode; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'not-allowed' | 'too-many-attempts' | 'bad-key' }
+    | { type: 'session.timeout'; code: ErrorCode }
+    | { type: 'session.closed'; sessionId: string; durationMs: number }
+    | { type: 'protocol.malformed'; code: ErrorCode; detail: string }
+    | { type: 'file.operation'; op: FileOp; outcome: 'completed' | 'failed'; path: string; target?: string; code?: ErrorCode; bytes?: number; durationMs?: number; sha256?: string; sessionId: string }
+    | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed'; subject: string; detail?: string }
+  );
+
+export type FileOp =
+  | 'list'
+  | 'stat'
+  | 'download'
+  | 'upload'
+  | 'mkdir'
+  | 'rmdir'
+  | 'remove'
+  | 'rename'
+  | 'setstat'
+  | 'symlink'
+  | 'readlink'
+  | 'link'
+  | 'realpath'
+  | 'statvfs';
+
+export type AuditEventType = AuditEvent['type'];
+
+/** The name written to the trail: `file.operation` events become `file.<op>.<outcome>`. */
+export function eventName(e: AuditEvent): string {
+  return e.type === 'file.operation' ? `file.${e.op}.${e.outcome}` : e.type;
+}
+
+/** A published record: the event plus time and name. */
+export type AuditRecord = AuditEvent & { ts: string; event: string };

@@ -1,0 +1,170 @@
+// The authentication state machine of one connection. Each successful step records a factor;
+// the login completes only when the recorded factors cover one of the user's required sets.
+// A second factor (TOTP, a client certificate) is therefore one more required factor, never an
+// optional branch: no single method can complete a login whose policy needs two.
+//
+//   start ──step ok──▶ partial ──step ok──▶ … ──factors cover a set──▶ authenticated
+//     │                   │
+//     └──step failed──────┴──▶ (same state; failures++) ──failures ≥ max──▶ closed
+import type { Audit } from '../audit/audit.ts';
+import { PortcullisError, type ErrorCode } from '../errors/index.ts';
+import type { ConnectionContext } from '../net/connection.ts';
+import type { Store } from '../store/store.ts';
+import type { User } from '../store/user-repository.ts';
+import { verifyPassword } from './passwords.ts';
+import { sameKey, verifySignature } from './public-keys.ts';
+
+/** A factor proven by a step. Protocol methods map onto these (SSH keyboard-interactive with
+ * a password prompt proves 'password'). Later issues add 'totp' and 'tls-client-cert'. */
+export type Factor = 'password' | 'publickey' | 'totp' | 'tls-client-cert';
+
+/** Decides which sets of factors complete a login for a user (any one set suffices). */
+export interface AuthPolicy {
+  requiredFactorSets(user: User | undefined, ctx: ConnectionContext): Factor[][];
+}
+
+export const SINGLE_FACTOR_POLICY: AuthPolicy = {
+  requiredFactorSets: () => [['password'], ['publickey']],
+};
+
+export type AuthStep =
+  | { status: 'success'; user: User; factors: Factor[] }
+  | { status: 'partial'; next: Factor[] }
+  | { status: 'failure'; next: Factor[]; code: ErrorCode; close: boolean };
+
+export interface PublicKeyProof {
+  algorithm: string;
+  blob: Buffer;
+  /** Absent on the "would this key be accepted?" query that SSH clients send first. */
+  signature?: { data: Buffer; signature: Buffer; hashAlgorithm?: string | undefined };
+}
+
+export interface AuthFlowDeps {
+  store: Store;
+  audit: Audit;
+  policy: AuthPolicy;
+  maxAttempts: number;
+}
+
+type State = 'start' | 'partial' | 'authenticated' | 'closed';
+
+export class AuthFlow {
+  private state: State = 'start';
+  private username: string | undefined;
+  private readonly factors = new Set<Factor>();
+  private failures = 0;
+  private keyQueries = 0;
+  private authenticated: User | undefined;
+
+  constructor(
+    private readonly deps: AuthFlowDeps,
+    readonly ctx: ConnectionContext,
+  ) {}
+
+  get isAuthenticated(): boolean {
+    return this.state === 'authenticated';
+  }
+
+  get user(): User | undefined {
+    return this.authenticated;
+  }
+
+  /** Factors that may still be offered (for SSH's "methods that can continue"). */
+  async nextFactors(username?: string): Promise<Factor[]> {
+    const user = username ? await this.deps.store.users.get(username) : undefined;
+    return this.remaining(user);
+  }
+
+  async password(username: string, password: string): Promise<AuthStep> {
+    return this.step(username, 'password', async (user) => ({
+      ok: await verifyPassword(user?.passwordHash ?? null, password),
+    }));
+  }
+
+  /** Would this key be accepted? (No state change: SSH clients ask before signing.) */
+  async publicKeyAcceptable(username: string, algorithm: string, blob: Buffer): Promise<boolean> {
+    // SECURITY: bounded so the query cannot be used to test thousands of keys per connection.
+    if (++this.keyQueries > this.deps.maxAttempts * 4 || this.state === 'closed' || this.state === 'authenticated') return false;
+    const user = await this.deps.store.users.get(username);
+    if (!user || user.disabled || !this.allowed(user, 'publickey')) return false;
+    return (await this.deps.store.keys.list(user.id)).some((k) => sameKey(k.publicKey, algorithm, blob));
+  }
+
+  async publicKey(username: string, proof: PublicKeyProof): Promise<AuthStep> {
+    return this.step(username, 'publickey', async (user) => {
+      if (!user || !proof.signature) return { ok: false };
+      const keys = await this.deps.store.keys.list(user.id);
+      const key = keys.find((k) => sameKey(k.publicKey, proof.algorithm, proof.blob));
+      if (!key) return { ok: false, reason: 'bad-key' as const };
+      return { ok: verifySignature(key.publicKey, proof.signature.data, proof.signature.signature, proof.signature.hashAlgorithm), method: `publickey ${key.fingerprint}` };
+    });
+  }
+
+  private allowed(user: User | undefined, factor: Factor): boolean {
+    return this.remaining(user).includes(factor);
+  }
+
+  /** Factors that, added to those proven, still lead towards some required set. */
+  private remaining(user: User | undefined): Factor[] {
+    const sets = this.deps.policy.requiredFactorSets(user, this.ctx);
+    const next = new Set<Factor>();
+    for (const set of sets) {
+      if (![...this.factors].every((f) => set.includes(f))) continue;
+      for (const f of set) if (!this.factors.has(f)) next.add(f);
+    }
+    return [...next];
+  }
+
+  private complete(user: User): boolean {
+    return this.deps.policy.requiredFactorSets(user, this.ctx).some((set) => set.every((f) => this.factors.has(f)));
+  }
+
+  private async step(username: string, factor: Factor, check: (user: User | undefined) => Promise<{ ok: boolean; reason?: 'bad-key'; method?: string }>): Promise<AuthStep> {
+    const { audit } = this.deps;
+    const base = { connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, user: username };
+    if (this.state === 'closed') return { status: 'failure', next: [], code: 'ERR_AUTH_TOO_MANY_ATTEMPTS', close: true };
+    if (this.state === 'authenticated') throw new PortcullisError('ERR_AUTH_ALREADY_DONE');
+    if (this.username !== undefined && this.username !== username) {
+      // SECURITY: factors proven for one user never count for another.
+      this.factors.clear();
+      this.state = 'start';
+      audit.emit({ type: 'auth.failed', ...base, method: factor, code: 'ERR_AUTH_USER_CHANGED', reason: 'not-allowed' });
+      return this.fail('ERR_AUTH_USER_CHANGED', undefined);
+    }
+    this.username = username;
+    const user = await this.deps.store.users.get(username);
+
+    if (!this.allowed(user, factor)) {
+      audit.emit({ type: 'auth.failed', ...base, method: factor, code: 'ERR_AUTH_METHOD_NOT_ALLOWED', reason: 'not-allowed' });
+      return this.fail('ERR_AUTH_METHOD_NOT_ALLOWED', user);
+    }
+    // Always run the check (argon2 for unknown users too): equal timing, equal reply.
+    const result = await check(user);
+    const reason = !user ? 'unknown-user' : user.disabled ? 'disabled' : result.ok ? null : (result.reason ?? 'bad-credentials');
+    if (reason !== null || !user) {
+      audit.emit({ type: 'auth.failed', ...base, method: factor, code: 'ERR_AUTH_FAILED', reason: reason ?? 'unknown-user' });
+      return this.fail('ERR_AUTH_FAILED', user);
+    }
+    this.factors.add(factor);
+    if (this.complete(user)) {
+      this.state = 'authenticated';
+      this.authenticated = user;
+      audit.emit({ type: 'auth.succeeded', ...base, methods: [...this.factors] });
+      return { status: 'success', user, factors: [...this.factors] };
+    }
+    this.state = 'partial';
+    const next = this.remaining(user);
+    audit.emit({ type: 'auth.partial', ...base, method: result.method ?? factor, next });
+    return { status: 'partial', next };
+  }
+
+  private fail(code: ErrorCode, user: User | undefined): AuthStep {
+    this.failures += 1;
+    if (this.failures >= this.deps.maxAttempts) {
+      this.state = 'closed';
+      this.deps.audit.emit({ type: 'auth.failed', connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, user: this.username, method: 'any', code: 'ERR_AUTH_TOO_MANY_ATTEMPTS', reason: 'too-many-attempts' });
+      return { status: 'failure', next: [], code: 'ERR_AUTH_TOO_MANY_ATTEMPTS', close: true };
+    }
+    return { status: 'failure', next: this.remaining(user), code, close: false };
+  }
+}

@@ -1,0 +1,61 @@
+// Every hard limit of the server, in one place (vsftpd's defs.h is the model).
+// Tunable values in the config default to the numbers here and are bounded by them:
+// an operator may lower a cap, never raise it past its ceiling.
+
+export const LIMITS = {
+  // --- paths (virtual filesystem) ---
+  /** Longest virtual path accepted, in UTF-8 bytes. */
+  maxPathBytes: 4096,
+  /** Longest single path component, in UTF-8 bytes (ext4 and most filesystems: 255). */
+  maxNameBytes: 255,
+  /** Deepest path accepted, in components. */
+  maxPathDepth: 128,
+  /** Entries returned per directory listing batch (listings are streamed in batches). */
+  listBatchEntries: 512,
+
+  // --- connections and admission ---
+  /** Default and ceiling for simultaneous connections, all protocols together. */
+  maxConnections: { default: 512, ceiling: 65_536 },
+  /** Default and ceiling for simultaneous connections from one address. */
+  maxConnectionsPerAddress: { default: 32, ceiling: 4_096 },
+  /** Time to complete authentication after the socket is accepted, ms. */
+  loginTimeoutMs: { default: 60_000, min: 1_000, ceiling: 600_000 },
+  /** Idle time allowed on an authenticated connection with no transfer, ms. */
+  idleTimeoutMs: { default: 900_000, min: 1_000, ceiling: 86_400_000 },
+  /** Authentication attempts (failed steps) allowed on one connection. */
+  maxAuthAttempts: { default: 3, min: 1, ceiling: 10 },
+
+  // --- FTP control channel ---
+  /** Longest FTP command line including CRLF, bytes (vsftpd: 4096). */
+  ftpMaxLineBytes: 4096,
+  /** Overlong lines tolerated before the connection is closed. */
+  ftpMaxOverlongLines: 3,
+
+  // --- SFTP ---
+  /** Largest SFTP packet accepted, bytes (limits@openssh.com max-packet-length). */
+  sftpMaxPacketBytes: 256 * 1024 + 1024,
+  /** Largest read or write payload per request, bytes (255 KiB, as OpenSSH). */
+  sftpMaxReadWriteBytes: 255 * 1024,
+  /** Open file and directory handles per SFTP session. */
+  sftpMaxOpenHandles: 256,
+
+  // --- credentials ---
+  /** Longest password accepted before hashing, bytes (bounds argon2 input and FTP PASS). */
+  maxPasswordBytes: 1024,
+  /** Longest user name, characters. */
+  maxUserNameLength: 64,
+  /** Longest public key line accepted, bytes. */
+  maxPublicKeyBytes: 16 * 1024,
+  /** Argon2id parameters (OWASP: m=19456 KiB, t=2, p=1). */
+  argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
+
+  // --- identity ---
+  /** RSA modulus size for generated host keys. */
+  rsaHostKeyBits: 3072,
+  /** Validity of the generated self-signed TLS certificate, days. */
+  selfSignedCertDays: 397,
+
+  // --- audit ---
+  /** Largest audit record written, bytes (oversized detail fields are truncated). */
+  maxAuditRecordBytes: 16 * 1024,
+} as const;

@@ -1,0 +1,111 @@
+// The configuration schema: every key, its default (secure, dangerous features off) and its
+// validation. Loading and environment overrides live in load.ts.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { LIMITS } from './limits.ts';
+
+const port = z.number().int().min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535');
+const address = z.string().refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address such as 0.0.0.0 or ::');
+const bounded = (b: { default: number; ceiling: number; min?: number }, unit = '') =>
+  z
+    .number()
+    .int()
+    .min(b.min ?? 1, `must be at least ${b.min ?? 1}${unit}`)
+    .max(b.ceiling, `must be at most ${b.ceiling}${unit} (hard limit)`)
+    .default(b.default);
+
+/** "50000-50100" → [50000, 50100]; a single port "50000" is a range of one. */
+export function parsePortRange(value: string): [number, number] | null {
+  const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(value);
+  if (!m) return null;
+  const lo = Number(m[1]);
+  const hi = Number(m[2] ?? m[1]);
+  if (lo < 1024 || hi > 65535 || lo > hi) return null;
+  return [lo, hi];
+}
+
+const portRange = z
+  .union([z.string(), z.number().int()])
+  .transform((v) => String(v))
+  .refine((v) => parsePortRange(v) !== null, 'must be a port range "LOW-HIGH" within 1024-65535, LOW <= HIGH');
+
+export const configSchema = z.strictObject({
+  /** Where keys, certificates, the SQLite store and audit files live. */
+  dataDir: z.string().min(1, 'must not be empty').default('./data'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  sftp: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      address: address.default('0.0.0.0'),
+      port: port.default(2222),
+    })
+    .prefault({}),
+  ftps: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      address: address.default('0.0.0.0'),
+      /** Explicit FTPS (AUTH TLS). */
+      port: port.default(2121),
+      /** Implicit FTPS (TLS from the first byte); 0 picks a free port, null turns it off. */
+      implicitPort: port.nullable().default(2990),
+      passivePorts: portRange.default('50000-50100'),
+      /** Address announced in PASV replies (NAT); null announces the control connection's local address. */
+      passiveAddress: address.nullable().default(null),
+      /** DANGEROUS: accept logins before AUTH TLS. Off by default, warned about at every start. */
+      allowPlaintext: z.boolean().default(false),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      /** PEM certificate chain; null uses the one generated in the data dir. */
+      certFile: z.string().min(1).nullable().default(null),
+      keyFile: z.string().min(1).nullable().default(null),
+    })
+    .prefault({})
+    .refine((t) => (t.certFile === null) === (t.keyFile === null), {
+      message: 'certFile and keyFile must be set together',
+      path: ['certFile'],
+    }),
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      address: address.default('127.0.0.1'),
+      port: port.default(9090),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      /** SQLite: file path (default DATADIR/portcullis.db). PostgreSQL: a postgres:// URL. */
+      url: z.string().min(1).nullable().default(null),
+    })
+    .prefault({})
+    .refine((s) => s.driver !== 'postgres' || (s.url !== null && /^postgres(ql)?:\/\//.test(s.url)), {
+      message: 'must be a postgres:// URL when store.driver is postgres',
+      path: ['url'],
+    }),
+  limits: z
+    .strictObject({
+      maxConnections: bounded(LIMITS.maxConnections),
+      maxConnectionsPerAddress: bounded(LIMITS.maxConnectionsPerAddress),
+      loginTimeoutMs: bounded(LIMITS.loginTimeoutMs, ' ms'),
+      idleTimeoutMs: bounded(LIMITS.idleTimeoutMs, ' ms'),
+      maxAuthAttempts: bounded(LIMITS.maxAuthAttempts),
+    })
+    .prefault({}),
+  audit: z
+    .strictObject({
+      /** Write JSON lines to DATADIR/audit/audit.jsonl. */
+      file: z.boolean().default(true),
+      /** Keep audit records in the store (queried by `audit search`). */
+      store: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,65 @@
+// The one catalogue of error codes. Codes are stable: adapters map them to protocol replies
+// (FTP reply codes, SFTP status codes) in one table each, and docs/errors.md documents every
+// code (a test fails when the two disagree). Messages never contain secrets.
+
+export const ERROR_CATALOGUE = {
+  // configuration
+  ERR_CONFIG_INVALID: 'The configuration is invalid',
+  ERR_CONFIG_UNREADABLE: 'The configuration file cannot be read or parsed',
+
+  // identity (keys and certificates)
+  ERR_IDENTITY_UNREADABLE: 'A key or certificate in the data directory cannot be read',
+
+  // admission
+  ERR_ADMISSION_TOO_MANY_CONNECTIONS: 'The server has reached its connection limit',
+  ERR_ADMISSION_TOO_MANY_FROM_ADDRESS: 'Too many connections from this address',
+  ERR_ADMISSION_DENIED: 'The connection was refused by policy',
+  ERR_ADMISSION_BAD_ADDRESS: 'The peer address cannot be parsed',
+
+  // authentication
+  ERR_AUTH_FAILED: 'Authentication failed',
+  ERR_AUTH_TOO_MANY_ATTEMPTS: 'Too many authentication attempts',
+  ERR_AUTH_METHOD_NOT_ALLOWED: 'This authentication method is not allowed now',
+  ERR_AUTH_USER_CHANGED: 'The user name changed during authentication',
+  ERR_AUTH_ALREADY_DONE: 'Authentication is already complete',
+
+  // session and timeouts
+  ERR_SESSION_LOGIN_TIMEOUT: 'Authentication was not completed in time',
+  ERR_SESSION_IDLE_TIMEOUT: 'The session was idle for too long',
+  ERR_SESSION_CLOSED: 'The session is closed',
+  ERR_PERMISSION_DENIED: 'Permission denied',
+
+  // virtual filesystem
+  ERR_VFS_INVALID_PATH: 'The path is not valid',
+  ERR_VFS_NAME_TOO_LONG: 'The path or a name in it is too long',
+  ERR_VFS_ESCAPE: 'The path leads outside the home directory',
+  ERR_VFS_NOT_FOUND: 'No such file or directory',
+  ERR_VFS_EXISTS: 'The file or directory already exists',
+  ERR_VFS_NOT_A_DIRECTORY: 'Not a directory',
+  ERR_VFS_IS_A_DIRECTORY: 'Is a directory',
+  ERR_VFS_NOT_EMPTY: 'The directory is not empty',
+  ERR_VFS_NO_SPACE: 'No space left on the storage',
+  ERR_VFS_UNSUPPORTED: 'The operation is not supported by this storage',
+  ERR_VFS_IO: 'The storage failed to complete the operation',
+  ERR_VFS_TRANSFER_ABORTED: 'The transfer was aborted before it completed',
+
+  // protocol input
+  ERR_PROTOCOL_MALFORMED: 'The client sent malformed protocol input',
+  ERR_PROTOCOL_LINE_TOO_LONG: 'The command line is too long',
+
+  // users and keys (store, CLI)
+  ERR_USER_INVALID_NAME: 'The user name is not valid',
+  ERR_USER_EXISTS: 'The user already exists',
+  ERR_USER_NOT_FOUND: 'No such user',
+  ERR_PASSWORD_INVALID: 'The password is not acceptable',
+  ERR_KEY_INVALID: 'The public key cannot be parsed or is not allowed',
+  ERR_KEY_EXISTS: 'The user already has this key',
+  ERR_KEY_NOT_FOUND: 'No such key for this user',
+  ERR_STORE_UNAVAILABLE: 'The store cannot be opened',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOGUE, code);
+}

@@ -1,0 +1,55 @@
+// The operations HTTP listener (metrics.address:metrics.port, loopback by default):
+// /healthz (the process is alive) and /readyz (listeners are up and the store answers).
+// The monitoring issue adds /metrics here.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
+import type { Core } from '../app.ts';
+
+export interface HealthServer {
+  address: string;
+  port: number;
+  setReady(ready: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(core: Core): Promise<HealthServer> {
+  let ready = false;
+  const server = http.createServer((req, res) => {
+    const send = (status: number, body: string): void => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      res.end(`${body}\n`);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed');
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/healthz') return send(200, 'ok');
+    if (url === '/readyz') {
+      if (!ready) return send(503, 'starting');
+      sql`select 1`.execute(core.store.db).then(
+        () => send(200, 'ready'),
+        () => send(503, 'store unavailable'),
+      );
+      return;
+    }
+    send(404, 'not found');
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: core.config.metrics.address, port: core.config.metrics.port }, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    address: bound.address,
+    port: bound.port,
+    setReady: (r) => {
+      ready = r;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,106 @@
+// Admission: decides, when a socket is accepted and before a single byte is parsed, whether
+// the connection may proceed. Caps (total, per address) are enforced here; policy rules (IP
+// allow/deny lists, the auto-ban defender, rate limits) plug in as AdmissionRules.
+import { randomUUID } from 'node:crypto';
+import { isIP, type Socket } from 'node:net';
+import type { Audit } from '../audit/audit.ts';
+import type { Protocol } from '../audit/events.ts';
+import type { ErrorCode } from '../errors/index.ts';
+import { normaliseAddress, type ConnectionContext } from './connection.ts';
+
+export interface AdmissionRefusal {
+  code: ErrorCode;
+  /** Which rule refused, for the audit trail (e.g. `limits.maxConnectionsPerAddress`). */
+  rule: string;
+}
+
+/** A policy check at accept time. Returns a refusal or null to let the next rule decide. */
+export type AdmissionRule = (peer: { address: string; protocol: Protocol }) => AdmissionRefusal | null;
+
+export interface AdmissionLimits {
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+}
+
+export class Admission {
+  private total = 0;
+  private readonly perAddress = new Map<string, number>();
+  private readonly rules: AdmissionRule[] = [];
+  private readonly live = new Map<string, { ctx: ConnectionContext; socket: Socket }>();
+
+  constructor(
+    private limits: AdmissionLimits,
+    private readonly audit: Audit,
+  ) {}
+
+  /** Adds a policy rule (checked in order, before the caps). */
+  addRule(rule: AdmissionRule): void {
+    this.rules.push(rule);
+  }
+
+  setLimits(limits: AdmissionLimits): void {
+    this.limits = limits;
+  }
+
+  get connectionCount(): number {
+    return this.total;
+  }
+
+  /**
+   * Admits or refuses a freshly accepted socket. A refused socket is destroyed at once, with
+   * no banner, and audited. An admitted one is counted until it closes.
+   */
+  admit(socket: Socket, protocol: Protocol): ConnectionContext | null {
+    const raw = socket.remoteAddress;
+    // SECURITY: fail closed: an address we cannot read or parse is refused.
+    const address = raw && isIP(raw) ? normaliseAddress(raw) : null;
+    const refusal = address === null ? { code: 'ERR_ADMISSION_BAD_ADDRESS' as const, rule: 'peer-address' } : this.check(address, protocol);
+    if (refusal) {
+      socket.destroy();
+      this.audit.emit({ type: 'conn.refused', protocol, remoteAddress: address ?? String(raw), code: refusal.code, rule: refusal.rule });
+      return null;
+    }
+    const ctx: ConnectionContext = {
+      id: randomUUID(),
+      protocol,
+      remoteAddress: address!,
+      remotePort: socket.remotePort ?? 0,
+      localAddress: normaliseAddress(socket.localAddress ?? ''),
+      localPort: socket.localPort ?? 0,
+      startedAt: Date.now(),
+    };
+    this.total += 1;
+    this.perAddress.set(ctx.remoteAddress, (this.perAddress.get(ctx.remoteAddress) ?? 0) + 1);
+    this.live.set(ctx.id, { ctx, socket });
+    socket.once('close', () => {
+      this.total -= 1;
+      const n = (this.perAddress.get(ctx.remoteAddress) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(ctx.remoteAddress);
+      else this.perAddress.set(ctx.remoteAddress, n);
+      this.live.delete(ctx.id);
+      this.audit.emit({ type: 'conn.closed', connectionId: ctx.id, protocol, remoteAddress: ctx.remoteAddress, durationMs: Date.now() - ctx.startedAt });
+    });
+    this.audit.emit({ type: 'conn.accepted', connectionId: ctx.id, protocol, remoteAddress: ctx.remoteAddress, localPort: ctx.localPort });
+    return ctx;
+  }
+
+  private check(address: string, protocol: Protocol): AdmissionRefusal | null {
+    for (const rule of this.rules) {
+      const r = rule({ address, protocol });
+      if (r) return r;
+    }
+    if (this.total >= this.limits.maxConnections) return { code: 'ERR_ADMISSION_TOO_MANY_CONNECTIONS', rule: 'limits.maxConnections' };
+    if ((this.perAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) return { code: 'ERR_ADMISSION_TOO_MANY_FROM_ADDRESS', rule: 'limits.maxConnectionsPerAddress' };
+    return null;
+  }
+
+  /** Admitted connections still open (for live views and graceful drain). */
+  connections(): ConnectionContext[] {
+    return [...this.live.values()].map((c) => c.ctx);
+  }
+
+  /** Ends every admitted connection (shutdown). */
+  closeAll(): void {
+    for (const { socket } of this.live.values()) socket.destroy();
+  }
+}

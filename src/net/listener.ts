@@ -1,0 +1,44 @@
+// A TCP listener whose every accepted socket passes admission before the adapter sees it.
+// TLS (implicit FTPS) is layered by the adapter after admission, so refused peers cost no
+// handshake.
+import net from 'node:net';
+import type { Protocol } from '../audit/events.ts';
+import type { Admission } from './admission.ts';
+import type { ConnectionContext } from './connection.ts';
+
+export interface Listening {
+  server: net.Server;
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function listen(options: {
+  protocol: Protocol;
+  address: string;
+  port: number;
+  admission: Admission;
+  onConnection: (socket: net.Socket, ctx: ConnectionContext) => void;
+}): Promise<Listening> {
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => undefined); // errors end in 'close'; admission and adapters clean up there
+    const ctx = options.admission.admit(socket, options.protocol);
+    if (!ctx) return;
+    options.onConnection(socket, ctx);
+    socket.resume();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: options.address, port: options.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as net.AddressInfo;
+  return {
+    server,
+    address: bound.address,
+    port: bound.port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,24 @@
+// The contract between the core and a protocol front end (SFTP, FTPS). An adapter owns its
+// listeners; for each accepted socket it asks admission first, then drives an AuthFlow, opens
+// a Session and translates protocol requests into Session calls.
+import type { Core } from '../app.ts';
+import type { TlsIdentity } from '../identity/identity.ts';
+
+export interface BoundListener {
+  /** e.g. `sftp`, `ftps (explicit)`, `ftps (implicit)`. */
+  name: string;
+  address: string;
+  port: number;
+}
+
+export interface ProtocolAdapter {
+  readonly name: string;
+  start(): Promise<BoundListener[]>;
+  /** A new certificate (SIGHUP): new connections use it, open ones keep theirs. */
+  reloadTls?(tls: TlsIdentity): void;
+  /** Stops accepting; open connections are closed. */
+  stop(): Promise<void>;
+}
+
+/** Builds an adapter for the core, or null when the protocol is disabled in the config. */
+export type AdapterFactory = (core: Core) => ProtocolAdapter | null;

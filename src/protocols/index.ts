@@ -1,0 +1,4 @@
+// The protocol front ends the server starts, in order. Each is a thin adapter over the core.
+import type { AdapterFactory } from './adapter.ts';
+
+export const PROTOCOL_ADAPTERS: AdapterFactory[] = [];

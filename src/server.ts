@@ -1,0 +1,90 @@
+// `portcullis serve`: builds the core, starts every enabled protocol adapter and the health
+// listener, prints where it listens and the key fingerprints, and handles signals:
+// SIGHUP reloads the TLS certificate without dropping sessions; SIGINT/SIGTERM stop cleanly.
+import path from 'node:path';
+import { createCore, type Core } from './app.ts';
+import type { LoadedConfig } from './config/load.ts';
+import { startHealthServer, type HealthServer } from './health/health-server.ts';
+import { reloadTls } from './identity/identity.ts';
+import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
+import { PROTOCOL_ADAPTERS } from './protocols/index.ts';
+
+export interface RunningServer {
+  core: Core;
+  listeners: BoundListener[];
+  health: HealthServer | null;
+  reload(): void;
+  stop(): Promise<void>;
+}
+
+function formatAddress(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export async function startServer(loaded: LoadedConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningServer> {
+  const { config } = loaded;
+  const core = await createCore(config);
+  const adapters: ProtocolAdapter[] = [];
+  const listeners: BoundListener[] = [];
+  let health: HealthServer | null = null;
+  try {
+    for (const factory of PROTOCOL_ADAPTERS) {
+      const adapter = factory(core);
+      if (!adapter) continue;
+      adapters.push(adapter);
+      listeners.push(...(await adapter.start()));
+    }
+    if (config.metrics.enabled) health = await startHealthServer(core);
+  } catch (err) {
+    await Promise.all(adapters.map((a) => a.stop()));
+    await health?.close();
+    await core.close();
+    throw err;
+  }
+
+  const rel = (f: string) => path.relative(config.dataDir, f) || f;
+  out(`Portcullis started: data dir ${config.dataDir}${loaded.file ? `, config ${loaded.file}` : ', built-in defaults'}`);
+  if (loaded.fromEnv.length > 0) out(`  from environment: ${loaded.fromEnv.join(', ')}`);
+  if (core.identity.created.length > 0) out(`  created on first start: ${core.identity.created.map(rel).join(', ')}`);
+  const { tls } = core.identity;
+  out(`  TLS certificate ${tls.description} SHA256 ${tls.fingerprint} valid until ${tls.validTo} (${tls.subjectAltNames})`);
+  for (const k of core.identity.hostKeys) out(`  SSH host key ${k.description} ${k.fingerprint}`);
+  for (const l of listeners) out(`  ${l.name} listening on ${formatAddress(l.address, l.port)}`);
+  if (health) out(`  health listening on http://${formatAddress(health.address, health.port)}/healthz`);
+  const disabled = (['sftp', 'ftps'] as const).filter((p) => config[p].enabled && !listeners.some((l) => l.name.startsWith(p)));
+  if (disabled.length > 0) out(`  not available in this build yet: ${disabled.join(', ')}`);
+  if (config.ftps.allowPlaintext) {
+    core.logger.warn('ftps.allowPlaintext is on: FTP logins are accepted without TLS; credentials may cross in clear');
+    out('  WARNING: ftps.allowPlaintext is on: logins without TLS are accepted');
+  }
+  core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`) });
+  health?.setReady(true);
+  out('ready');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    core,
+    listeners,
+    health,
+    reload() {
+      try {
+        const next = reloadTls(core.identity.tls);
+        (core.identity as { tls: typeof next }).tls = next;
+        for (const a of adapters) a.reloadTls?.(next);
+        core.logger.info({ fingerprint: next.fingerprint, validTo: next.validTo }, 'TLS certificate reloaded');
+      } catch (err) {
+        core.logger.error({ err: (err as Error).message }, 'TLS certificate reload failed; the previous certificate stays in use');
+      }
+    },
+    stop() {
+      stopping ??= (async () => {
+        health?.setReady(false);
+        await Promise.all(adapters.map((a) => a.stop()));
+        await health?.close();
+        core.audit.emit({ type: 'server.stopped' });
+        await core.close();
+      })();
+      return stopping;
+    },
+  };
+}

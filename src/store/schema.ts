@@ -1,0 +1,45 @@
+// Table types for kysely. Timestamps are ISO-8601 text and booleans integers 0/1, so the
+// same rows read the same on SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  password_hash: string | null;
+  home: string;
+  /** JSON array of permission names. */
+  permissions: string;
+  disabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserKeysTable {
+  id: Generated<number>;
+  user_id: number;
+  algorithm: string;
+  /** SHA256:base64 fingerprint, as ssh-keygen -l prints it. */
+  fingerprint: string;
+  /** The authorized_keys line (algorithm, base64 blob, comment). */
+  public_key: string;
+  comment: string;
+  created_at: string;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  ts: string;
+  event: string;
+  user_name: string | null;
+  remote_address: string | null;
+  protocol: string | null;
+  connection_id: string | null;
+  /** The whole record as JSON. */
+  record: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  user_keys: UserKeysTable;
+  audit_events: AuditEventsTable;
+}

@@ -1,0 +1,70 @@
+// The store: users, their public keys and the audit table, behind kysely so SQLite (default)
+// and PostgreSQL (clusters) share every query. Callers see domain objects, never rows.
+import { chmodSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config/schema.ts';
+import { PortcullisError } from '../errors/index.ts';
+import { AuditRepository } from './audit-repository.ts';
+import { KeyRepository } from './key-repository.ts';
+import { enableForeignKeys, migrationProvider, type Dialect } from './migrations.ts';
+import type { Database } from './schema.ts';
+import { UserRepository } from './user-repository.ts';
+
+export interface StoreOptions {
+  driver: Dialect;
+  /** SQLite file path, or a postgres:// URL. */
+  url: string;
+}
+
+export function storeOptionsFrom(config: Config): StoreOptions {
+  return {
+    driver: config.store.driver,
+    url: config.store.url ?? path.join(config.dataDir, 'portcullis.db'),
+  };
+}
+
+export class Store {
+  readonly users: UserRepository;
+  readonly keys: KeyRepository;
+  readonly audit: AuditRepository;
+
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {
+    this.users = new UserRepository(db);
+    this.keys = new KeyRepository(db);
+    this.audit = new AuditRepository(db);
+  }
+
+  static async open(options: StoreOptions): Promise<Store> {
+    let db: Kysely<Database>;
+    try {
+      if (options.driver === 'sqlite') {
+        mkdirSync(path.dirname(options.url), { recursive: true, mode: 0o700 });
+        const sqlite = new SqliteDatabase(options.url);
+        chmodSync(options.url, 0o600); // SECURITY: holds password hashes
+        sqlite.pragma('journal_mode = WAL');
+        sqlite.pragma('busy_timeout = 5000');
+        sqlite.pragma('foreign_keys = ON');
+        db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      } else {
+        db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: options.url, max: 10 }) }) });
+      }
+      await enableForeignKeys(db as Kysely<unknown>, options.driver);
+      const { error } = await new Migrator({ db, provider: migrationProvider(options.driver) }).migrateToLatest();
+      if (error) throw error;
+    } catch (err) {
+      const where = options.driver === 'sqlite' ? options.url : options.url.replace(/\/\/[^@]*@/, '//***@');
+      throw new PortcullisError('ERR_STORE_UNAVAILABLE', `${options.driver} ${where}: ${(err as Error).message}`, { cause: err });
+    }
+    return new Store(db, options.driver);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,340 @@
+// Local-disk backend, jailed in the user's home. Every path goes through `resolve`, which maps
+// the virtual path under the home's real path and resolves symlinks; anything that lands
+// outside the home is refused (ERR_VFS_ESCAPE) at the moment it is used.
+import { randomBytes } from 'node:crypto';
+import { constants, type Dirent, type Stats } from 'node:fs';
+import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { LIMITS } from '../config/limits.ts';
+import { fromSystemError, PortcullisError } from '../errors/index.ts';
+import type { Vfs, VfsAttributes, VfsDirEntry, VfsFile, VfsStat, VfsStatvfs, VfsUpload, WriteMode } from './vfs.ts';
+import { parseVirtualPath, UPLOAD_TEMP_PREFIX, virtualBasename, virtualDirname } from './virtual-path.ts';
+
+const HAS_PROC_FD = process.platform === 'linux';
+
+export function toVfsStat(st: Stats): VfsStat {
+  return {
+    type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other',
+    size: st.size,
+    mode: st.mode & 0o777,
+    mtime: st.mtime,
+    atime: st.atime,
+    uid: st.uid,
+    gid: st.gid,
+    nlink: st.nlink,
+  };
+}
+
+async function wrap<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromSystemError(err);
+  }
+}
+
+export class LocalVfs implements Vfs {
+  private constructor(private readonly root: string) {}
+
+  /** Opens a jail at `home` (created if missing). The root is the home's real path. */
+  static async open(home: string): Promise<LocalVfs> {
+    await fs.mkdir(home, { recursive: true, mode: 0o750 });
+    return new LocalVfs(await fs.realpath(home));
+  }
+
+  private inside(real: string): boolean {
+    return real === this.root || real.startsWith(this.root + path.sep);
+  }
+
+  private assertInside(real: string): string {
+    // SECURITY: the jail check. Every real path handed to the OS passes here.
+    if (!this.inside(real)) throw new PortcullisError('ERR_VFS_ESCAPE');
+    return real;
+  }
+
+  private lexical(vpath: string): string {
+    return path.join(this.root, parseVirtualPath(vpath));
+  }
+
+  /**
+   * Real path for `vpath`. With `follow`, symlinks in every component are resolved (the last
+   * one may not exist yet); without, the parent is resolved and the last name is kept as is
+   * (to act on a link itself: lstat, remove, rename, readlink).
+   */
+  private async resolve(vpath: string, follow: boolean): Promise<string> {
+    const lexical = this.lexical(vpath);
+    if (lexical === this.root) return this.root;
+    if (follow) {
+      try {
+        return this.assertInside(await fs.realpath(lexical));
+      } catch (err) {
+        if (err instanceof PortcullisError || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err);
+        // Missing last name: is it a dangling symlink? Then its target decides.
+        const link = await fs.lstat(lexical).catch(() => null);
+        if (link?.isSymbolicLink()) {
+          const target = path.resolve(path.dirname(lexical), await fs.readlink(lexical));
+          const parentOfTarget = await wrap(() => fs.realpath(path.dirname(target)));
+          return this.assertInside(path.join(parentOfTarget, path.basename(target)));
+        }
+      }
+    }
+    const parent = await wrap(() => fs.realpath(path.dirname(lexical)));
+    return this.assertInside(path.join(this.assertInside(parent), path.basename(lexical)));
+  }
+
+  /** SECURITY: after open, confirm the descriptor's file is inside the jail (closes the race
+   * between resolving a path and opening it, should a component be swapped for a symlink). */
+  private async assertHandleInside(handle: FileHandle): Promise<void> {
+    if (!HAS_PROC_FD) return;
+    const real = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
+    if (real === null || !this.inside(real)) {
+      await handle.close();
+      throw new PortcullisError('ERR_VFS_ESCAPE');
+    }
+  }
+
+  private toVirtual(real: string): string {
+    return real === this.root ? '/' : `/${path.relative(this.root, real).split(path.sep).join('/')}`;
+  }
+
+  async stat(vpath: string): Promise<VfsStat> {
+    const real = await this.resolve(vpath, true);
+    return toVfsStat(await wrap(() => fs.stat(real)));
+  }
+
+  async lstat(vpath: string): Promise<VfsStat> {
+    const real = await this.resolve(vpath, false);
+    return toVfsStat(await wrap(() => fs.lstat(real)));
+  }
+
+  async *readdir(vpath: string): AsyncIterable<VfsDirEntry> {
+    const real = await this.resolve(vpath, true);
+    const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries }));
+    try {
+      for await (const entry of dir as AsyncIterable<Dirent>) {
+        if (entry.name.startsWith(UPLOAD_TEMP_PREFIX)) continue; // in-flight uploads stay hidden
+        const st = await fs.lstat(path.join(real, entry.name)).catch(() => null);
+        if (st) yield { name: entry.name, stat: toVfsStat(st) };
+      }
+    } catch (err) {
+      throw fromSystemError(err);
+    }
+  }
+
+  async openRead(vpath: string): Promise<VfsFile> {
+    const real = await this.resolve(vpath, true);
+    // SECURITY: O_NOFOLLOW — the path is already resolved; a symlink here means it was swapped.
+    const handle = await wrap(() => fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW));
+    await this.assertHandleInside(handle);
+    const st = await handle.stat();
+    if (st.isDirectory()) {
+      await handle.close();
+      throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+    }
+    return new LocalFile(handle);
+  }
+
+  async openWrite(vpath: string, mode: WriteMode): Promise<VfsUpload> {
+    const finalPath = await this.resolve(vpath, true);
+    const existing = await fs.stat(finalPath).catch(() => null);
+    if (existing?.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+    if (existing && mode === 'exclusive') throw new PortcullisError('ERR_VFS_EXISTS');
+    const dir = path.dirname(finalPath);
+    const temp = path.join(dir, `${UPLOAD_TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    if (existing && (mode === 'keep' || mode === 'append')) {
+      // Start from the current content (a reflink where the filesystem can), so a resumed
+      // upload that fails still leaves the old file untouched under its name.
+      await wrap(() => fs.copyFile(finalPath, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE));
+    }
+    const flags = existing && (mode === 'keep' || mode === 'append') ? constants.O_RDWR | constants.O_NOFOLLOW : constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    let handle: FileHandle;
+    try {
+      handle = await fs.open(temp, flags, existing ? existing.mode & 0o777 : 0o644);
+    } catch (err) {
+      await fs.unlink(temp).catch(() => undefined);
+      throw fromSystemError(err);
+    }
+    await this.assertHandleInside(handle).catch(async (err: unknown) => {
+      await fs.unlink(temp).catch(() => undefined);
+      throw err;
+    });
+    const appendAt = mode === 'append' ? (existing?.size ?? 0) : null;
+    return new LocalUpload(handle, temp, finalPath, appendAt);
+  }
+
+  async mkdir(vpath: string): Promise<void> {
+    const real = await this.resolve(vpath, false);
+    await wrap(() => fs.mkdir(real, { mode: 0o755 }));
+  }
+
+  async rmdir(vpath: string): Promise<void> {
+    const real = await this.resolve(vpath, false);
+    if (real === this.root) throw new PortcullisError('ERR_PERMISSION_DENIED', 'the home directory cannot be removed');
+    await wrap(() => fs.rmdir(real));
+  }
+
+  async remove(vpath: string): Promise<void> {
+    const real = await this.resolve(vpath, false);
+    const st = await wrap(() => fs.lstat(real));
+    if (st.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+    await wrap(() => fs.unlink(real));
+  }
+
+  async rename(from: string, to: string, overwrite: boolean): Promise<void> {
+    const src = await this.resolve(from, false);
+    const dst = await this.resolve(to, false);
+    if (src === this.root || dst === this.root) throw new PortcullisError('ERR_PERMISSION_DENIED', 'the home directory cannot be renamed');
+    await wrap(() => fs.lstat(src));
+    if (!overwrite && (await fs.lstat(dst).catch(() => null))) throw new PortcullisError('ERR_VFS_EXISTS');
+    await wrap(() => fs.rename(src, dst));
+  }
+
+  async setAttributes(vpath: string, attrs: VfsAttributes): Promise<void> {
+    const real = await this.resolve(vpath, true);
+    await applyAttributes(real, attrs);
+  }
+
+  async realpath(vpath: string): Promise<string> {
+    const lexical = parseVirtualPath(vpath);
+    try {
+      return this.toVirtual(await this.resolve(lexical, true));
+    } catch (err) {
+      if (err instanceof PortcullisError && err.code === 'ERR_VFS_NOT_FOUND') return lexical;
+      throw err;
+    }
+  }
+
+  async symlink(target: string, link: string): Promise<void> {
+    const linkVirtual = parseVirtualPath(link);
+    const linkReal = await this.resolve(linkVirtual, false);
+    // SECURITY: the target is normalised as a virtual path (so it cannot climb above the home)
+    // and stored relative to the link's folder; it is checked again whenever it is used.
+    const targetVirtual = parseVirtualPath(target, virtualDirname(linkVirtual));
+    const relative = path.posix.relative(virtualDirname(linkVirtual), targetVirtual) || '.';
+    await wrap(() => fs.symlink(relative, linkReal));
+  }
+
+  async readlink(vpath: string): Promise<string> {
+    const real = await this.resolve(vpath, false);
+    const target = await wrap(() => fs.readlink(real));
+    const absolute = path.resolve(path.dirname(real), target);
+    // SECURITY: never reveal a real path outside the home.
+    if (!this.inside(absolute)) throw new PortcullisError('ERR_VFS_ESCAPE');
+    return path.isAbsolute(target) ? this.toVirtual(absolute) : target;
+  }
+
+  async link(existing: string, newPath: string): Promise<void> {
+    const src = await this.resolve(existing, true);
+    const dst = await this.resolve(newPath, false);
+    const st = await wrap(() => fs.stat(src));
+    if (!st.isFile()) throw new PortcullisError('ERR_PERMISSION_DENIED', 'only regular files can be hard-linked');
+    await wrap(() => fs.link(src, dst));
+  }
+
+  async statvfs(vpath: string): Promise<VfsStatvfs> {
+    const real = await this.resolve(vpath, true);
+    const s = await wrap(() => fs.statfs(real));
+    return { blockSize: s.bsize, blocks: s.blocks, blocksFree: s.bfree, blocksAvailable: s.bavail, files: s.files, filesFree: s.ffree, nameMax: LIMITS.maxNameBytes };
+  }
+}
+
+async function applyAttributes(target: string | FileHandle, attrs: VfsAttributes): Promise<void> {
+  const isHandle = typeof target !== 'string';
+  await wrap(async () => {
+    if (attrs.size !== undefined) await (isHandle ? target.truncate(attrs.size) : fs.truncate(target, attrs.size));
+    // SECURITY: permission bits only; setuid, setgid and sticky are never set by a client.
+    if (attrs.mode !== undefined) await (isHandle ? target.chmod(attrs.mode & 0o777) : fs.chmod(target, attrs.mode & 0o777));
+    if (attrs.atime !== undefined || attrs.mtime !== undefined) {
+      const st = isHandle ? await target.stat() : await fs.stat(target);
+      const atime = attrs.atime ?? st.atime;
+      const mtime = attrs.mtime ?? st.mtime;
+      await (isHandle ? target.utimes(atime, mtime) : fs.utimes(target, atime, mtime));
+    }
+  });
+}
+
+class LocalFile implements VfsFile {
+  protected closed = false;
+  constructor(protected readonly handle: FileHandle) {}
+
+  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    const { bytesRead } = await wrap(() => this.handle.read(buffer, offset, length, position));
+    return bytesRead;
+  }
+
+  async stat(): Promise<VfsStat> {
+    return toVfsStat(await wrap(() => this.handle.stat()));
+  }
+
+  createReadStream(start: number): NodeJS.ReadableStream {
+    return this.handle.createReadStream({ start, autoClose: false, highWaterMark: 256 * 1024 });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close().catch(() => undefined);
+  }
+}
+
+class LocalUpload extends LocalFile implements VfsUpload {
+  private settled = false;
+
+  constructor(
+    handle: FileHandle,
+    private readonly temp: string,
+    private readonly finalPath: string,
+    private appendAt: number | null,
+  ) {
+    super(handle);
+  }
+
+  async write(buffer: Buffer, position: number): Promise<number> {
+    let pos = position;
+    if (this.appendAt !== null) {
+      pos = this.appendAt;
+      this.appendAt += buffer.length;
+    }
+    const { bytesWritten } = await wrap(() => this.handle.write(buffer, 0, buffer.length, pos));
+    return bytesWritten;
+  }
+
+  async truncate(size: number): Promise<void> {
+    await wrap(() => this.handle.truncate(size));
+  }
+
+  async sync(): Promise<void> {
+    await wrap(() => this.handle.sync());
+  }
+
+  createWriteStream(start: number): NodeJS.WritableStream {
+    const pos = this.appendAt ?? start;
+    return this.handle.createWriteStream({ start: pos, autoClose: false, highWaterMark: 256 * 1024 });
+  }
+
+  async setAttributes(attrs: VfsAttributes): Promise<void> {
+    await applyAttributes(this.handle, attrs);
+  }
+
+  async commit(): Promise<void> {
+    if (this.settled) throw new PortcullisError('ERR_SESSION_CLOSED', 'upload already finished');
+    this.settled = true;
+    try {
+      // No fsync here (as vsftpd and OpenSSH): rename-over-old is safe against a killed
+      // process; clients that want durability send fsync@openssh.com.
+      await this.close();
+      await fs.rename(this.temp, this.finalPath);
+    } catch (err) {
+      await this.close();
+      await fs.unlink(this.temp).catch(() => undefined);
+      throw fromSystemError(err);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    await this.close();
+    await fs.unlink(this.temp).catch(() => undefined);
+  }
+}

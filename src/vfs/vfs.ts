@@ -1,0 +1,88 @@
+// The virtual filesystem interface: one narrow contract, several backends (local disk now,
+// object storage later). All paths are virtual (see virtual-path.ts); backends confine them.
+
+export interface VfsStat {
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+  /** Permission bits only (0o777), never setuid/setgid/sticky. */
+  mode: number;
+  mtime: Date;
+  atime: Date;
+  uid: number;
+  gid: number;
+  nlink: number;
+}
+
+export interface VfsDirEntry {
+  name: string;
+  stat: VfsStat;
+}
+
+export interface VfsStatvfs {
+  blockSize: number;
+  blocks: number;
+  blocksFree: number;
+  blocksAvailable: number;
+  files: number;
+  filesFree: number;
+  nameMax: number;
+}
+
+export interface VfsAttributes {
+  size?: number;
+  mode?: number;
+  atime?: Date;
+  mtime?: Date;
+}
+
+/** An open file for reading (and, for uploads, writing) at any offset. */
+export interface VfsFile {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  stat(): Promise<VfsStat>;
+  /** A stream from `start` to the end, with back-pressure. */
+  createReadStream(start: number): NodeJS.ReadableStream;
+  close(): Promise<void>;
+}
+
+/**
+ * An upload in progress. Bytes go to a temporary file beside the final name; `commit` puts it
+ * in place, `abort` removes it. Until commit, the final name keeps its old content (or none).
+ */
+export interface VfsUpload extends VfsFile {
+  write(buffer: Buffer, position: number): Promise<number>;
+  truncate(size: number): Promise<void>;
+  sync(): Promise<void>;
+  /** A stream writing from `start`, with back-pressure. */
+  createWriteStream(start: number): NodeJS.WritableStream;
+  setAttributes(attrs: VfsAttributes): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** How an upload treats an existing file. */
+export type WriteMode =
+  | 'truncate' // start empty (STOR, SFTP open with TRUNC)
+  | 'keep' // start from the existing content: resume, random writes (REST+STOR, SFTP open without TRUNC)
+  | 'append' // start from the existing content, writes go to the end (APPE, SFTP APPEND)
+  | 'exclusive'; // fail if the file exists (STOU, SFTP EXCL)
+
+export interface Vfs {
+  stat(vpath: string): Promise<VfsStat>;
+  lstat(vpath: string): Promise<VfsStat>;
+  readdir(vpath: string): AsyncIterable<VfsDirEntry>;
+  openRead(vpath: string): Promise<VfsFile>;
+  openWrite(vpath: string, mode: WriteMode): Promise<VfsUpload>;
+  mkdir(vpath: string): Promise<void>;
+  rmdir(vpath: string): Promise<void>;
+  remove(vpath: string): Promise<void>;
+  rename(from: string, to: string, overwrite: boolean): Promise<void>;
+  setAttributes(vpath: string, attrs: VfsAttributes): Promise<void>;
+  /** The canonical virtual path, symlinks resolved (the path need not exist). */
+  realpath(vpath: string): Promise<string>;
+  /** Creates `link` pointing at `target` (a virtual path or one relative to link's folder). */
+  symlink(target: string, link: string): Promise<void>;
+  readlink(vpath: string): Promise<string>;
+  /** Hard link `newPath` to the existing file `existing`. */
+  link(existing: string, newPath: string): Promise<void>;
+  statvfs(vpath: string): Promise<VfsStatvfs>;
+}
