@@ -1,0 +1,62 @@
+// Starts a real Portcullis server in this process on 127.0.0.1 with port 0 everywhere and a
+// temporary data dir, and stops it when the test ends. Use async child processes (execFile,
+// spawn) for external clients: a synchronous spawn would block the server's event loop.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { parseConfig } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { UserAdmin, type AddUserOptions } from '../../src/users/user-admin.ts';
+
+export const execFileAsync = promisify(execFile);
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export interface TestServer {
+  server: RunningServer;
+  dataDir: string;
+  /** Port of a listener whose name starts with `prefix` (e.g. 'sftp', 'ftps (explicit)'). */
+  port(prefix: string): number;
+  addUser(name: string, options: AddUserOptions): Promise<void>;
+  /** Lines printed at start. */
+  output: string[];
+}
+
+export async function makeTempDir(t: TestContext, prefix = 'portcullis-test-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function startTestServer(t: TestContext, config: DeepPartial<ConfigInput> = {}): Promise<TestServer> {
+  const dataDir = config.dataDir ?? path.join(await makeTempDir(t), 'data');
+  const input = {
+    ...config,
+    dataDir,
+    log: { level: 'silent', ...config.log },
+    sftp: { address: '127.0.0.1', port: 0, ...config.sftp },
+    ftps: { address: '127.0.0.1', port: 0, implicitPort: 0, ...config.ftps },
+    metrics: { address: '127.0.0.1', port: 0, ...config.metrics },
+  };
+  const output: string[] = [];
+  const server = await startServer({ config: parseConfig(input), file: null, fromEnv: [] }, (l) => output.push(l));
+  t.after(() => server.stop());
+  const admin = new UserAdmin(server.core.store, server.core.audit, dataDir);
+  return {
+    server,
+    dataDir,
+    output,
+    port(prefix) {
+      const l = server.listeners.find((x) => x.name.startsWith(prefix));
+      if (!l) throw new Error(`no listener named ${prefix}* (have: ${server.listeners.map((x) => x.name).join(', ')})`);
+      return l.port;
+    },
+    async addUser(name, options) {
+      await admin.add(name, options);
+    },
+  };
+}
