@@ -38,6 +38,8 @@ export const LIMITS = {
   sftpMaxReadWriteBytes: 255 * 1024,
   /** Open file and directory handles per SFTP session. */
   sftpMaxOpenHandles: 256,
+  /** SFTP subsystem channels (sessions) per SSH connection (rclone opens several). */
+  sftpMaxSessionsPerConnection: 8,
 
   // --- credentials ---
   /** Longest password accepted before hashing, bytes (bounds argon2 input and FTP PASS). */

@@ -2,6 +2,7 @@
 // validation. Loading and environment overrides live in load.ts.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { LEGACY_ALGORITHMS } from '../protocols/sftp/algorithms.ts';
 import { LIMITS } from './limits.ts';
 
 const port = z.number().int().min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535');
@@ -42,6 +43,9 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
       address: address.default('0.0.0.0'),
       port: port.default(2222),
+      /** DANGEROUS: older SSH algorithms, enabled one by one (e.g. hmac-sha2-256 for curl/libssh2
+       * 1.10, ssh-rsa for SHA-1 RSA user signatures). Warned about at every start. */
+      legacyAlgorithms: z.array(z.enum(LEGACY_ALGORITHMS)).default([]),
     })
     .prefault({}),
   ftps: z

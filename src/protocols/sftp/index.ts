@@ -1,0 +1,285 @@
+// The SFTP front end: ssh2 (server side) for transport and authentication, our own SFTP v3
+// layer (sftp-server.ts) on the `sftp` subsystem channel. Everything else a client may ask of
+// an SSH server (exec, shell, forwarding, agent) is refused with a clear message.
+//
+// Connection lifecycle:
+//   accept ─▶ admission (listener) ─▶ ssh2 handshake (strict KEX) ─▶ AuthFlow (password,
+//   publickey, keyboard-interactive) ─▶ 'ready' ─▶ session channel ─▶ subsystem sftp ─▶
+//   Session + SftpServer ─▶ channel closed ─▶ uploads not closed are aborted, session closed.
+import type { Socket } from 'node:net';
+import ssh2, { type AuthContext, type Connection, type ParsedKey, type ServerChannel } from 'ssh2';
+import type { Core } from '../../app.ts';
+import type { Factor } from '../../auth/auth-flow.ts';
+import { LIMITS } from '../../config/limits.ts';
+import type { ErrorCode } from '../../errors/index.ts';
+import type { ConnectionContext } from '../../net/connection.ts';
+import { listen, type Listening } from '../../net/listener.ts';
+import type { User } from '../../store/user-repository.ts';
+import type { AdapterFactory, BoundListener, ProtocolAdapter } from '../adapter.ts';
+import { describeLegacy, selectAlgorithms, type AlgorithmSelection } from './algorithms.ts';
+import { SftpServer } from './sftp-server.ts';
+
+/** The identification string: a name, no version (threat model: no versions in banners). */
+export const SSH_IDENT = 'Portcullis';
+
+export const REFUSAL_MESSAGE = 'This server provides SFTP only: shell, exec (including legacy scp -O), forwarding and agent requests are refused. Use sftp, or scp (which speaks SFTP).\r\n';
+
+type SshMethod = 'password' | 'publickey' | 'keyboard-interactive';
+
+/** Factors still open → the SSH methods that can continue. */
+export function sshMethodsFor(next: readonly Factor[]): SshMethod[] {
+  const out = new Set<SshMethod>();
+  for (const f of next) {
+    if (f === 'publickey') out.add('publickey');
+    if (f === 'password') {
+      out.add('password');
+      out.add('keyboard-interactive');
+    }
+    if (f === 'totp') out.add('keyboard-interactive');
+  }
+  return (['publickey', 'password', 'keyboard-interactive'] as const).filter((m) => out.has(m));
+}
+
+/**
+ * ssh2 1.17 always adds SHA-1 `ssh-rsa` to the host-key algorithms when given an RSA key. We
+ * hand it two views of the RSA key typed as `rsa-sha2-512` and `rsa-sha2-256` while the server
+ * is built, then let them fall back to the real type (`ssh-rsa`) for signing.
+ */
+function hostKeysFor(keys: readonly ParsedKey[]): { keys: ParsedKey[]; restore(): void } {
+  const views: ParsedKey[] = [];
+  const out: ParsedKey[] = [];
+  for (const key of keys) {
+    if (key.type !== 'ssh-rsa') {
+      out.push(key);
+      continue;
+    }
+    for (const alg of ['rsa-sha2-512', 'rsa-sha2-256']) {
+      const view = Object.create(key) as ParsedKey;
+      Object.defineProperty(view, 'type', { value: alg, configurable: true, writable: true, enumerable: true });
+      views.push(view);
+      out.push(view);
+    }
+  }
+  return {
+    keys: out,
+    restore() {
+      for (const v of views) delete (v as { type?: string }).type;
+    },
+  };
+}
+
+class SftpAdapter implements ProtocolAdapter {
+  readonly name = 'sftp';
+  private listening: Listening | undefined;
+  private readonly selection: AlgorithmSelection;
+  private readonly hostKeys: ParsedKey[];
+  private readonly live = new Set<Connection>();
+
+  constructor(private readonly core: Core) {
+    this.selection = selectAlgorithms(core.config.sftp.legacyAlgorithms);
+    this.hostKeys = core.identity.hostKeys.map((k): ParsedKey => {
+      const parsed: ParsedKey | ParsedKey[] | Error = ssh2.utils.parseKey(k.privateKey);
+      if (parsed instanceof Error) throw parsed;
+      return Array.isArray(parsed) ? parsed[0]! : parsed;
+    });
+  }
+
+  async start(): Promise<BoundListener[]> {
+    const warning = describeLegacy(this.core.config.sftp.legacyAlgorithms);
+    if (warning) this.core.logger.warn(warning);
+    const { address, port } = this.core.config.sftp;
+    this.listening = await listen({
+      protocol: 'sftp',
+      address,
+      port,
+      admission: this.core.admission,
+      onConnection: (socket, ctx) => this.accept(socket, ctx),
+    });
+    return [{ name: 'sftp', address: this.listening.address, port: this.listening.port }];
+  }
+
+  async stop(): Promise<void> {
+    const closing = this.listening?.close();
+    for (const c of this.live) c.end();
+    await closing;
+  }
+
+  /** One ssh2 server per connection: its callbacks close over this connection's context. */
+  private accept(socket: Socket, ctx: ConnectionContext): void {
+    // Quirk 13: ssh2 never sets TCP_NODELAY; without it uploads crawl behind Nagle.
+    socket.setNoDelay(true);
+    const keys = hostKeysFor(this.hostKeys);
+    try {
+      const server = new ssh2.Server({ hostKeys: keys.keys.map((key) => ({ key })), algorithms: this.selection.algorithms, ident: SSH_IDENT }, (client) => {
+        new SshConnection(this.core, ctx, client, socket, this.selection, this.live).start();
+      });
+      server.on('error', () => undefined);
+      server.injectSocket(socket);
+    } catch (err) {
+      this.core.logger.error({ connectionId: ctx.id, err: (err as Error).message }, 'ssh server setup failed');
+      socket.destroy();
+    } finally {
+      keys.restore();
+    }
+  }
+}
+
+/** One authenticated (or authenticating) SSH connection. */
+class SshConnection {
+  private readonly flow;
+  private readonly timers;
+  private user: User | undefined;
+  private readonly sftp = new Set<SftpServer>();
+  private sessions = 0;
+  private ended = false;
+
+  constructor(
+    private readonly core: Core,
+    private readonly ctx: ConnectionContext,
+    private readonly client: Connection,
+    private readonly socket: Socket,
+    private readonly selection: AlgorithmSelection,
+    private readonly live: Set<Connection>,
+  ) {
+    this.flow = core.newAuthFlow(ctx);
+    this.timers = core.newTimers((code) => this.timeout(code));
+  }
+
+  start(): void {
+    const { client } = this;
+    this.live.add(client);
+    client.on('error', (err: Error) => this.core.logger.debug({ connectionId: this.ctx.id, err: err.message }, 'ssh connection error'));
+    client.on('close', () => this.cleanup());
+    client.on('end', () => this.cleanup());
+    client.on('authentication', (actx) => {
+      this.authenticate(actx).catch((err: unknown) => {
+        this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, 'authentication step failed');
+        this.end();
+      });
+    });
+    client.on('ready', () => {
+      this.timers.authenticated();
+      client.on('session', (accept) => this.onSession(accept()));
+      client.on('tcpip', (_accept, reject) => reject());
+      client.on('openssh.streamlocal', (_accept, reject) => reject());
+      client.on('request', (_accept, reject) => reject?.());
+    });
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.client.end();
+    // SECURITY: a peer that ignores our disconnect is cut off.
+    setTimeout(() => this.socket.destroy(), 2_000).unref();
+  }
+
+  private timeout(code: ErrorCode): void {
+    this.core.audit.emit({ type: 'session.timeout', code, connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, ...(this.user && { user: this.user.name }) });
+    this.end();
+  }
+
+  private cleanup(): void {
+    this.timers.stop();
+    this.live.delete(this.client);
+    for (const s of this.sftp) void s.close();
+    this.sftp.clear();
+  }
+
+  private async reject(actx: AuthContext, next: Factor[], partial = false): Promise<void> {
+    actx.reject(sshMethodsFor(next), partial);
+  }
+
+  private async authenticate(actx: AuthContext): Promise<void> {
+    const username = actx.username;
+    switch (actx.method) {
+      case 'password': {
+        return this.finish(actx, await this.flow.password(username, actx.password));
+      }
+      case 'keyboard-interactive': {
+        // One prompt per round (quirk 5); the answer proves the 'password' factor.
+        const answers = await new Promise<string[]>((resolve) => actx.prompt([{ prompt: 'Password: ', echo: false }], 'Portcullis', '', resolve));
+        if (answers.length !== 1) return this.reject(actx, await this.flow.nextFactors(username));
+        return this.finish(actx, await this.flow.password(username, answers[0] ?? ''));
+      }
+      case 'publickey': {
+        const { algo, data } = actx.key;
+        // Quirk 4 / SECURITY: SHA-1 RSA signatures are refused unless the operator enables them.
+        if (algo === 'ssh-rsa' && !actx.hashAlgo && !this.selection.sha1UserSignatures) {
+          this.core.audit.emit({ type: 'auth.failed', connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, user: username, method: 'publickey ssh-rsa (SHA-1)', code: 'ERR_AUTH_METHOD_NOT_ALLOWED', reason: 'not-allowed' });
+          return this.reject(actx, await this.flow.nextFactors(username));
+        }
+        if (!actx.signature) {
+          if (await this.flow.publicKeyAcceptable(username, algo, data)) return actx.accept();
+          return this.reject(actx, await this.flow.nextFactors(username));
+        }
+        const step = await this.flow.publicKey(username, { algorithm: algo, blob: data, signature: { data: actx.blob!, signature: actx.signature, hashAlgorithm: actx.hashAlgo } });
+        return this.finish(actx, step);
+      }
+      default:
+        // 'none', 'hostbased': list what can work.
+        return this.reject(actx, await this.flow.nextFactors(username));
+    }
+  }
+
+  private async finish(actx: AuthContext, step: Awaited<ReturnType<typeof this.flow.password>>): Promise<void> {
+    if (step.status === 'success') {
+      this.user = step.user;
+      actx.accept();
+      return;
+    }
+    if (step.status === 'partial') return this.reject(actx, step.next, true);
+    await this.reject(actx, step.next);
+    if (step.close) this.end();
+  }
+
+  private onSession(session: ssh2.Session): void {
+    const refuse = (accept: () => ServerChannel) => {
+      const channel = accept();
+      channel.stderr.write(REFUSAL_MESSAGE);
+      channel.exit(1);
+      channel.end();
+    };
+    const deny = (_accept: unknown, reject?: () => void) => reject?.();
+    session.on('exec', (accept) => refuse(accept));
+    session.on('shell', (accept) => refuse(accept));
+    session.on('pty', deny);
+    session.on('env', deny);
+    session.on('x11', deny);
+    session.on('auth-agent', deny);
+    session.on('signal', deny);
+    session.on('window-change', deny);
+    session.on('subsystem', (accept, reject, info) => {
+      if (info.name !== 'sftp' || !this.user || this.sessions >= LIMITS.sftpMaxSessionsPerConnection) return reject();
+      this.sessions += 1;
+      const id = this.sessions === 1 ? this.ctx.id : `${this.ctx.id}/${this.sessions}`;
+      const channel = accept();
+      channel.pause(); // nothing is read until the Session exists
+      this.startSftp(channel, id).catch((err: unknown) => {
+        this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, 'sftp session failed to open');
+        channel.end();
+      });
+    });
+  }
+
+  private async startSftp(channel: ServerChannel, id: string): Promise<void> {
+    const session = await this.core.openSession(this.user!, this.ctx, id);
+    const sftp = new SftpServer({
+      session,
+      channel,
+      limits: { maxPacketBytes: LIMITS.sftpMaxPacketBytes, maxReadWriteBytes: LIMITS.sftpMaxReadWriteBytes, maxOpenHandles: LIMITS.sftpMaxOpenHandles },
+      onMalformed: (detail) => {
+        this.core.audit.emit({ type: 'protocol.malformed', code: 'ERR_PROTOCOL_MALFORMED', detail, connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, user: this.user?.name });
+        // SECURITY: a malformed packet ends this connection (and only this one).
+        this.end();
+      },
+      onActivity: () => this.timers.touch(),
+    });
+    this.sftp.add(sftp);
+    channel.on('close', () => this.sftp.delete(sftp));
+    if (this.ended) await sftp.close();
+    else channel.resume();
+  }
+}
+
+export const createSftpAdapter: AdapterFactory = (core) => (core.config.sftp.enabled ? new SftpAdapter(core) : null);

@@ -1,0 +1,192 @@
+// SFTP packets: framing of the channel byte stream, a bounds-checked reader for untrusted
+// payloads, and a writer for replies. Every read checks the remaining length first; a packet
+// that lies about a length is malformed, and a malformed packet ends the connection.
+import { PortcullisError } from '../../errors/index.ts';
+
+/** A packet that cannot be parsed: fatal for the connection (never answered). */
+export class MalformedPacketError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'MalformedPacketError';
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Checked reads over one packet payload. */
+export class SftpReader {
+  private pos = 0;
+
+  constructor(private readonly buf: Buffer) {}
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  private need(n: number, what: string): void {
+    if (n < 0 || this.remaining < n) throw new MalformedPacketError(`truncated ${what}`);
+  }
+
+  u8(what = 'byte'): number {
+    this.need(1, what);
+    return this.buf[this.pos++]!;
+  }
+
+  u32(what = 'uint32'): number {
+    this.need(4, what);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A uint64 that must fit a JavaScript safe integer (offsets, sizes). */
+  u64(what = 'uint64'): number {
+    this.need(8, what);
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedPacketError(`${what} out of range`);
+    return Number(v);
+  }
+
+  /** A length-prefixed byte string (a view, not a copy). */
+  bytes(what = 'string'): Buffer {
+    const len = this.u32(`${what} length`);
+    this.need(len, what);
+    const v = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return v;
+  }
+
+  /** A UTF-8 string such as a path. Bytes that are not UTF-8 fail the request, not the connection. */
+  text(what = 'string'): string {
+    const raw = this.bytes(what);
+    try {
+      return utf8.decode(raw);
+    } catch {
+      throw new PortcullisError('ERR_VFS_INVALID_PATH', `${what} is not UTF-8`);
+    }
+  }
+}
+
+/**
+ * Splits the channel stream into packets (uint32 length + payload). Chunks are kept as they
+ * arrive and joined only per packet, so a 255 KiB WRITE is copied once.
+ */
+export class PacketFramer {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxPacketBytes: number) {}
+
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  private peek4(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    return this.take(4, false).readUInt32BE(0);
+  }
+
+  private take(n: number, consume = true): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (consume) this.consume(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let copied = 0;
+    for (let i = 0; copied < n; i++) {
+      const c = this.chunks[i]!;
+      const k = Math.min(c.length, n - copied);
+      c.copy(out, copied, 0, k);
+      copied += k;
+    }
+    if (consume) this.consume(n);
+    return out;
+  }
+
+  private consume(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= left) {
+        this.chunks.shift();
+        left -= c.length;
+      } else {
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= n;
+  }
+
+  /** The next complete packet payload, or null when more bytes are needed. */
+  next(): Buffer | null {
+    if (this.buffered < 4) return null;
+    const len = this.peek4();
+    // SECURITY: bounded before anything is buffered for it (limits@openssh.com max-packet-length).
+    if (len < 5) throw new MalformedPacketError(`packet length ${len} too small`);
+    if (len > this.maxPacketBytes) throw new MalformedPacketError(`packet length ${len} over the ${this.maxPacketBytes}-byte limit`);
+    if (this.buffered < 4 + len) return null;
+    this.take(4);
+    return this.take(len);
+  }
+}
+
+/** Builds one reply packet. */
+export class PacketWriter {
+  private parts: Buffer[] = [];
+  private length = 0;
+
+  constructor(type: number, id?: number) {
+    this.u8(type);
+    if (id !== undefined) this.u32(id);
+  }
+
+  private push(b: Buffer): this {
+    this.parts.push(b);
+    this.length += b.length;
+    return this;
+  }
+
+  u8(v: number): this {
+    return this.push(Buffer.from([v & 0xff]));
+  }
+
+  u32(v: number): this {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(v >>> 0, 0);
+    return this.push(b);
+  }
+
+  u64(v: number): this {
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(v))), 0);
+    return this.push(b);
+  }
+
+  string(v: string | Buffer): this {
+    const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+    this.u32(b.length);
+    return this.push(b);
+  }
+
+  raw(b: Buffer): this {
+    return this.push(b);
+  }
+
+  /** The framed packet: uint32 length + payload. */
+  finish(): Buffer {
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32BE(this.length, 0);
+    return Buffer.concat([header, ...this.parts], 4 + this.length);
+  }
+}
