@@ -57,6 +57,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     core.logger.warn('ftps.allowPlaintext is on: FTP logins are accepted without TLS; credentials may cross in clear');
     out('  WARNING: ftps.allowPlaintext is on: logins without TLS are accepted');
   }
+  if (config.sftp.enabled && config.sftp.legacyAlgorithms.length > 0) out(`  WARNING: sftp.legacyAlgorithms enables weaker SSH algorithms: ${config.sftp.legacyAlgorithms.join(', ')}`);
   core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`) });
   health?.setReady(true);
   out('ready');

@@ -80,7 +80,7 @@ class SftpAdapter implements ProtocolAdapter {
     this.hostKeys = core.identity.hostKeys.map((k): ParsedKey => {
       const parsed: ParsedKey | ParsedKey[] | Error = ssh2.utils.parseKey(k.privateKey);
       if (parsed instanceof Error) throw parsed;
-      return Array.isArray(parsed) ? parsed[0]! : parsed;
+      return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
     });
   }
 
@@ -274,6 +274,7 @@ class SshConnection {
         this.end();
       },
       onActivity: () => this.timers.touch(),
+      onClientEnd: () => channel.exit(0),
     });
     this.sftp.add(sftp);
     channel.on('close', () => this.sftp.delete(sftp));

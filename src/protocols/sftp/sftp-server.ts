@@ -32,6 +32,8 @@ export interface SftpServerOptions {
   onMalformed(detail: string): void;
   /** A request arrived (idle timer). */
   onActivity?(): void;
+  /** The client ended the channel: report our exit status before our end (scp checks it). */
+  onClientEnd?(): void;
 }
 
 /** READ/WRITE requests allowed in flight at once. */
@@ -124,6 +126,7 @@ export class SftpServer {
     });
     // Quirk 12: when the client closes the channel, end our side at once.
     this.channel.on('end', () => {
+      this.options.onClientEnd?.();
       this.channel.end();
       void this.close();
     });
