@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { askpass, makeFile, requireBinary, run, sftpBatch, sha256File, SSH_OPTS, startSftpFixture, USER } from './helpers.ts';
 
-test('OpenSSH sftp with a key: mkdir, put/get 1 MiB and 50 MiB, ls, rename, resume, links, df, rm, rmdir', async (t) => {
+void test('OpenSSH sftp with a key: mkdir, put/get 1 MiB and 50 MiB, ls, rename, resume, links, df, rm, rmdir', async (t) => {
   const f = await startSftpFixture(t);
   const small = path.join(f.dir, 'small.bin');
   const big = path.join(f.dir, 'big.bin');
@@ -54,7 +54,7 @@ test('OpenSSH sftp with a key: mkdir, put/get 1 MiB and 50 MiB, ls, rename, resu
   await assert.rejects(lstat(path.join(f.home, 'up')), { code: 'ENOENT' });
 });
 
-test('sftp -vvv shows the OpenSSH extensions, strict KEX and no server version', async (t) => {
+void test('sftp -vvv shows the OpenSSH extensions, strict KEX and no server version', async (t) => {
   const f = await startSftpFixture(t);
   const r = await sftpBatch(f, ['pwd'], ['-vvv']);
   assert.equal(r.code, 0, r.stderr);
@@ -66,7 +66,7 @@ test('sftp -vvv shows the OpenSSH extensions, strict KEX and no server version',
 });
 
 for (const method of ['password', 'keyboard-interactive'] as const) {
-  test(`OpenSSH sftp logs in with ${method} through SSH_ASKPASS`, async (t) => {
+  void test(`OpenSSH sftp logs in with ${method} through SSH_ASKPASS`, async (t) => {
     const f = await startSftpFixture(t);
     await requireBinary('sftp', 'openssh-client');
     const env = await askpass(f);
@@ -82,7 +82,7 @@ for (const method of ['password', 'keyboard-interactive'] as const) {
   });
 }
 
-test('scp (SFTP protocol) uploads and downloads; legacy scp -O and exec are refused with a message', async (t) => {
+void test('scp (SFTP protocol) uploads and downloads; legacy scp -O and exec are refused with a message', async (t) => {
   const f = await startSftpFixture(t);
   await requireBinary('scp', 'openssh-client');
   await requireBinary('ssh', 'openssh-client');
@@ -116,7 +116,7 @@ test('scp (SFTP protocol) uploads and downloads; legacy scp -O and exec are refu
   assert.notEqual(fwd.code, 0);
 });
 
-test('ssh-audit finds no [fail] and no [warn] on a default install', async (t) => {
+void test('ssh-audit finds no [fail] and no [warn] on a default install', async (t) => {
   await requireBinary('ssh-audit', 'ssh-audit');
   const f = await startSftpFixture(t);
   const r = await run('ssh-audit', ['-n', '-p', String(f.port), '127.0.0.1']);
@@ -130,7 +130,7 @@ test('ssh-audit finds no [fail] and no [warn] on a default install', async (t) =
   assert.doesNotMatch(r.stdout, /\bssh-rsa\b(?! *:)|ecdh-sha2-nistp|hmac-sha2-256 /);
 });
 
-test('legacy algorithms are opt-in, one by one, and warned about at start', async (t) => {
+void test('legacy algorithms are opt-in, one by one, and warned about at start', async (t) => {
   const f = await startSftpFixture(t, { sftp: { legacyAlgorithms: ['hmac-sha2-256'] } });
   assert.ok(f.srv.output.some((l) => /WARNING: .*sftp\.legacyAlgorithms.*hmac-sha2-256/.test(l)), f.srv.output.join('\n'));
   const r = await sftpBatch(f, ['pwd'], ['-o', 'MACs=hmac-sha2-256', '-o', 'Ciphers=aes128-ctr']);
