@@ -74,6 +74,7 @@ class SftpAdapter implements ProtocolAdapter {
   private readonly selection: AlgorithmSelection;
   private readonly hostKeys: ParsedKey[];
   private readonly live = new Set<Connection>();
+  private readonly sockets = new Set<Socket>();
 
   constructor(private readonly core: Core) {
     this.selection = selectAlgorithms(core.config.sftp.legacyAlgorithms);
@@ -101,6 +102,9 @@ class SftpAdapter implements ProtocolAdapter {
   async stop(): Promise<void> {
     const closing = this.listening?.close();
     for (const c of this.live) c.end();
+    // Give clients a moment to take the disconnect, then cut off whoever is left.
+    for (let i = 0; i < 20 && this.sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (const s of this.sockets) s.destroy();
     await closing;
   }
 
@@ -108,10 +112,14 @@ class SftpAdapter implements ProtocolAdapter {
   private accept(socket: Socket, ctx: ConnectionContext): void {
     // Quirk 13: ssh2 never sets TCP_NODELAY; without it uploads crawl behind Nagle.
     socket.setNoDelay(true);
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
     const keys = hostKeysFor(this.hostKeys);
     try {
-      const server = new ssh2.Server({ hostKeys: keys.keys.map((key) => ({ key })), algorithms: this.selection.algorithms, ident: SSH_IDENT }, (client) => {
-        new SshConnection(this.core, ctx, client, socket, this.selection, this.live).start();
+      const server = new ssh2.Server({ hostKeys: keys.keys.map((key) => ({ key })), algorithms: this.selection.algorithms, ident: SSH_IDENT }, (client, info) => {
+        // The ssh2 npm client sends SYMLINK in draft order to servers that are not OpenSSH.
+        const symlinkOrder = /^ssh2js/.test(info.header.versions.software) ? 'draft' : 'openssh';
+        new SshConnection(this.core, ctx, client, socket, this.selection, this.live, symlinkOrder).start();
       });
       server.on('error', () => undefined);
       server.injectSocket(socket);
@@ -140,6 +148,7 @@ class SshConnection {
     private readonly socket: Socket,
     private readonly selection: AlgorithmSelection,
     private readonly live: Set<Connection>,
+    private readonly symlinkOrder: 'openssh' | 'draft',
   ) {
     this.flow = core.newAuthFlow(ctx);
     this.timers = core.newTimers((code) => this.timeout(code));
@@ -275,6 +284,7 @@ class SshConnection {
       },
       onActivity: () => this.timers.touch(),
       onClientEnd: () => channel.exit(0),
+      symlinkOrder: this.symlinkOrder,
     });
     this.sftp.add(sftp);
     channel.on('close', () => this.sftp.delete(sftp));

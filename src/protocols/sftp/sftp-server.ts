@@ -8,7 +8,8 @@
 //
 // READ and WRITE run in parallel (up to MAX_PARALLEL_IO, any order, any offset); every other
 // request is a barrier: it waits for the I/O in flight and runs alone, so CLOSE, RENAME and
-// SETSTAT see the effects of the writes sent before them.
+// SETSTAT see the effects of the writes sent before them. Replies leave in request order (as
+// from OpenSSH's sequential server), which some clients rely on.
 import type { Duplex } from 'node:stream';
 import { PortcullisError } from '../../errors/index.ts';
 import type { Download, Session, Upload } from '../../session/session.ts';
@@ -32,6 +33,9 @@ export interface SftpServerOptions {
   onMalformed(detail: string): void;
   /** A request arrived (idle timer). */
   onActivity?(): void;
+  /** SYMLINK argument order: 'openssh' (target, link: OpenSSH, paramiko, most clients) or
+   * 'draft' (link, target: the ssh2 npm client when the server is not OpenSSH). */
+  symlinkOrder?: 'openssh' | 'draft';
   /** The client ended the channel: report our exit status before our end (scp checks it). */
   onClientEnd?(): void;
 }
@@ -106,6 +110,10 @@ export class SftpServer {
   private initialised = false;
   private closed = false;
   private inflight = 0;
+  /** Request order, for replies: sequence of the next request started / the next reply sent. */
+  private nextSeq = 0;
+  private sendSeq = 0;
+  private readonly ready = new Map<number, Buffer | null>();
   private barrierRunning = false;
   private outputBlocked = false;
   private inputPaused = false;
@@ -113,11 +121,13 @@ export class SftpServer {
   readonly session: Session;
   private readonly channel: Duplex;
   readonly limits: SftpLimits;
+  readonly symlinkOrder: 'openssh' | 'draft';
 
   constructor(private readonly options: SftpServerOptions) {
     this.session = options.session;
     this.channel = options.channel;
     this.limits = options.limits;
+    this.symlinkOrder = options.symlinkOrder ?? 'openssh';
     this.framer = new PacketFramer(options.limits.maxPacketBytes);
     this.channel.on('data', (chunk: Buffer) => this.onData(chunk));
     this.channel.on('drain', () => {
@@ -192,7 +202,7 @@ export class SftpServer {
       this.queue.shift();
       if (!parallel) this.barrierRunning = true;
       this.inflight += 1;
-      void this.execute(req, def).finally(() => {
+      void this.execute(req, def, this.nextSeq++).finally(() => {
         this.inflight -= 1;
         if (!parallel) this.barrierRunning = false;
         if (this.inflight === 0) for (const fn of this.idle.splice(0)) fn();
@@ -215,7 +225,7 @@ export class SftpServer {
     }
   }
 
-  private async execute(req: Request, def: RequestDef | undefined): Promise<void> {
+  private async execute(req: Request, def: RequestDef | undefined, seq: number): Promise<void> {
     this.options.onActivity?.();
     let reply: Buffer;
     try {
@@ -229,6 +239,7 @@ export class SftpServer {
     } catch (err) {
       if (err instanceof MalformedPacketError) {
         this.malformed(err);
+        this.deliver(seq, null);
         return;
       }
       if (err instanceof StatusReply) reply = this.status(req.id, err.code, err.message);
@@ -237,7 +248,18 @@ export class SftpServer {
         reply = this.status(req.id, s.code, s.message);
       }
     }
-    this.send(reply);
+    this.deliver(seq, reply);
+  }
+
+  /** Replies leave in request order, whatever order the work finished in: paramiko 2.12
+   * waits for WRITE statuses oldest first and hangs forever on one that overtook another. */
+  private deliver(seq: number, reply: Buffer | null): void {
+    this.ready.set(seq, reply);
+    for (let next = this.ready.get(this.sendSeq); next !== undefined; next = this.ready.get(this.sendSeq)) {
+      this.ready.delete(this.sendSeq);
+      this.sendSeq += 1;
+      if (next !== null) this.send(next);
+    }
   }
 
   private send(packet: Buffer): void {
@@ -614,8 +636,10 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
     parallel: false,
     async run({ id, reader }) {
       // Quirk 11: OpenSSH and paramiko send (target, link), the reverse of the draft.
-      const target = reader.text('targetpath');
-      const link = this.session.resolvePath(reader.text('linkpath'));
+      const first = reader.text('path');
+      const second = reader.text('path');
+      const [target, linkInput] = this.symlinkOrder === 'draft' ? [second, first] : [first, second];
+      const link = this.session.resolvePath(linkInput);
       // SECURITY: a target that climbs above the home is refused outright rather than
       // silently clamped into it (the Vfs re-checks every use of the link as well).
       if (climbsAboveHome(target, link.slice(0, link.lastIndexOf('/')) || '/')) throw new PortcullisError('ERR_VFS_ESCAPE', 'symlink target outside the home');
