@@ -300,16 +300,15 @@ export class SftpServer {
     return new PacketWriter(FXP.HANDLE, reqId).string(key).finish();
   }
 
-  readHandle(r: SftpReader): { key: string; handle: Handle } {
-    const raw = r.bytes('handle');
+  readHandle(raw: Buffer): { key: string; handle: Handle } {
     const key = raw.length <= MAX_HANDLE_BYTES ? raw.toString('hex') : '';
     const handle = this.handles.get(key);
     if (!handle) throw new StatusReply(STATUS.FAILURE, 'Invalid handle');
     return { key, handle };
   }
 
-  fileHandle(r: SftpReader): { key: string; handle: FileHandle } {
-    const h = this.readHandle(r);
+  fileHandle(raw: Buffer): { key: string; handle: FileHandle } {
+    const h = this.readHandle(raw);
     if (h.handle.kind === 'dir') throw new StatusReply(STATUS.FAILURE, 'Not a file handle');
     return { key: h.key, handle: h.handle };
   }
@@ -436,7 +435,7 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
     writes: false,
     parallel: false,
     async run({ id, reader }) {
-      const { key, handle } = this.readHandle(reader);
+      const { key, handle } = this.readHandle(reader.bytes('handle'));
       this.closeHandle(key);
       if (handle.kind === 'write') await handle.upload.commit();
       else if (handle.kind === 'read') await handle.download.finish(true);
@@ -449,9 +448,11 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
     writes: false,
     parallel: true,
     async run({ id, reader }) {
-      const { handle } = this.fileHandle(reader);
+      // Parse every field first: a malformed packet is malformed whatever its handle.
+      const raw = reader.bytes('handle');
       const offset = reader.u64('offset');
       const len = Math.min(reader.u32('length'), this.limits.maxReadWriteBytes);
+      const { handle } = this.fileHandle(raw);
       const source = handle.kind === 'read' ? handle.download : null;
       // Reply buffer allocated once; the file is read straight into it.
       const out = Buffer.allocUnsafe(DATA_HEADER + len);
@@ -469,9 +470,10 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
     writes: true,
     parallel: true,
     async run({ id, reader }) {
-      const { handle } = this.fileHandle(reader);
+      const raw = reader.bytes('handle');
       const offset = reader.u64('offset');
       const data = reader.bytes('data');
+      const { handle } = this.fileHandle(raw);
       if (data.length > this.limits.maxReadWriteBytes) throw new StatusReply(STATUS.FAILURE, `Write larger than ${this.limits.maxReadWriteBytes} bytes`);
       if (handle.kind !== 'write') throw new StatusReply(STATUS.PERMISSION_DENIED, 'Handle not open for writing');
       await withHandle(handle, async () => {
@@ -504,7 +506,7 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
     writes: false,
     parallel: false,
     async run({ id, reader }) {
-      const { handle } = this.readHandle(reader);
+      const { handle } = this.readHandle(reader.bytes('handle'));
       const st = handle.kind === 'read' ? await handle.download.file.stat() : handle.kind === 'write' ? await handle.upload.file.stat() : await this.session.stat(handle.path);
       return encodeAttrs(new PacketWriter(FXP.ATTRS, id), st).finish();
     },
@@ -525,8 +527,9 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
     writes: true,
     parallel: false,
     async run({ id, reader }) {
-      const { handle } = this.fileHandle(reader);
-      await applyHandleAttrs(this, handle, parseAttrs(reader));
+      const raw = reader.bytes('handle');
+      const attrs = parseAttrs(reader);
+      await applyHandleAttrs(this, this.fileHandle(raw).handle, attrs);
       return this.ok(id);
     },
   },
@@ -546,7 +549,7 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
     writes: false,
     parallel: false,
     async run({ id, reader }) {
-      const { handle } = this.readHandle(reader);
+      const { handle } = this.readHandle(reader.bytes('handle'));
       if (handle.kind !== 'dir') throw new StatusReply(STATUS.FAILURE, 'Not a directory handle');
       const entries: VfsDirEntry[] = [];
       let bytes = 0;
@@ -683,7 +686,7 @@ const EXTENDED_REQUESTS: Record<string, Omit<RequestDef, 'parallel'>> = {
     name: 'fstatvfs',
     writes: false,
     async run({ id, reader }) {
-      const { handle } = this.readHandle(reader);
+      const { handle } = this.readHandle(reader.bytes('handle'));
       const path = handle.path.slice(0, handle.path.lastIndexOf('/')) || '/';
       return this.statvfsReply(id, await this.session.statvfs(handle.kind === 'dir' ? handle.path : path));
     },
@@ -702,7 +705,7 @@ const EXTENDED_REQUESTS: Record<string, Omit<RequestDef, 'parallel'>> = {
     name: 'fsync',
     writes: false,
     async run({ id, reader }) {
-      const { handle } = this.fileHandle(reader);
+      const { handle } = this.fileHandle(reader.bytes('handle'));
       if (handle.kind === 'write') await withHandle(handle, () => handle.upload.file.sync());
       return this.ok(id);
     },
