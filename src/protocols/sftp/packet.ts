@@ -114,17 +114,13 @@ export class PacketFramer {
   }
 
   private consume(n: number): void {
+    // SECURITY: one splice, not a shift per chunk: a client sending 1-byte channel packets
+    // must not make reassembly quadratic.
     let left = n;
-    while (left > 0) {
-      const c = this.chunks[0]!;
-      if (c.length <= left) {
-        this.chunks.shift();
-        left -= c.length;
-      } else {
-        this.chunks[0] = c.subarray(left);
-        left = 0;
-      }
-    }
+    let whole = 0;
+    while (left > 0 && this.chunks[whole]!.length <= left) left -= this.chunks[whole++]!.length;
+    if (whole > 0) this.chunks.splice(0, whole);
+    if (left > 0) this.chunks[0] = this.chunks[0]!.subarray(left);
     this.buffered -= n;
   }
 
