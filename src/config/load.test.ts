@@ -115,3 +115,12 @@ describe('files and environment', () => {
     assert.equal(loaded.config.sftp.port, 2400);
   });
 });
+
+test('docs/configuration.md documents every key with its environment variable', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const doc = await readFile(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+  for (const keyPath of configKeyPaths()) {
+    const row = new RegExp(`^\\| \`${keyPath.join('\\.')}\` \\| \`${envNameFor(keyPath)}\` \\|`, 'm');
+    assert.match(doc, row, `docs/configuration.md lacks a row for ${keyPath.join('.')}`);
+  }
+});
