@@ -9,7 +9,7 @@ export function registerServeCommand(program: Command): void {
     .action(async (_opts, cmd: Command) => {
       const loaded = configFor(cmd);
       // Handlers go in before the server prints "ready", so a signal right after it is handled.
-      let server: RunningServer | undefined;
+      let server: RunningServer | undefined = undefined;
       let stopRequested: ((signal: string) => void) | undefined;
       const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
       process.once('SIGINT', () => stopRequested?.('SIGINT'));
