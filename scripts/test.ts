@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Runs node:test over every *.test.ts under src/ and test/ (Node 20 has no glob support in
 // --test). Extra arguments narrow the run: `npm test -- src/vfs` runs the files under src/vfs.
 import { spawn } from 'node:child_process';
@@ -7,8 +6,8 @@ import path from 'node:path';
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
-const files = [];
-const walk = (p) => {
+const files: string[] = [];
+const walk = (p: string): void => {
   const st = statSync(p);
   if (st.isDirectory()) {
     for (const name of readdirSync(p).sort()) if (name !== 'node_modules' && !name.startsWith('.')) walk(path.join(p, name));
