@@ -2,6 +2,7 @@
 // module-level singletons; tests build a Core of their own.
 import { pino, type Logger } from 'pino';
 import { Audit } from './audit/audit.ts';
+import { Fail2banSink } from './audit/sinks/fail2ban.ts';
 import { JsonlAuditSink } from './audit/sinks/jsonl.ts';
 import { StoreAuditSink } from './audit/sinks/store.ts';
 import { AuthFlow, SINGLE_FACTOR_POLICY, type AuthPolicy } from './auth/auth-flow.ts';
@@ -10,6 +11,7 @@ import type { Config } from './config/schema.ts';
 import type { ErrorCode } from './errors/index.ts';
 import { loadIdentity, type Identity } from './identity/identity.ts';
 import { Admission } from './net/admission.ts';
+import { AccessPolicy } from './policy/access-policy.ts';
 import type { ConnectionContext } from './net/connection.ts';
 import { ConnectionTimers } from './net/timeouts.ts';
 import { Session } from './session/session.ts';
@@ -26,6 +28,7 @@ export interface Core {
   readonly admission: Admission;
   /** Open sessions by id (live view, kill, drain). */
   readonly sessions: Map<string, Session>;
+  readonly access: AccessPolicy;
   authPolicy: AuthPolicy;
   newAuthFlow(ctx: ConnectionContext): AuthFlow;
   newTimers(onTimeout: (code: ErrorCode) => void): ConnectionTimers;
@@ -49,7 +52,7 @@ export async function openStoreAndAudit(config: Config, options: CoreOptions = {
   const audit = new Audit();
   const sinks: { close(): Promise<void> }[] = [];
   if (!options.withoutAuditSinks) {
-    if (config.audit.file) sinks.push(new JsonlAuditSink(audit, config.dataDir));
+    if (config.audit.file) sinks.push(new JsonlAuditSink(audit, config.dataDir), new Fail2banSink(audit, config.dataDir));
     if (config.audit.store) sinks.push(new StoreAuditSink(audit, store.audit));
   }
   return {
@@ -70,6 +73,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   await warmPasswordVerifier();
   const admission = new Admission(config.limits, base.audit);
   const sessions = new Map<string, Session>();
+  const access = new AccessPolicy(config, base.store, base.audit, (name) => [...sessions.values()].filter((s) => s.user.name === name).length);
+  await access.start();
+  admission.addRule(access.admissionRule);
 
   const core: Core = {
     config,
@@ -79,9 +85,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     identity,
     admission,
     sessions,
+    access,
     authPolicy: SINGLE_FACTOR_POLICY,
     newAuthFlow(ctx) {
-      return new AuthFlow({ store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts }, ctx);
+      return new AuthFlow(
+        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
+        ctx,
+      );
     },
     newTimers(onTimeout) {
       return new ConnectionTimers(config.limits, onTimeout);
@@ -100,6 +110,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     async close() {
       await Promise.all([...sessions.values()].map((s) => s.close()));
       admission.closeAll();
+      access.close();
       await base.close();
     },
   };

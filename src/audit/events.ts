@@ -22,12 +22,15 @@ export type AuditEvent = Base &
     | { type: 'conn.closed'; durationMs: number; reason?: string }
     | { type: 'auth.succeeded'; methods: string[] }
     | { type: 'auth.partial'; method: string; next: string[] }
-    | { type: 'auth.failed'; method: string; code: ErrorCode; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'not-allowed' | 'too-many-attempts' | 'bad-key' }
+    | { type: 'auth.failed'; method: string; code: ErrorCode; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'not-allowed' | 'too-many-attempts' | 'bad-key' | 'address-not-allowed' | 'outside-hours' | 'too-many-sessions' }
     | { type: 'session.timeout'; code: ErrorCode }
     | { type: 'session.closed'; sessionId: string; durationMs: number }
     | { type: 'protocol.malformed'; code: ErrorCode; detail: string }
     | { type: 'file.operation'; op: FileOp; outcome: 'completed' | 'failed'; path: string; target?: string; code?: ErrorCode; bytes?: number; durationMs?: number; sha256?: string; sessionId: string }
-    | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed'; subject: string; detail?: string }
+    | { type: 'policy.ban.added'; reason: string; source: 'defender' | 'cli'; expiresAt: string; minutes: number }
+    | { type: 'policy.ban.lifted'; reason: 'expired' | 'removed' }
+    | { type: 'policy.rule.changed'; action: 'added' | 'removed'; kind: 'allow' | 'deny'; cidr: string }
+    | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed'; subject: string; detail?: string }
   );
 
 export type FileOp =

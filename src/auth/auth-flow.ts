@@ -39,11 +39,19 @@ export interface PublicKeyProof {
   signature?: { data: Buffer; signature: Buffer; hashAlgorithm?: string | undefined };
 }
 
+/** A check that needs the user (per-user CIDRs, access hours, session caps), run when the
+ * factors are complete and before the login is granted. Refusals reach the client as
+ * ERR_AUTH_FAILED; the audit trail keeps the precise code and reason. */
+export type LoginGuard = (user: User, ctx: ConnectionContext) => { code: ErrorCode; reason: 'address-not-allowed' | 'outside-hours' | 'too-many-sessions' } | null;
+
 export interface AuthFlowDeps {
   store: Store;
   audit: Audit;
   policy: AuthPolicy;
   maxAttempts: number;
+  guards?: readonly LoginGuard[];
+  /** Waits before a step for this user name (distributed-guessing throttle). */
+  throttle?: (username: string) => Promise<void>;
 }
 
 type State = 'start' | 'partial' | 'authenticated' | 'closed';
@@ -132,6 +140,7 @@ export class AuthFlow {
       return this.fail('ERR_AUTH_USER_CHANGED', undefined);
     }
     this.username = username;
+    await this.deps.throttle?.(username);
     const user = await this.deps.store.users.get(username);
 
     if (!this.allowed(user, factor)) {
@@ -147,6 +156,14 @@ export class AuthFlow {
     }
     this.factors.add(factor);
     if (this.complete(user)) {
+      for (const guard of this.deps.guards ?? []) {
+        const refusal = guard(user, this.ctx);
+        if (refusal) {
+          this.factors.delete(factor);
+          audit.emit({ type: 'auth.failed', ...base, method: factor, code: refusal.code, reason: refusal.reason });
+          return this.fail('ERR_AUTH_FAILED', user);
+        }
+      }
       this.state = 'authenticated';
       this.authenticated = user;
       audit.emit({ type: 'auth.succeeded', ...base, methods: [...this.factors] });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortcullisError } from '../errors/index.ts';
 import { registerConfigCommands } from './config-commands.ts';
+import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerUserCommands } from './user-commands.ts';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerUserCommands(program);
+  registerPolicyCommands(program);
   registerConfigCommands(program);
   return program;
 }

@@ -22,6 +22,8 @@ export const LIMITS = {
   loginTimeoutMs: { default: 60_000, min: 1_000, ceiling: 600_000 },
   /** Idle time allowed on an authenticated connection with no transfer, ms. */
   idleTimeoutMs: { default: 900_000, min: 1_000, ceiling: 86_400_000 },
+  /** Default and ceiling for simultaneous sessions of one user. */
+  maxSessionsPerUser: { default: 64, ceiling: 4_096 },
   /** Authentication attempts (failed steps) allowed on one connection. */
   maxAuthAttempts: { default: 3, min: 1, ceiling: 10 },
 

@@ -12,6 +12,37 @@ export interface UsersTable {
   disabled: number;
   created_at: string;
   updated_at: string;
+  /** Comma-separated CIDRs; empty = any address. */
+  allowed_cidrs: Generated<string>;
+  denied_cidrs: Generated<string>;
+  /** e.g. "mon-fri 08:00-18:00"; empty = any time. */
+  access_hours: Generated<string>;
+  /** 0 = the global limit only. */
+  max_sessions: Generated<number>;
+}
+
+export interface IpRulesTable {
+  id: Generated<number>;
+  kind: 'allow' | 'deny';
+  cidr: string;
+  protocols: string;
+  comment: string;
+  created_at: string;
+}
+
+export interface BansTable {
+  id: Generated<number>;
+  address: string;
+  reason: string;
+  source: string;
+  created_at: string;
+  expires_at: string;
+  lifted_at: string | null;
+}
+
+export interface PolicyStateTable {
+  name: string;
+  version: number;
 }
 
 export interface UserKeysTable {
@@ -42,4 +73,7 @@ export interface Database {
   users: UsersTable;
   user_keys: UserKeysTable;
   audit_events: AuditEventsTable;
+  ip_rules: IpRulesTable;
+  bans: BansTable;
+  policy_state: PolicyStateTable;
 }

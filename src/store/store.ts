@@ -11,6 +11,7 @@ import { AuditRepository } from './audit-repository.ts';
 import { KeyRepository } from './key-repository.ts';
 import { enableForeignKeys, migrationProvider, type Dialect } from './migrations.ts';
 import type { Database } from './schema.ts';
+import { PolicyRepository } from './policy-repository.ts';
 import { UserRepository } from './user-repository.ts';
 
 export interface StoreOptions {
@@ -30,6 +31,7 @@ export class Store {
   readonly users: UserRepository;
   readonly keys: KeyRepository;
   readonly audit: AuditRepository;
+  readonly policy: PolicyRepository;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -38,6 +40,7 @@ export class Store {
     this.users = new UserRepository(db);
     this.keys = new KeyRepository(db);
     this.audit = new AuditRepository(db);
+    this.policy = new PolicyRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {
