@@ -1,0 +1,2 @@
+import type { TargetScan } from './context.ts';
+export async function scanSsh(_s: TargetScan): Promise<void> {}
