@@ -345,6 +345,7 @@ async function probeSessions(s: TargetScan, secure: boolean): Promise<void> {
 
 async function loggedInProbes(s: TargetScan, sess: FtpSession, anonymous: boolean): Promise<void> {
   const { conn } = sess;
+  const uploadDirs: string[] = [];
   await protect(sess);
   // 9: the address PASV advertises (never connected to).
   try {
@@ -363,6 +364,7 @@ async function loggedInProbes(s: TargetScan, sess: FtpSession, anonymous: boolea
     const list = await passiveList(conn, sess.protectedData);
     if (anonymous) {
       const entries = list.listing.split(/\r?\n/).filter((l) => l.trim() && !/^total \d+$/.test(l));
+      uploadDirs.push(...candidateUploadDirs(entries));
       if (list.ok && entries.length) s.fail('ftp.anonymous-read', [`anonymous LIST returned ${entries.length} entries: ${entries.slice(0, 5).join(' | ')}`]);
       else if (list.ok) s.pass('ftp.anonymous-read', 'anonymous LIST succeeded but the root is empty');
       else s.pass('ftp.anonymous-read', `anonymous LIST refused: ${list.replies.map(formatReply).join(' ; ')}`);
@@ -382,7 +384,7 @@ async function loggedInProbes(s: TargetScan, sess: FtpSession, anonymous: boolea
   // 7: writes, only when allowed. Creates then removes a probe directory / file.
   if (anonymous) {
     if (!s.allowed('writes')) s.error('ftp.anonymous-write', 'writes check: not run (rerun with --allow writes)', 'mode-not-allowed');
-    else await probeAnonWrite(s, sess);
+    else await probeAnonWrite(s, sess, uploadDirs);
   }
   // 8: bounce, last. SECURITY: no data command follows the PORT; QUIT comes next.
   try {
@@ -399,27 +401,47 @@ async function loggedInProbes(s: TargetScan, sess: FtpSession, anonymous: boolea
   }
 }
 
-async function probeAnonWrite(s: TargetScan, sess: FtpSession): Promise<void> {
+/** Directories in a root listing that look like anonymous drop boxes (bounded). */
+export function candidateUploadDirs(entries: string[]): string[] {
+  const dirs: string[] = [];
+  for (const e of entries) {
+    const unix = /^d\S{9}\s+(?:\S+\s+){7}(.+)$/.exec(e);
+    const dos = /<DIR>\s+(.+)$/i.exec(e);
+    const name = (unix?.[1] ?? dos?.[1])?.trim();
+    if (name && /^(upload|uploads|incoming|pub|public|drop|dropbox|tmp)$/i.test(name) && !/[\r\n/]/.test(name)) dirs.push(name);
+  }
+  return dirs.slice(0, 3);
+}
+
+async function probeAnonWrite(s: TargetScan, sess: FtpSession, uploadDirs: string[]): Promise<void> {
   const id = 'ftp.anonymous-write';
   const { conn } = sess;
   const evidence: string[] = [];
+  let wrote = false;
   try {
-    const dir = randomName('pcscan-probe-');
-    const mkd = await conn.cmd(`MKD ${dir}`);
-    evidence.push(`MKD ${dir}: ${formatReply(mkd)}`);
-    let wrote = mkd.code === 257;
-    if (wrote) evidence.push(`RMD ${dir}: ${formatReply(await conn.cmd(`RMD ${dir}`))}`);
-    const file = `${randomName('pcscan-probe-')}.txt`;
-    const st = await passiveStore(conn, sess.protectedData, file, Buffer.from('portcullis scan write probe; safe to delete\n'));
-    evidence.push(`STOR ${file}: ${st.replies.map(formatReply).join(' ; ')}`);
-    if (st.stored) {
-      wrote = true;
-      evidence.push(`DELE ${file}: ${formatReply(await conn.cmd(`DELE ${file}`))}`);
+    for (const dir of ['', ...uploadDirs]) {
+      const prefix = dir ? `${dir}/` : '';
+      const sub = `${prefix}${randomName('pcscan-probe-')}`;
+      const mkd = await conn.cmd(`MKD ${sub}`);
+      evidence.push(`MKD ${sub}: ${formatReply(mkd)}`);
+      if (mkd.code === 257) {
+        wrote = true;
+        evidence.push(`RMD ${sub}: ${formatReply(await conn.cmd(`RMD ${sub}`))}`);
+      }
+      const file = `${prefix}${randomName('pcscan-probe-')}.txt`;
+      const st = await passiveStore(conn, sess.protectedData, file, Buffer.from('portcullis scan write probe; safe to delete\n'));
+      evidence.push(`STOR ${file}: ${st.replies.map(formatReply).join(' ; ')}`);
+      if (st.stored) {
+        wrote = true;
+        evidence.push(`DELE ${file}: ${formatReply(await conn.cmd(`DELE ${file}`))}`);
+      }
+      if (wrote) break;
     }
     if (wrote) s.fail(id, evidence);
     else s.pass(id, ...evidence);
   } catch (err) {
-    s.error(id, `probe failed: ${errorMessage(err)}`, 'probe-failed', evidence);
+    if (wrote) s.fail(id, evidence);
+    else s.error(id, `probe failed: ${errorMessage(err)}`, 'probe-failed', evidence);
   }
 }
 

@@ -32,19 +32,23 @@ export interface CertPair {
   ca?: string;
 }
 
-/** A weak self-signed certificate: RSA 1024, SHA-1, CN only, optionally expired. */
-export function weakCert(t: TestContext, opts: { expired?: boolean } = {}): CertPair {
+/**
+ * A weak self-signed certificate: CN only, RSA 1024 + SHA-1 by default, optionally expired. (Debian's
+ * OpenSSL refuses to load 1024-bit/SHA-1 certificates into vsftpd, so it uses bits 2048 + sha256.)
+ */
+export function weakCert(t: TestContext, opts: { expired?: boolean; bits?: number; md?: string } = {}): CertPair {
+  const md = opts.md ?? 'sha1';
   requireBinary('openssl', 'openssl');
   const dir = tempDir(t, 'pcscan-weakcert-');
-  openssl(dir, ['req', '-new', '-newkey', 'rsa:1024', '-nodes', '-keyout', 'key.pem', '-subj', '/CN=weak.example', '-out', 'req.csr']);
+  openssl(dir, ['req', '-new', '-newkey', `rsa:${opts.bits ?? 1024}`, '-nodes', '-keyout', 'key.pem', '-subj', '/CN=weak.example', '-out', 'req.csr']);
   writeFileSync(path.join(dir, 'index.txt'), '');
   writeFileSync(path.join(dir, 'serial'), '01\n');
   writeFileSync(
     path.join(dir, 'ca.cnf'),
-    '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\npolicy=p\ndefault_md=sha1\nunique_subject=no\n[p]\ncommonName=supplied\n',
+    `[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\npolicy=p\ndefault_md=${md}\nunique_subject=no\n[p]\ncommonName=supplied\n`,
   );
   const [start, end] = opts.expired ? ['20200101000000Z', '20210101000000Z'] : ['20240101000000Z', '20991231000000Z'];
-  openssl(dir, ['ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'key.pem', '-in', 'req.csr', '-startdate', start, '-enddate', end, '-md', 'sha1', '-notext', '-out', 'cert.pem']);
+  openssl(dir, ['ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'key.pem', '-in', 'req.csr', '-startdate', start, '-enddate', end, '-md', md, '-notext', '-out', 'cert.pem']);
   return read(dir);
 }
 
