@@ -30,8 +30,8 @@ export class ConnectionBudget {
   private readonly waiters: (() => void)[] = [];
   constructor(
     private readonly signal: AbortSignal,
-    private readonly maxParallel = LIMITS.maxParallelConnectionsPerTarget,
-    private readonly maxTotal = LIMITS.maxConnectionsPerTarget,
+    private readonly maxParallel: number = LIMITS.maxParallelConnectionsPerTarget,
+    private readonly maxTotal: number = LIMITS.maxConnectionsPerTarget,
   ) {}
 
   async acquire(): Promise<() => void> {

@@ -307,7 +307,10 @@ async function probeSessions(s: TargetScan, secure: boolean): Promise<void> {
 
   const user = s.options.user;
   const password = s.options.password;
-  if (!anonOk && user !== undefined && password !== undefined) {
+  if (!anonOk && user !== undefined && password !== undefined && !secure) {
+    // SECURITY: the operator's credentials never cross the network in clear.
+    s.errorAll(['ftp.pasv-address-leak', 'ftp.bounce'], 'refusing to send the --user credentials in clear: the server offers no TLS', 'needs-credentials');
+  } else if (!anonOk && user !== undefined && password !== undefined) {
     try {
       const sess = await openFtp(s, secure);
       try {
