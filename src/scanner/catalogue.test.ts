@@ -9,7 +9,7 @@ import { TLS_CHECKS } from './tls-probes.ts';
 import { loadAdvisories } from './advisories.ts';
 import { LAYERS } from './types.ts';
 
-test('catalogue: 44 checks, unique ids, numbered in order, each with a layer and a fix', () => {
+void test('catalogue: 44 checks, unique ids, numbered in order, each with a layer and a fix', () => {
   assert.equal(CATALOGUE.length, 44);
   assert.equal(new Set(CATALOGUE.map((c) => c.id)).size, 44);
   CATALOGUE.forEach((c, i) => {
@@ -20,11 +20,11 @@ test('catalogue: 44 checks, unique ids, numbered in order, each with a layer and
   assert.deepEqual(Object.keys(FIXES).sort(), CATALOGUE.map((c) => c.id).sort());
 });
 
-test('catalogue: every id a probe module reports exists in checks.json', () => {
+void test('catalogue: every id a probe module reports exists in checks.json', () => {
   for (const id of [...FTP_CHECKS, ...TLS_CHECKS, ...SSH_CHECKS]) assert.doesNotThrow(() => getCheck(id), id);
 });
 
-test('catalogue: severities and gating modes', () => {
+void test('catalogue: severities and gating modes', () => {
   assert.equal(getCheck('tls.legacy-protocol').severity, 'medium');
   assert.equal(getCheck('svc.vulnerable-version').severityText, 'per CVE');
   assert.equal(gatingMode(getCheck('ftp.anonymous-write')), 'writes');
@@ -33,7 +33,7 @@ test('catalogue: severities and gating modes', () => {
   assert.equal(gatingMode(getCheck('ftp.tls-optional-data')), undefined);
 });
 
-test('finalize: every undecided check is reported (never a silent pass)', () => {
+void test('finalize: every undecided check is reported (never a silent pass)', () => {
   const options: ScanOptions = { allow: new Set(), ca: [], timeoutMs: 1000, targetTimeoutMs: 1000, concurrency: 1, advisories: loadAdvisories() };
   const s = new TargetScan({ url: 'ftp://127.0.0.1:21', scheme: 'ftp', host: '127.0.0.1', port: 21 }, options, new AbortController().signal);
   s.pass('ftp.cleartext-only', 'x');
@@ -49,7 +49,7 @@ test('finalize: every undecided check is reported (never a silent pass)', () => 
   assert.ok(rep.results.every((r) => r.status !== 'pass' || r.id === 'ftp.cleartext-only'));
 });
 
-test('a failure is never downgraded by a later pass', () => {
+void test('a failure is never downgraded by a later pass', () => {
   const options: ScanOptions = { allow: new Set(), ca: [], timeoutMs: 1000, targetTimeoutMs: 1000, concurrency: 1, advisories: loadAdvisories() };
   const s = new TargetScan({ url: 'ftp://127.0.0.1:21', scheme: 'ftp', host: '127.0.0.1', port: 21 }, options, new AbortController().signal);
   s.fail('ftp.syst-disclosure', ['SYST: Windows_NT']);

@@ -223,7 +223,7 @@ export class FtpConnection {
 
   /** After a 234 reply to AUTH TLS/SSL: upgrade the control connection. */
   async upgrade(opts: tls.ConnectionOptions = probeTlsOptions(this.host)): Promise<tls.TLSSocket> {
-    const raw = this.socket as net.Socket;
+    const raw: net.Socket = this.socket;
     this.detach(raw);
     const t = await startTls(raw, opts, this.timeoutMs);
     this.socket = t;

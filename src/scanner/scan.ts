@@ -38,7 +38,7 @@ export async function scanAll(
   options: ScanOptions,
   onProgress?: (e: ProgressEvent) => void,
 ): Promise<ScanReport> {
-  const reports: TargetReport[] = new Array(targets.length);
+  const reports: TargetReport[] = new Array<TargetReport>(targets.length);
   let next = 0;
   let done = 0;
   const running = new Set<string>();

@@ -12,7 +12,7 @@ import { LineReader } from './line-reader.ts';
 import { terrapin, weakCiphers, weakHostKeyAlgorithms, weakKex, weakMacs } from './ssh-probes.ts';
 import { parseTarget } from './target.ts';
 
-test('parseTarget: schemes, default ports, IPv6, refusals', () => {
+void test('parseTarget: schemes, default ports, IPv6, refusals', () => {
   assert.deepEqual(parseTarget('ftp://127.0.0.1:2121'), { url: 'ftp://127.0.0.1:2121', scheme: 'ftp', host: '127.0.0.1', port: 2121 });
   assert.equal(parseTarget('ftps://example.org').port, 990);
   assert.equal(parseTarget('sftp://example.org').port, 22);
@@ -23,7 +23,7 @@ test('parseTarget: schemes, default ports, IPv6, refusals', () => {
   assert.throws(() => parseTarget('not a url'), /not a URL/);
 });
 
-test('parseReply: single, multi-line, incomplete, malformed', () => {
+void test('parseReply: single, multi-line, incomplete, malformed', () => {
   assert.deepEqual(parseReply(['220 ready'])?.reply.code, 220);
   const m = parseReply(['211-Features:', ' AUTH TLS', ' PBSZ', '211 End', '200 next']);
   assert.equal(m?.consumed, 4);
@@ -34,14 +34,14 @@ test('parseReply: single, multi-line, incomplete, malformed', () => {
   assert.throws(() => parseReply(['hello']), /malformed/);
 });
 
-test('LineReader: overlong lines are errors, not truncated', () => {
+void test('LineReader: overlong lines are errors, not truncated', () => {
   const r = new LineReader(10);
   r.push(Buffer.from('abc\r\nde'));
   assert.deepEqual(r.lines, ['abc']);
   assert.throws(() => r.push(Buffer.from('x'.repeat(20))), /longer than 10/);
 });
 
-test('PASV/EPSV parsing', () => {
+void test('PASV/EPSV parsing', () => {
   assert.deepEqual(parsePasv({ code: 227, lines: [], text: 'Entering Passive Mode (10,0,0,5,200,10).' }), {
     advertisedHost: '10.0.0.5',
     port: 200 * 256 + 10,
@@ -51,20 +51,20 @@ test('PASV/EPSV parsing', () => {
   assert.equal(parseEpsv({ code: 229, lines: [], text: 'Entering Extended Passive Mode (|||6446|)' }), 6446);
 });
 
-test('bounce address is never the client and never routable', () => {
+void test('bounce address is never the client and never routable', () => {
   assert.equal(bounceAddress('127.0.0.1'), '127.0.0.2');
   assert.equal(bounceAddress('127.0.0.2'), '127.0.0.3');
   assert.equal(bounceAddress('192.168.1.10'), '192.0.2.1');
 });
 
-test('candidate upload directories from a listing', () => {
+void test('candidate upload directories from a listing', () => {
   assert.deepEqual(
     candidateUploadDirs(['drwxrwxrwx    2 107      0            4096 Jan 01 12:00 incoming', '-rw-r--r-- 1 0 0 12 Jan 01 12:00 readme.txt', '01-01-20  12:00PM       <DIR>          upload', 'drwxr-xr-x 2 0 0 4096 Jan 01 12:00 docs']),
     ['incoming', 'upload'],
   );
 });
 
-test('banner identification', () => {
+void test('banner identification', () => {
   assert.deepEqual(identifyFtp('220 (vsFTPd 2.3.4)'), { product: 'vsftpd', version: '2.3.4' });
   assert.deepEqual(identifyFtp('220 ProFTPD 1.3.3c Server (ProFTPD) [::ffff:1.2.3.4]'), { product: 'ProFTPD', version: '1.3.3c' });
   assert.deepEqual(identifyFtp('220 Microsoft FTP Service'), { product: 'Microsoft FTP Service' });
@@ -75,7 +75,7 @@ test('banner identification', () => {
   assert.equal(parseSshIdent('SSH-1.99-OpenSSH_3.9p1')?.protoVersion, '1.99');
 });
 
-test('advisories: ranges, backports, custom file, validation', () => {
+void test('advisories: ranges, backports, custom file, validation', () => {
   const db = loadAdvisories();
   const v = matchAdvisories(db, { product: 'ProFTPD', version: '1.3.2rc3' });
   assert.ok(v.matches.some((m) => m.cves.includes('CVE-2010-4221')));
@@ -99,7 +99,7 @@ test('advisories: ranges, backports, custom file, validation', () => {
   assert.throws(() => loadAdvisories(f), /affected/);
 });
 
-test('SSH algorithm judgements and Terrapin preconditions', () => {
+void test('SSH algorithm judgements and Terrapin preconditions', () => {
   assert.deepEqual(weakKex(['curve25519-sha256', 'diffie-hellman-group14-sha1', 'gss-group1-sha1-toWM5Slw5Ew8Mqkay+al2g==', 'diffie-hellman-group14-sha256']), ['diffie-hellman-group14-sha1', 'gss-group1-sha1-toWM5Slw5Ew8Mqkay+al2g==']);
   assert.deepEqual(weakCiphers(['aes128-ctr', 'aes128-cbc', 'arcfour256', 'none', 'chacha20-poly1305@openssh.com']), ['aes128-cbc', 'arcfour256', 'none']);
   assert.deepEqual(weakMacs(['hmac-sha1', 'hmac-sha1-etm@openssh.com', 'umac-64-etm@openssh.com', 'hmac-sha2-256']), ['hmac-sha1', 'umac-64-etm@openssh.com']);
@@ -111,7 +111,7 @@ test('SSH algorithm judgements and Terrapin preconditions', () => {
   assert.equal(terrapin({ ...base, kex: ['x'], ciphersC2S: ['aes128-gcm@openssh.com'], ciphersS2C: [], macsC2S: ['hmac-sha2-256-etm@openssh.com'], macsS2C: [] }).vulnerable, false);
 });
 
-test('connection budget: bounded parallel and total', async () => {
+void test('connection budget: bounded parallel and total', async () => {
   const ac = new AbortController();
   const b = new ConnectionBudget(ac.signal, 2, 3);
   const r1 = await b.acquire();

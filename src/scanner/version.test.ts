@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareVersions } from './version.ts';
 
-test('compareVersions orders banner versions', () => {
+void test('compareVersions orders banner versions', () => {
   const lt = (a: string, b: string): void => assert.ok(compareVersions(a, b) < 0, `${a} < ${b}`);
   lt('1.3.2rc3', '1.3.2');
   lt('1.3.2', '1.3.2a');

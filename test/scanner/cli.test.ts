@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { goodCert, tempDir } from './helpers/certs.ts';
+import type { ScanReport } from '../../src/scanner/types.ts';
 import { startFakeFtp } from './helpers/fake-ftp.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,28 +23,28 @@ function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout:
   });
 }
 
-describe('portcullis scan (process)', () => {
-  test('two targets concurrently, JSON to a file, --fail-on high exits 1', async (t) => {
+void describe('portcullis scan (process)', () => {
+  void test('two targets concurrently, JSON to a file, --fail-on high exits 1', async (t) => {
     const a = await startFakeFtp(t, { greeting: '220 (vsFTPd 2.3.4)' });
     const b = await startFakeFtp(t, { greeting: '220 Microsoft FTP Service' });
     const out = path.join(tempDir(t, 'pcscan-cli-'), 'report.json');
     const r = await run([a.url, b.url, '--format', 'json', '--output', out, '--fail-on', 'high', '--timeout', '5']);
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, '');
-    const report = JSON.parse(readFileSync(out, 'utf8'));
+    const report = JSON.parse(readFileSync(out, 'utf8')) as ScanReport;
     assert.equal(report.targets.length, 2);
-    assert.deepEqual(report.targets.map((x: { target: { url: string } }) => x.target.url), [a.url, b.url]);
+    assert.deepEqual(report.targets.map((x) => x.target.url), [a.url, b.url]);
     assert.equal(report.options.advisoriesDate.length > 0, true);
   });
 
-  test('--password-stdin credentials are used over TLS only; text on stdout; exit 0 without --fail-on', async (t) => {
+  void test('--password-stdin credentials are used over TLS only; text on stdout; exit 0 without --fail-on', async (t) => {
     const plain = await startFakeFtp(t, { greeting: '220 ready', users: { bob: 'pw with spaces' } });
     const r = await run([plain.url, '--user', 'bob', '--password-stdin', '--format', 'json'], 'pw with spaces\n');
     assert.equal(r.code, 0, r.stderr);
     // SECURITY: never sent in clear
     assert.ok(!plain.commands.some((c) => c.includes('pw with spaces')));
-    const bounce = JSON.parse(r.stdout).targets[0].results.find((x: { id: string }) => x.id === 'ftp.bounce');
-    assert.match(bounce.reason, /refusing to send the --user credentials in clear/);
+    const bounce = (JSON.parse(r.stdout) as ScanReport).targets[0]!.results.find((x) => x.id === 'ftp.bounce');
+    assert.match(bounce?.reason ?? '', /refusing to send the --user credentials in clear/);
 
     const cert = goodCert(t);
     const tlsSrv = await startFakeFtp(t, { greeting: '220 ready', explicitTls: { key: cert.key, cert: cert.cert }, requireTls: true, users: { bob: 'pw with spaces' } });
@@ -53,7 +54,7 @@ describe('portcullis scan (process)', () => {
     assert.ok(tlsSrv.commands.includes('PASS pw with spaces'));
   });
 
-  test('usage errors exit 2 with a message', async () => {
+  void test('usage errors exit 2 with a message', async () => {
     const bad = await run(['http://127.0.0.1:1']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unsupported scheme/);

@@ -10,8 +10,8 @@ function expectStatus(r: { get(id: string): import('../../src/scanner/types.ts')
   assert.equal(res.status, status, show(res));
 }
 
-describe('fake FTP servers', () => {
-  test('IIS "Microsoft FTP Service": exposure, known CVEs, Windows SYST', async (t) => {
+void describe('fake FTP servers', () => {
+  void test('IIS "Microsoft FTP Service": exposure, known CVEs, Windows SYST', async (t) => {
     const srv = await startFakeFtp(t, { greeting: '220 Microsoft FTP Service', syst: '215 Windows_NT' });
     const r = await scan(srv.url);
     expectStatus(r, 'ftp.iis-exposed', 'fail');
@@ -24,7 +24,7 @@ describe('fake FTP servers', () => {
     assert.equal(r.get('svc.exposed-service').severity, 'info');
   });
 
-  test('vsFTPd 2.3.4 banner: backdoor, advisory, version disclosure', async (t) => {
+  void test('vsFTPd 2.3.4 banner: backdoor, advisory, version disclosure', async (t) => {
     const srv = await startFakeFtp(t, { greeting: '220 (vsFTPd 2.3.4)' });
     const r = await scan(srv.url);
     expectStatus(r, 'ftp.vsftpd-backdoor', 'fail');
@@ -39,7 +39,7 @@ describe('fake FTP servers', () => {
     assert.ok(!srv.commands.some((c) => /^USER .*:\)/.test(c)));
   });
 
-  test('ProFTPD 1.3.3c with pre-login SITE CPFR → 350', async (t) => {
+  void test('ProFTPD 1.3.3c with pre-login SITE CPFR → 350', async (t) => {
     const srv = await startFakeFtp(t, { greeting: '220 ProFTPD 1.3.3c Server (Debian) [127.0.0.1]', cpfrReply: '350 File or directory exists, ready for destination name' });
     const r = await scan(srv.url);
     expectStatus(r, 'ftp.proftpd-backdoor', 'fail');
@@ -50,7 +50,7 @@ describe('fake FTP servers', () => {
     assert.ok(!srv.commands.some((c) => /CPTO/i.test(c)));
   });
 
-  test('ProFTPD 1.3.3a: Telnet IAC range (CVE-2010-4221)', async (t) => {
+  void test('ProFTPD 1.3.3a: Telnet IAC range (CVE-2010-4221)', async (t) => {
     const srv = await startFakeFtp(t, { greeting: '220 ProFTPD 1.3.3a Server (ProFTPD)' });
     const r = await scan(srv.url);
     expectStatus(r, 'ftp.proftpd-telnet-iac', 'fail');
@@ -59,14 +59,14 @@ describe('fake FTP servers', () => {
     assert.ok(r.get('svc.vulnerable-version').advisories?.some((a) => a.cves.includes('CVE-2010-4221')));
   });
 
-  test('FreeBSD ftpd banner: libopie (CVE-2010-1938)', async (t) => {
+  void test('FreeBSD ftpd banner: libopie (CVE-2010-1938)', async (t) => {
     const srv = await startFakeFtp(t, { greeting: '220 ftp.example.org FTP server (Version 6.00LS) ready.' });
     const r = await scan(srv.url);
     expectStatus(r, 'ftp.libopie', 'fail');
     expectStatus(r, 'ftp.vsftpd-backdoor', 'pass');
   });
 
-  test('plaintext-only legacy server: anonymous read/write, bounce, PASV leak, user enumeration', async (t) => {
+  void test('plaintext-only legacy server: anonymous read/write, bounce, PASV leak, user enumeration', async (t) => {
     const srv = await startFakeFtp(t, {
       greeting: '220 FTP server ready',
       feat: ['SIZE', 'MDTM'],
@@ -97,7 +97,7 @@ describe('fake FTP servers', () => {
     assert.ok(!srv.commands.slice(portAt + 1).some((c) => /^(LIST|NLST|RETR|STOR|APPE|STOU|MLSD)/i.test(c)), srv.commands.join(','));
   });
 
-  test('writes are not attempted without --allow writes', async (t) => {
+  void test('writes are not attempted without --allow writes', async (t) => {
     const srv = await startFakeFtp(t, { greeting: '220 FTP server ready', anonymous: true, writable: true });
     const r = await scan(srv.url);
     expectStatus(r, 'ftp.anonymous-write', 'error');
@@ -105,7 +105,7 @@ describe('fake FTP servers', () => {
     assert.ok(!srv.commands.some((c) => /^(STOR|MKD|DELE|RMD)/i.test(c)));
   });
 
-  test('hardened explicit FTPS fake: AUTH TLS works although FEAT omits it, nothing to fix on FTP checks', async (t) => {
+  void test('hardened explicit FTPS fake: AUTH TLS works although FEAT omits it, nothing to fix on FTP checks', async (t) => {
     const cert = goodCert(t);
     const srv = await startFakeFtp(t, {
       greeting: '220 Service ready',
@@ -128,7 +128,7 @@ describe('fake FTP servers', () => {
     assert.match(r.get('ftp.cleartext-only').evidence.join(' '), /FEAT lacks AUTH TLS/);
   });
 
-  test('TLS offered but optional: cleartext USER, PROT C and CCC accepted', async (t) => {
+  void test('TLS offered but optional: cleartext USER, PROT C and CCC accepted', async (t) => {
     const cert = goodCert(t);
     const srv = await startFakeFtp(t, {
       greeting: '220 Service ready',
@@ -144,7 +144,7 @@ describe('fake FTP servers', () => {
     expectStatus(r, 'ftp.ccc-allowed', 'fail');
   });
 
-  test('unreachable target: every check reported, none passed silently', async () => {
+  void test('unreachable target: every check reported, none passed silently', async () => {
     const r = await scan('ftp://127.0.0.1:1');
     assert.equal(r.report.reachable, false);
     assert.equal(r.report.results.length, 44);

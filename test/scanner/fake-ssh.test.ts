@@ -65,8 +65,8 @@ const MODERN = {
   macs: ['hmac-sha2-256-etm@openssh.com'],
 };
 
-describe('fake SSH servers', () => {
-  test('SSH-1.99, chacha20 without strict kex (Terrapin), ssh-dss, old OpenSSH advisory', async (t) => {
+void describe('fake SSH servers', () => {
+  void test('SSH-1.99, chacha20 without strict kex (Terrapin), ssh-dss, old OpenSSH advisory', async (t) => {
     const url = await fakeSsh(t, 'SSH-1.99-OpenSSH_7.4p1', {
       kex: ['diffie-hellman-group-exchange-sha1', 'curve25519-sha256@libssh.org'],
       hostKey: ['ssh-dss', 'ssh-rsa'],
@@ -83,7 +83,7 @@ describe('fake SSH servers', () => {
     expectStatus(r, 'ssh.password-auth', 'error');
   });
 
-  test('SSH-1.5 only: protocol 1 found, the SSH-2 checks say why they could not run', async (t) => {
+  void test('SSH-1.5 only: protocol 1 found, the SSH-2 checks say why they could not run', async (t) => {
     const url = await fakeSsh(t, 'SSH-1.5-Cisco-1.25');
     const r = await scan(url, { timeoutMs: 2000 });
     expectStatus(r, 'ssh.protocol-v1', 'fail');
@@ -91,7 +91,7 @@ describe('fake SSH servers', () => {
     assert.match(r.get('ssh.weak-kex').reason!, /no SSH-2 key exchange/);
   });
 
-  test('modern KEXINIT with strict kex: no algorithm findings; no version shown', async (t) => {
+  void test('modern KEXINIT with strict kex: no algorithm findings; no version shown', async (t) => {
     const url = await fakeSsh(t, 'SSH-2.0-Server', MODERN);
     const r = await scan(url, { timeoutMs: 2000 });
     for (const id of ['ssh.protocol-v1', 'ssh.terrapin', 'ssh.weak-kex', 'ssh.weak-cipher', 'ssh.weak-mac', 'ssh.weak-hostkey-algorithm', 'svc.version-disclosure', 'svc.vulnerable-version']) {
@@ -99,7 +99,7 @@ describe('fake SSH servers', () => {
     }
   });
 
-  test('regreSSHion: upstream 9.6p1 matches, Debian-2+deb12u2 is older than the fix, Debian-2+deb12u3 is a patched backport', async (t) => {
+  void test('regreSSHion: upstream 9.6p1 matches, Debian-2+deb12u2 is older than the fix, Debian-2+deb12u3 is a patched backport', async (t) => {
     const upstream = await scan(await fakeSsh(t, 'SSH-2.0-OpenSSH_9.6p1', MODERN), { timeoutMs: 2000 });
     expectStatus(upstream, 'svc.vulnerable-version', 'fail');
     assert.equal(upstream.get('svc.vulnerable-version').severity, 'high');

@@ -58,7 +58,7 @@ export function validateSarif(doc: unknown): string[] {
       if (!res) return;
       message(res.message, `results[${i}].message`);
       if (res.ruleId === undefined && res.rule === undefined) errs.push(`results[${i}]: ruleId or rule required`);
-      if (res.ruleId !== undefined && !ids.has(res.ruleId as string)) errs.push(`results[${i}].ruleId ${String(res.ruleId)} has no rule`);
+      if (res.ruleId !== undefined && !ids.has(res.ruleId as string)) errs.push(`results[${i}].ruleId ${JSON.stringify(res.ruleId)} has no rule`);
       if (res.ruleIndex !== undefined && (rules[res.ruleIndex as number] as J | undefined)?.id !== res.ruleId) errs.push(`results[${i}].ruleIndex does not point at ruleId`);
       if (res.level !== undefined && !LEVELS.has(res.level as string)) errs.push(`results[${i}].level invalid`);
       ((res.locations ?? []) as unknown[]).forEach((l, li) => {

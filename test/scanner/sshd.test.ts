@@ -32,8 +32,8 @@ async function startSshd(t: TestContext, keys: [type: string, bits?: number][], 
   return `sftp://127.0.0.1:${port}`;
 }
 
-describe('real OpenSSH sshd', () => {
-  test('legacy config: SHA-1 kex, CBC, weak MACs, ssh-rsa, 1024-bit RSA key, password auth', async (t) => {
+void describe('real OpenSSH sshd', () => {
+  void test('legacy config: SHA-1 kex, CBC, weak MACs, ssh-rsa, 1024-bit RSA key, password auth', async (t) => {
     const url = await startSshd(t, [['rsa', 1024], ['ed25519']], [
       'RequiredRSASize 1024',
       'PasswordAuthentication yes',
@@ -57,7 +57,7 @@ describe('real OpenSSH sshd', () => {
     assert.match(JSON.stringify(adv), /Debian/);
   });
 
-  test('hardened config: modern algorithms only, Ed25519 + RSA-3072 keys, public keys only', async (t) => {
+  void test('hardened config: modern algorithms only, Ed25519 + RSA-3072 keys, public keys only', async (t) => {
     const url = await startSshd(t, [['ed25519'], ['rsa', 3072]], [
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',

@@ -44,8 +44,8 @@ async function startVsftpd(t: TestContext, lines: string[], cert: CertPair): Pro
   return `ftp://127.0.0.1:${port}`;
 }
 
-describe('real vsftpd', () => {
-  test('weak legacy config: anonymous read+write, TLS optional with TLS 1.0, expired cert, bounce, PASV leak', async (t) => {
+void describe('real vsftpd', () => {
+  void test('weak legacy config: anonymous read+write, TLS optional with TLS 1.0, expired cert, bounce, PASV leak', async (t) => {
     const cert = weakCert(t, { expired: true, bits: 2048, md: 'sha256' });
     const dirHolder = tempDir(t, 'pcscan-anon-');
     chmodSync(dirHolder, 0o755); // the ftp user must be able to reach the anonymous root
@@ -79,7 +79,7 @@ describe('real vsftpd', () => {
     assert.deepEqual(readdirSync(path.join(anon, 'incoming')), []);
   });
 
-  test('hardened config: TLS required (FEAT hides AUTH TLS), TLS 1.2+, ECDHE-AEAD only, no anonymous, good cert', async (t) => {
+  void test('hardened config: TLS required (FEAT hides AUTH TLS), TLS 1.2+, ECDHE-AEAD only, no anonymous, good cert', async (t) => {
     const cert = goodCert(t);
     const url = await startVsftpd(t, [
       'anonymous_enable=NO', 'local_enable=YES', 'write_enable=NO', 'ftpd_banner=Service ready', 'ssl_enable=YES',

@@ -49,7 +49,7 @@ export async function startDaemon(t: TestContext, cmd: string, args: string[], p
       }),
     ]);
   } catch (e) {
-    throw new Error(`${cmd} did not start: ${(e as Error).message}\n${err}`);
+    throw new Error(`${cmd} did not start: ${(e as Error).message}\n${err}`, { cause: e });
   }
   return { stderr: () => err };
 }
