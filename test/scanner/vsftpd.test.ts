@@ -62,7 +62,6 @@ void describe('real vsftpd', () => {
       'force_local_data_ssl=NO', 'ssl_tlsv1=YES', 'ssl_sslv2=NO', 'ssl_sslv3=NO', 'require_ssl_reuse=NO', 'ssl_ciphers=ALL:@SECLEVEL=0',
     ], cert);
     const r = await scan(url, { allow: ['writes'] });
-    if (process.env.PCSCAN_DEBUG) console.log(JSON.stringify(r.report.results.map((x) => [x.id, x.status, x.reason, x.evidence])));
     for (const id of [
       'ftp.tls-optional-login', 'ftp.tls-optional-data', 'ftp.anonymous-login', 'ftp.anonymous-read', 'ftp.anonymous-write',
       'ftp.bounce', 'ftp.pasv-address-leak', 'ftp.syst-disclosure', 'svc.version-disclosure', 'svc.exposed-service',
