@@ -8,6 +8,8 @@ import { LIMITS } from './limits.ts';
 import { checkAdvisories, checkExposure, checkVersionDisclosure } from './service-checks.ts';
 import { compareVersions } from './version.ts';
 
+export const FTP_INTRUSIVE_CHECKS = ['auth.default-credentials', 'auth.no-bruteforce-protection'] as const;
+
 export const FTP_CHECKS = [
   'ftp.cleartext-only', 'ftp.tls-optional-login', 'ftp.tls-optional-data', 'ftp.ccc-allowed',
   'ftp.anonymous-login', 'ftp.anonymous-read', 'ftp.anonymous-write', 'ftp.bounce',
@@ -163,6 +165,7 @@ function checkStatVersion(s: TargetScan, stat: FtpReply | undefined, phase: stri
 
 export async function scanFtp(s: TargetScan): Promise<void> {
   for (const id of FTP_CHECKS) s.implemented.add(id);
+  if (s.allowed('intrusive')) for (const id of FTP_INTRUSIVE_CHECKS) s.implemented.add(id);
   const implicit = s.target.scheme === 'ftps';
   // Phase 1: greeting, FEAT, SYST, STAT, SITE CPFR, AUTH TLS on one connection.
   let first: FtpSession;
@@ -172,6 +175,7 @@ export async function scanFtp(s: TargetScan): Promise<void> {
     const msg = errorMessage(err);
     s.pass('svc.exposed-service', `no FTP service reachable at ${s.target.host}:${s.target.port}: ${msg}`);
     s.errorAll(FTP_CHECKS, `target not reachable: ${msg}`, 'unreachable');
+    if (s.allowed('intrusive')) s.errorAll(FTP_INTRUSIVE_CHECKS, `target not reachable: ${msg}`, 'unreachable');
     return;
   }
   s.reachable = true;
@@ -224,6 +228,86 @@ export async function scanFtp(s: TargetScan): Promise<void> {
   tasks.push(probeUserEnumeration(s, secure));
   tasks.push(probeSessions(s, secure));
   await Promise.all(tasks);
+  // Intrusive: only with --allow intrusive, after everything else.
+  if (s.allowed('intrusive')) {
+    await probeBruteForceProtection(s, secure);
+    await probeDefaultCredentials(s, secure);
+  }
+}
+
+/** Default/vendor pairs tried by auth.default-credentials (strictly bounded). */
+export const DEFAULT_CREDENTIALS: readonly [string, string][] = [
+  ['admin', 'admin'],
+  ['admin', 'password'],
+  ['test', 'test'],
+  ['root', 'root'],
+  ['guest', 'guest'],
+  ['ftp', 'ftp'],
+];
+
+/** 43: repeated bad passwords on one connection; a disconnect or a growing delay is protection. */
+async function probeBruteForceProtection(s: TargetScan, secure: boolean): Promise<void> {
+  const id = 'auth.no-bruteforce-protection';
+  const attempts = 6;
+  const evidence: string[] = [];
+  try {
+    const sess = await openFtp(s, secure);
+    try {
+      const user = randomName('pcscan');
+      const times: number[] = [];
+      for (let i = 1; i <= attempts; i++) {
+        const t0 = Date.now();
+        let r: FtpReply;
+        try {
+          const u = await sess.conn.cmd(`USER ${user}`);
+          r = u.code === 331 ? await sess.conn.cmd(`PASS ${randomBytes(9).toString('base64url')}`) : u;
+        } catch (err) {
+          s.pass(id, `connection closed after ${i - 1} failed login(s): ${errorMessage(err)}`, ...evidence);
+          return;
+        }
+        times.push(Date.now() - t0);
+        evidence.push(`attempt ${i}: ${formatReply(r)} (${times[times.length - 1]} ms)`);
+        if (r.code === 421) {
+          s.pass(id, `server ended the session after ${i} failed login(s)`, ...evidence);
+          return;
+        }
+      }
+      const first = times[0]!;
+      const last = times[times.length - 1]!;
+      if (last >= 1000 && last > 2 * Math.max(first, 100)) s.pass(id, `growing delay: ${first} ms → ${last} ms`, ...evidence);
+      else s.fail(id, [`${attempts} consecutive failed logins on one connection without disconnect, lockout or growing delay`, ...evidence]);
+    } finally {
+      sess.conn.close();
+    }
+  } catch (err) {
+    s.error(id, `probe failed: ${errorMessage(err)}`, 'probe-failed', evidence);
+  }
+}
+
+/** 42: a handful of vendor/default pairs, one connection each, strictly bounded. */
+async function probeDefaultCredentials(s: TargetScan, secure: boolean): Promise<void> {
+  const id = 'auth.default-credentials';
+  const anonymousOpen = s.results.get('ftp.anonymous-login')?.status === 'fail';
+  const found: string[] = [];
+  const evidence: string[] = [];
+  try {
+    for (const [user, pass] of DEFAULT_CREDENTIALS) {
+      // "ftp" is the anonymous alias: with anonymous login open it proves nothing.
+      if (user === 'ftp' && anonymousOpen) continue;
+      const sess = await openFtp(s, secure);
+      try {
+        const r = await login(sess, user, pass);
+        evidence.push(`${user}/${'*'.repeat(pass.length)}: ${r.replies.map(formatReply).join(' ; ')}`);
+        if (r.ok) found.push(user);
+      } finally {
+        await sess.conn.quit();
+      }
+    }
+    if (found.length) s.fail(id, [`default credentials accepted for: ${found.join(', ')}`, ...evidence]);
+    else s.pass(id, `${evidence.length} default pairs refused`, ...evidence);
+  } catch (err) {
+    s.error(id, `probe failed: ${errorMessage(err)}`, 'probe-failed', evidence);
+  }
 }
 
 async function probeCleartextLogin(s: TargetScan): Promise<void> {

@@ -144,6 +144,29 @@ void describe('fake FTP servers', () => {
     expectStatus(r, 'ftp.ccc-allowed', 'fail');
   });
 
+  void test('intrusive (--allow intrusive): default credentials and no brute-force protection found', async (t) => {
+    const srv = await startFakeFtp(t, { greeting: '220 ready', users: { admin: 'admin' } });
+    const r = await scan(srv.url, { allow: ['intrusive'] });
+    expectStatus(r, 'auth.default-credentials', 'fail');
+    assert.match(r.get('auth.default-credentials').evidence[0]!, /admin/);
+    expectStatus(r, 'auth.no-bruteforce-protection', 'fail');
+    assert.equal(srv.commands.filter((c) => c.startsWith('PASS ')).length <= 6 + 6 + 2 + 3, true, 'strictly bounded attempts');
+  });
+
+  void test('intrusive checks: lockout after 3 failures and no default pair accepted → pass; not run without --allow', async (t) => {
+    const srv = await startFakeFtp(t, { greeting: '220 ready', users: { alice: 'long-unique-password' }, maxLoginFails: 3 });
+    const r = await scan(srv.url, { allow: ['intrusive'] });
+    expectStatus(r, 'auth.default-credentials', 'pass');
+    expectStatus(r, 'auth.no-bruteforce-protection', 'pass');
+    assert.match(r.get('auth.no-bruteforce-protection').evidence[0]!, /after 3 failed login/);
+    const before = srv.commands.length;
+    const plain = await scan(srv.url);
+    expectStatus(plain, 'auth.default-credentials', 'error');
+    assert.equal(plain.get('auth.default-credentials').reasonCode, 'mode-not-allowed');
+    const guesses = new Set(['PASS admin', 'PASS password', 'PASS test', 'PASS root', 'PASS guest', 'PASS ftp']);
+    assert.ok(!srv.commands.slice(before).some((c) => guesses.has(c)), 'no password guessing without --allow intrusive');
+  });
+
   void test('unreachable target: every check reported, none passed silently', async () => {
     const r = await scan('ftp://127.0.0.1:1');
     assert.equal(r.report.reachable, false);

@@ -24,6 +24,8 @@ export interface FakeFtpOptions {
   listing?: string;
   cpfrReply?: string;
   writable?: boolean;
+  /** Disconnect (421) after this many failed logins on one connection. */
+  maxLoginFails?: number;
   /** USER reply for a given name (user enumeration). */
   userReply?: (user: string) => string;
 }
@@ -54,6 +56,7 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
     let user: string | undefined;
     let loggedIn = false;
     let protP = false;
+    let fails = 0;
     let pending: Promise<net.Socket> | undefined;
     let buf = '';
     const send = (s: string): boolean => sock.write(`${s}\r\n`);
@@ -146,6 +149,9 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           if (anon || (user !== undefined && o.users?.[user] === arg)) {
             loggedIn = true;
             send('230 Login successful.');
+          } else if (o.maxLoginFails !== undefined && ++fails >= o.maxLoginFails) {
+            send('421 Too many failed logins.');
+            sock.end();
           } else send('530 Login incorrect.');
           return;
         }
