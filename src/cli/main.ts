@@ -6,6 +6,7 @@ import { isPortcullisError } from '../errors/index.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerScanCommand } from '../scanner/cli.ts';
 import { registerUserCommands } from './user-commands.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerUserCommands(program);
   registerPolicyCommands(program);
   registerConfigCommands(program);
+  registerScanCommand(program);
   return program;
 }
 
