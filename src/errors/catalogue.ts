@@ -67,6 +67,16 @@ export const ERROR_CATALOGUE = {
   ERR_AUTH_ADDRESS_NOT_ALLOWED: 'The user may not log in from this address',
   ERR_AUTH_OUTSIDE_HOURS: 'The user may not log in at this time',
   ERR_AUTH_TOO_MANY_SESSIONS: 'The user has too many sessions open',
+
+  // scanner (outbound probes)
+  ERR_SCAN_BAD_TARGET: 'The target URL cannot be scanned',
+  ERR_SCAN_TIMEOUT: 'An operation exceeded its time limit',
+  ERR_SCAN_BUDGET: 'The per-target connection or time budget is exhausted',
+  ERR_SCAN_PROTOCOL: 'The peer violated the protocol (overlong line, malformed reply)',
+  ERR_SCAN_CLOSED: 'The peer closed the connection',
+  ERR_SCAN_UNSAFE: 'A probe refused an unsafe action (e.g. following PASV to another host)',
+  ERR_SCAN_ADVISORIES: 'The advisories file is invalid',
+  ERR_SCAN_USAGE: 'Bad command-line usage',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

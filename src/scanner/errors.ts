@@ -1,24 +1,16 @@
-// Scanner error catalogue: one class, stable codes.
+// Scanner errors: a PortcullisError whose codes (ERR_SCAN_*) live in the one catalogue.
+import { PortcullisError, type ErrorCode } from '../errors/index.ts';
 
-export const SCAN_ERROR_CODES = {
-  ERR_SCAN_BAD_TARGET: 'the target URL cannot be scanned',
-  ERR_SCAN_TIMEOUT: 'an operation exceeded its time limit',
-  ERR_SCAN_BUDGET: 'the per-target connection or time budget is exhausted',
-  ERR_SCAN_PROTOCOL: 'the peer violated the protocol (overlong line, malformed reply)',
-  ERR_SCAN_CLOSED: 'the peer closed the connection',
-  ERR_SCAN_UNSAFE: 'a probe refused an unsafe action (e.g. following PASV to another host)',
-  ERR_SCAN_ADVISORIES: 'the advisories file is invalid',
-  ERR_SCAN_USAGE: 'bad command-line usage',
-} as const;
+/** The scanner's codes are part of the one catalogue (src/errors/catalogue.ts, ERR_SCAN_*). */
+export type ScanErrorCode = Extract<ErrorCode, `ERR_SCAN_${string}`>;
 
-export type ScanErrorCode = keyof typeof SCAN_ERROR_CODES;
-
-export class ScanError extends Error {
-  readonly code: ScanErrorCode;
+export class ScanError extends PortcullisError {
+  declare readonly code: ScanErrorCode;
   constructor(code: ScanErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ScanError';
-    this.code = code;
+    // Scanner messages are shown as written (the catalogue text is the code's meaning).
+    this.message = message;
   }
 }
 
