@@ -354,8 +354,9 @@ export class FtpConnection {
     const mustResume = policy === 'required' || (policy === 'first' && !this.resumedOnce);
     if (data.isSessionReused()) this.resumedOnce = true;
     else if (mustResume) {
-      data.destroy();
-      raw.destroy();
+      // A clean TLS close (close_notify), so the client reads EOF and then our 522.
+      data.end();
+      setTimeout(() => raw.destroy(), 2000).unref();
       this.core.audit.emit({ type: 'conn.refused', connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, code: 'ERR_ADMISSION_DENIED', rule: 'ftps.data.tls-session-reuse' });
       throw new DataChannelError(522, 'Data connection must resume the TLS session of the control connection (TLS session reuse required)');
     }
