@@ -8,7 +8,7 @@ import { MiB, PASSWORD, USER, randomFile, sha256File, startFtps } from './helper
 
 for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
   for (const secure of [true, 'implicit'] as const) {
-    test(`basic-ftp ${secure === true ? 'explicit' : 'implicit'} on ${version}: full session`, { timeout: 180_000 }, async (t) => {
+    void test(`basic-ftp ${secure === true ? 'explicit' : 'implicit'} on ${version}: full session`, { timeout: 180_000 }, async (t) => {
       const f = await startFtps(t);
       const small = await randomFile(f.work, 'small.bin', MiB);
       const big = await randomFile(f.work, 'big.bin', 50 * MiB);

@@ -70,6 +70,6 @@ async function scenario(t: TestContext, version: '1.2' | '1.3', mode: 'explicit'
 }
 
 for (const version of ['1.2', '1.3'] as const) {
-  test(`curl explicit FTPS (--ssl-reqd) on TLS ${version}: full session`, { timeout: 180_000 }, (t) => scenario(t, version, 'explicit'));
-  test(`curl implicit FTPS (ftps://) on TLS ${version}: full session`, { timeout: 180_000 }, (t) => scenario(t, version, 'implicit'));
+  void test(`curl explicit FTPS (--ssl-reqd) on TLS ${version}: full session`, { timeout: 180_000 }, (t) => scenario(t, version, 'explicit'));
+  void test(`curl implicit FTPS (ftps://) on TLS ${version}: full session`, { timeout: 180_000 }, (t) => scenario(t, version, 'implicit'));
 }

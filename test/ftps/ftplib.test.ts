@@ -11,7 +11,7 @@ import { MiB, PASSWORD, USER, randomFile, requireBinary, run, startFtps } from '
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'clients', 'ftplib_client.py');
 
 for (const version of ['1.2', '1.3'] as const) {
-  test(`ftplib (session-resuming FTP_TLS) on TLS ${version}: full session`, { timeout: 180_000 }, async (t) => {
+  void test(`ftplib (session-resuming FTP_TLS) on TLS ${version}: full session`, { timeout: 180_000 }, async (t) => {
     await requireBinary(t, 'python3', 'apt-get install -y python3');
     const f = await startFtps(t);
     const small = await randomFile(f.work, 'small.bin', MiB);
@@ -34,7 +34,7 @@ for (const version of ['1.2', '1.3'] as const) {
     await assert.rejects(stat(path.join(f.home, 'py')), { code: 'ENOENT' });
   });
 
-  test(`stock ftplib FTP_TLS (no session reuse) on TLS ${version} gets a clear 522 refusal`, { timeout: 60_000 }, async (t) => {
+  void test(`stock ftplib FTP_TLS (no session reuse) on TLS ${version} gets a clear 522 refusal`, { timeout: 60_000 }, async (t) => {
     await requireBinary(t, 'python3', 'apt-get install -y python3');
     const f = await startFtps(t);
     const r = await run('python3', [SCRIPT, 'stock', String(f.explicitPort), USER, PASSWORD, f.caFile, f.work, version, 'stock']);

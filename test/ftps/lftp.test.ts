@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { MiB, PASSWORD, USER, randomFile, requireBinary, run, sha256File, startFtps } from './helpers.ts';
 
 for (const version of ['1.2', '1.3'] as const) {
-  test(`lftp on TLS ${version}: full session`, { timeout: 180_000 }, async (t) => {
+  void test(`lftp on TLS ${version}: full session`, { timeout: 180_000 }, async (t) => {
     await requireBinary(t, 'lftp', 'apt-get install -y lftp');
     const f = await startFtps(t);
     const small = await randomFile(f.work, 'small.bin', MiB);
@@ -54,7 +54,7 @@ for (const version of ['1.2', '1.3'] as const) {
   });
 }
 
-test('lftp: the resumed upload (put -c) ends with the right content', { timeout: 60_000 }, async (t) => {
+void test('lftp: the resumed upload (put -c) ends with the right content', { timeout: 60_000 }, async (t) => {
   await requireBinary(t, 'lftp', 'apt-get install -y lftp');
   const f = await startFtps(t);
   const small = await randomFile(f.work, 'small.bin', MiB);

@@ -48,6 +48,8 @@ export class FtpConnection {
   /** Lines waiting to run; null is an overlong line (its reply keeps its place in the order). */
   private readonly queue: (Buffer | null)[] = [];
   private busy = false;
+  /** AUTH TLS accepted, handshake not done: clear-text input is no longer read. */
+  private upgrading = false;
   private overlong = 0;
   private dataSetup: DataSetup | null = null;
   private readonly flow: AuthFlow;
@@ -144,6 +146,8 @@ export class FtpConnection {
   }
 
   private queueLine(line: Buffer | null): void {
+    // SECURITY: after AUTH TLS, nothing that arrived in clear is run (STARTTLS injection).
+    if (this.upgrading) return;
     if (line && this.transfer && /^\s*ABOR\s*$/i.test(line.toString('latin1'))) {
       void this.abortTransfer();
       return;
@@ -225,12 +229,14 @@ export class FtpConnection {
   /** AUTH TLS: the 234 reply in clear, then the handshake on the same socket. */
   async upgradeToTls(): Promise<void> {
     // SECURITY: commands pipelined after AUTH in clear are dropped, never run under TLS.
+    this.upgrading = true;
     this.queue.length = 0;
     this.raw.off('data', this.onData);
     this.raw.pause();
     this.reply(234, 'Proceed with TLS negotiation');
     try {
       const socket = await this.bindTls().handshake(this.raw);
+      this.upgrading = false;
       this.becomeSecure(socket);
       this.attach(socket);
     } catch {
