@@ -39,7 +39,7 @@ export function configKeyPaths(): string[][] {
       else break;
     }
     if (s instanceof z.ZodObject) {
-      for (const [k, v] of Object.entries(s.shape as Record<string, z.ZodType>)) walk(v, [...prefix, k]);
+      for (const [k, v] of Object.entries<z.ZodType>(s.shape)) walk(v, [...prefix, k]);
     } else out.push(prefix);
   };
   walk(configSchema, []);

@@ -56,7 +56,7 @@ export class Store {
       }
       await enableForeignKeys(db as Kysely<unknown>, options.driver);
       const { error } = await new Migrator({ db, provider: migrationProvider(options.driver) }).migrateToLatest();
-      if (error) throw error;
+      if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
     } catch (err) {
       const where = options.driver === 'sqlite' ? options.url : options.url.replace(/\/\/[^@]*@/, '//***@');
       throw new PortcullisError('ERR_STORE_UNAVAILABLE', `${options.driver} ${where}: ${(err as Error).message}`, { cause: err });
