@@ -36,6 +36,12 @@ export const LIMITS = {
   ftpDataConnectTimeoutMs: 30_000,
   /** Time to complete a TLS handshake (control or data), ms. */
   ftpTlsHandshakeTimeoutMs: 15_000,
+  /**
+   * After an upload's data connection ends, time allowed for its control connection to show that
+   * the client died with it (a killed client closes both; the data end alone cannot tell a
+   * complete upload from a truncated one), ms. Costs this much per upload.
+   */
+  ftpUploadCommitGraceMs: 20,
   /** TLS sessions cached per control connection (for session-ID resumption on data connections). */
   ftpTlsSessionCacheEntries: 32,
 

@@ -228,5 +228,6 @@ void test('a client killed mid-upload leaves no file under the final name and no
   child.kill('SIGKILL');
   await exited;
   await sleep(1000);
-  assert.deepEqual(await readdir(f.home), [], 'nothing left: no final file, no temporary file');
+  const left = await Promise.all((await readdir(f.home)).map(async (n) => `${n} (${(await stat(path.join(f.home, n))).size} bytes)`));
+  assert.deepEqual(left, [], 'nothing left: no final file, no temporary file');
 });

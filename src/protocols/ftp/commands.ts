@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { LIMITS } from '../../config/limits.ts';
 import { PortcullisError } from '../../errors/index.ts';
 import type { VfsStat, WriteMode } from '../../vfs/vfs.ts';
 import type { FtpConnection } from './connection.ts';
@@ -180,10 +181,9 @@ async function store(c: FtpConnection, p: string, mode: WriteMode, offset: numbe
       c.reply(426, 'Connection closed; transfer aborted');
       return;
     }
-    await new Promise<void>((r) => setImmediate(r));
-    // SECURITY: a client killed mid-upload closes both connections; without a control
-    // connection nobody asked for this file to be kept, and it may be truncated.
-    if (c.controlGone) {
+    // SECURITY: a client killed mid-upload closes both connections, the data one often first;
+    // if the control connection goes too, the file may be truncated and is not kept.
+    if (await c.controlEndsWithin(LIMITS.ftpUploadCommitGraceMs)) {
       await upload.abort('ERR_SESSION_CLOSED');
       return;
     }

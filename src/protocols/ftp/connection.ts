@@ -77,10 +77,11 @@ export class FtpConnection {
     this.control = raw;
     this.flow = deps.core.newAuthFlow(ctx);
     this.timers = deps.core.newTimers((code) => this.closeWith(code));
-    raw.once('close', () => void this.cleanup());
-    raw.once('end', () => {
-      this.closed = true;
+    raw.once('close', () => {
+      this.markControlEnded();
+      void this.cleanup();
     });
+    raw.once('end', () => this.markControlEnded());
   }
 
   get core(): Core {
@@ -118,10 +119,11 @@ export class FtpConnection {
     this.secure = true;
     this.control = socket;
     socket.on('error', () => undefined); // ends in 'close' of the raw socket
-    socket.once('end', () => {
-      this.closed = true;
+    socket.once('end', () => this.markControlEnded());
+    socket.once('close', () => {
+      this.markControlEnded();
+      this.raw.destroy();
     });
-    socket.once('close', () => this.raw.destroy());
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -411,6 +413,28 @@ export class FtpConnection {
   /** True when the control connection has gone (a killed client): its upload is not kept. */
   get controlGone(): boolean {
     return this.closed || this.raw.destroyed || this.control.destroyed;
+  }
+
+  private controlEnded: (() => void)[] = [];
+
+  private markControlEnded(): void {
+    this.closed = true;
+    for (const f of this.controlEnded.splice(0)) f();
+  }
+
+  /** Resolves true if the control connection ends within `ms` (or has already ended). */
+  controlEndsWithin(ms: number): Promise<boolean> {
+    if (this.controlGone) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (gone: boolean): void => {
+        clearTimeout(timer);
+        this.controlEnded = this.controlEnded.filter((f) => f !== onEnd);
+        resolve(gone);
+      };
+      const onEnd = (): void => done(true);
+      const timer = setTimeout(() => done(this.controlGone), ms);
+      this.controlEnded.push(onEnd);
+    });
   }
 
   // ---------------------------------------------------------------- end of connection
