@@ -21,7 +21,7 @@ head -c $((1024*1024*1024)) /dev/zero | openssl enc -aes-128-ctr -pass pass:x -n
 for i in $(seq 1 2000); do head -c 4096 /dev/urandom > "$W/src/small/f$i.bin"; done
 
 # --- vsftpd: a private config, a system user chrooted to W/vs/home
-id "$USER_NAME" >/dev/null 2>&1 || useradd -M -d "$W/vs/home" -s /bin/false "$USER_NAME"
+id "$USER_NAME" >/dev/null 2>&1 || useradd -M -d "$W/vs/home" -s /bin/sh "$USER_NAME"   # pam_shells needs a listed shell
 echo "$USER_NAME:$PASS" | chpasswd
 usermod -d "$W/vs/home" "$USER_NAME"
 chown -R "$USER_NAME" "$W/vs/home"
@@ -49,6 +49,7 @@ pasv_min_port=52000
 pasv_max_port=52100
 pam_service_name=vsftpd
 seccomp_sandbox=NO
+check_shell=NO
 background=NO
 CONF
 vsftpd "$W/vs/vsftpd.conf" & PIDS+=($!)
