@@ -32,6 +32,20 @@ export const LIMITS = {
   ftpMaxLineBytes: 4096,
   /** Overlong lines tolerated before the connection is closed. */
   ftpMaxOverlongLines: 3,
+  /** Commands queued behind a running command or transfer before the connection is closed. */
+  ftpMaxQueuedCommands: 32,
+  /** Time for the client to open the data connection after a transfer command, ms. */
+  ftpDataConnectTimeoutMs: 30_000,
+  /** Time to complete a TLS handshake (control or data), ms. */
+  ftpTlsHandshakeTimeoutMs: 15_000,
+  /**
+   * After an upload's data connection ends, time allowed for its control connection to show that
+   * the client died with it (a killed client closes both; the data end alone cannot tell a
+   * complete upload from a truncated one), ms. Costs this much per upload.
+   */
+  ftpUploadCommitGraceMs: 20,
+  /** TLS sessions cached per control connection (for session-ID resumption on data connections). */
+  ftpTlsSessionCacheEntries: 32,
 
   // --- SFTP ---
   /** Largest SFTP packet accepted, bytes (limits@openssh.com max-packet-length). */

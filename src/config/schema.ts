@@ -72,6 +72,14 @@ export const configSchema = z.strictObject({
       passiveAddress: address.nullable().default(null),
       /** DANGEROUS: accept logins before AUTH TLS. Off by default, warned about at every start. */
       allowPlaintext: z.boolean().default(false),
+      /**
+       * TLS session reuse on data connections (the peer address binding always applies):
+       * 'required': every data connection must resume the control connection's TLS session;
+       * 'first': the first data connection must, later ones may do a full handshake (curl with
+       * OpenSSL on TLS 1.3 resumes only its first data connection); 'optional': never checked.
+       * See docs/ftps.md.
+       */
+      dataTlsSessionReuse: z.enum(['required', 'first', 'optional']).default('first'),
     })
     .prefault({}),
   tls: z

@@ -1,4 +1,5 @@
 // The protocol front ends the server starts, in order. Each is a thin adapter over the core.
 import type { AdapterFactory } from './adapter.ts';
+import { createFtpsAdapter } from './ftp/ftps-adapter.ts';
 
-export const PROTOCOL_ADAPTERS: AdapterFactory[] = [];
+export const PROTOCOL_ADAPTERS: AdapterFactory[] = [createFtpsAdapter];
