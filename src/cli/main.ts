@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortcullisError } from '../errors/index.ts';
 import { registerConfigCommands } from './config-commands.ts';
+import { registerMfaCommands } from './mfa-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerScanCommand } from '../scanner/cli.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerUserCommands(program);
+  registerMfaCommands(program);
   registerPolicyCommands(program);
   registerConfigCommands(program);
   registerScanCommand(program);
