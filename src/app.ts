@@ -2,14 +2,19 @@
 // module-level singletons; tests build a Core of their own.
 import { pino, type Logger } from 'pino';
 import { Audit } from './audit/audit.ts';
+import { Fail2banSink } from './audit/sinks/fail2ban.ts';
 import { JsonlAuditSink } from './audit/sinks/jsonl.ts';
 import { StoreAuditSink } from './audit/sinks/store.ts';
-import { AuthFlow, SINGLE_FACTOR_POLICY, type AuthPolicy } from './auth/auth-flow.ts';
+import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
+import { mfaPolicy } from './auth/mfa/mfa-policy.ts';
+import { MfaService } from './auth/mfa/mfa-service.ts';
+import { SecretBox } from './auth/mfa/secret-box.ts';
 import { warmPasswordVerifier } from './auth/passwords.ts';
 import type { Config } from './config/schema.ts';
 import type { ErrorCode } from './errors/index.ts';
 import { loadIdentity, type Identity } from './identity/identity.ts';
 import { Admission } from './net/admission.ts';
+import { AccessPolicy } from './policy/access-policy.ts';
 import type { ConnectionContext } from './net/connection.ts';
 import { ConnectionTimers } from './net/timeouts.ts';
 import { Session } from './session/session.ts';
@@ -26,6 +31,8 @@ export interface Core {
   readonly admission: Admission;
   /** Open sessions by id (live view, kill, drain). */
   readonly sessions: Map<string, Session>;
+  readonly access: AccessPolicy;
+  readonly mfa: MfaService;
   authPolicy: AuthPolicy;
   newAuthFlow(ctx: ConnectionContext): AuthFlow;
   newTimers(onTimeout: (code: ErrorCode) => void): ConnectionTimers;
@@ -49,7 +56,7 @@ export async function openStoreAndAudit(config: Config, options: CoreOptions = {
   const audit = new Audit();
   const sinks: { close(): Promise<void> }[] = [];
   if (!options.withoutAuditSinks) {
-    if (config.audit.file) sinks.push(new JsonlAuditSink(audit, config.dataDir));
+    if (config.audit.file) sinks.push(new JsonlAuditSink(audit, config.dataDir), new Fail2banSink(audit, config.dataDir));
     if (config.audit.store) sinks.push(new StoreAuditSink(audit, store.audit));
   }
   return {
@@ -68,8 +75,12 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const identity = await loadIdentity(config);
   const base = await openStoreAndAudit(config, options);
   await warmPasswordVerifier();
+  const mfa = new MfaService(base.store, base.audit, SecretBox.load(config.dataDir), config.mfa);
   const admission = new Admission(config.limits, base.audit);
   const sessions = new Map<string, Session>();
+  const access = new AccessPolicy(config, base.store, base.audit, (name) => [...sessions.values()].filter((s) => s.user.name === name).length);
+  await access.start();
+  admission.addRule(access.admissionRule);
 
   const core: Core = {
     config,
@@ -79,9 +90,14 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     identity,
     admission,
     sessions,
-    authPolicy: SINGLE_FACTOR_POLICY,
+    access,
+    mfa,
+    authPolicy: mfaPolicy(mfa),
     newAuthFlow(ctx) {
-      return new AuthFlow({ store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts }, ctx);
+      return new AuthFlow(
+        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
+        ctx,
+      );
     },
     newTimers(onTimeout) {
       return new ConnectionTimers(config.limits, onTimeout);
@@ -100,6 +116,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     async close() {
       await Promise.all([...sessions.values()].map((s) => s.close()));
       admission.closeAll();
+      access.close();
       await base.close();
     },
   };

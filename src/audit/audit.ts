@@ -13,7 +13,7 @@ export class Audit {
 
   emit(event: AuditEvent): void {
     if (!this.channel.hasSubscribers) return;
-    const record = { ts: new Date().toISOString(), event: eventName(event), ...event } as AuditRecord;
+    const record = { ts: new Date().toISOString(), event: eventName(event), ...event };
     this.channel.publish(record);
   }
 

@@ -37,7 +37,7 @@ export async function verifyPassword(storedHash: string | null, password: string
   // time as a real check, so length does not become a timing oracle for the user's existence.
   const tooLong = Buffer.byteLength(password) > LIMITS.maxPasswordBytes;
   const target = storedHash ?? (await getDummyHash());
-  let ok = false;
+  let ok: boolean;
   try {
     ok = await verify(target, tooLong ? '' : password);
   } catch {

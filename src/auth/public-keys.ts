@@ -1,11 +1,24 @@
 // Public keys: parsing authorized_keys lines, fingerprints, and signature verification.
+import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
 import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
-import { sshFingerprint } from '../identity/identity.ts';
 
 /** Key types accepted for users. SECURITY: no DSA; RSA keys below 2048 bits are refused. */
 const ALLOWED_TYPES = new Set(['ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521']);
+
+/** `SHA256:base64` without padding, as `ssh-keygen -l` prints it. */
+export function sshFingerprint(publicBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(publicBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** ssh2's parseKey, narrowed: one key or null (it may also return an Error or, for some
+ * inputs, an array). */
+export function parseSshKey(data: string | Buffer): ssh2.ParsedKey | null {
+  const parsed: unknown = ssh2.utils.parseKey(data);
+  if (parsed instanceof Error || parsed === null || parsed === undefined) return null;
+  return (Array.isArray(parsed) ? (parsed[0] as ssh2.ParsedKey | undefined) : (parsed as ssh2.ParsedKey)) ?? null;
+}
 
 export interface ParsedPublicKey {
   algorithm: string;
@@ -33,11 +46,11 @@ function rsaBits(blob: Buffer): number {
 export function parsePublicKey(text: string): ParsedPublicKey {
   const trimmed = text.trim();
   if (Buffer.byteLength(trimmed) > LIMITS.maxPublicKeyBytes) throw new PortcullisError('ERR_KEY_INVALID', 'the key is too long');
-  if (trimmed.includes('\n')) throw new PortcullisError('ERR_KEY_INVALID', 'give one key per file (one line)');
   if (/PRIVATE KEY/.test(trimmed)) throw new PortcullisError('ERR_KEY_INVALID', 'this is a private key; give the .pub file');
+  if (trimmed.includes('\n')) throw new PortcullisError('ERR_KEY_INVALID', 'give one key per file (one line)');
   const parsed = ssh2.utils.parseKey(trimmed);
   if (parsed instanceof Error) throw new PortcullisError('ERR_KEY_INVALID', parsed.message);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  const key = parseSshKey(trimmed);
   if (!key || key.isPrivateKey()) throw new PortcullisError('ERR_KEY_INVALID', 'not a public key');
   if (!ALLOWED_TYPES.has(key.type)) throw new PortcullisError('ERR_KEY_INVALID', `key type ${key.type} is not allowed (use ed25519, ECDSA or RSA >= 2048 bits)`);
   const blob = key.getPublicSSH();
@@ -48,17 +61,13 @@ export function parsePublicKey(text: string): ParsedPublicKey {
 
 /** Does `line` (a stored authorized key) hold the same public key as `blob`? */
 export function sameKey(line: string, algorithm: string, blob: Buffer): boolean {
-  const parsed = ssh2.utils.parseKey(line);
-  if (parsed instanceof Error) return false;
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  const key = parseSshKey(line);
   return !!key && key.type === algorithm && key.getPublicSSH().equals(blob);
 }
 
 /** Verifies a signature made by the private half of `line` over `data`. */
 export function verifySignature(line: string, data: Buffer, signature: Buffer, hashAlgorithm?: string): boolean {
-  const parsed = ssh2.utils.parseKey(line);
-  if (parsed instanceof Error) return false;
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  const key = parseSshKey(line);
   if (!key) return false;
   try {
     return key.verify(data, signature, hashAlgorithm) === true;

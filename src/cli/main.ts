@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortcullisError } from '../errors/index.ts';
 import { registerConfigCommands } from './config-commands.ts';
+import { registerMfaCommands } from './mfa-commands.ts';
+import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerScanCommand } from '../scanner/cli.ts';
 import { registerUserCommands } from './user-commands.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -18,7 +21,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerUserCommands(program);
+  registerMfaCommands(program);
+  registerPolicyCommands(program);
   registerConfigCommands(program);
+  registerScanCommand(program);
   return program;
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startServer } from '../server.ts';
+import { startServer, type RunningServer } from '../server.ts';
 import { configFor } from './context.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -8,15 +8,16 @@ export function registerServeCommand(program: Command): void {
     .description('start the server (SFTP, FTPS) with the configuration')
     .action(async (_opts, cmd: Command) => {
       const loaded = configFor(cmd);
-      const server = await startServer(loaded);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          server.core.logger.info({ signal }, 'stopping');
-          server.stop().then(resolve, resolve);
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.on('SIGHUP', () => server.reload());
-      });
+      // Handlers go in before the server prints "ready", so a signal right after it is handled.
+      let server: RunningServer | undefined = undefined;
+      let stopRequested: ((signal: string) => void) | undefined;
+      const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
+      process.once('SIGINT', () => stopRequested?.('SIGINT'));
+      process.once('SIGTERM', () => stopRequested?.('SIGTERM'));
+      process.on('SIGHUP', () => server?.reload());
+      server = await startServer(loaded);
+      const signal = await stopped;
+      server.core.logger.info({ signal }, 'stopping');
+      await server.stop();
     });
 }

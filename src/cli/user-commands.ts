@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openStoreAndAudit } from '../app.ts';
 import { UserAdmin } from '../users/user-admin.ts';
 import { configFor } from './context.ts';
+import { registerUserPolicyCommand } from './policy-commands.ts';
 import { printJson, printTable, readStdinSecret } from './io.ts';
 
 async function withUsers<T>(cmd: Command, fn: (admin: UserAdmin, store: Awaited<ReturnType<typeof openStoreAndAudit>>['store']) => Promise<T>): Promise<T> {
@@ -69,6 +70,8 @@ export function registerUserCommands(program: Command): void {
         process.stdout.write(`password changed for ${name}\n`);
       });
     });
+
+  registerUserPolicyCommand(user);
 
   const key = user.command('key').description("manage a user's SSH public keys");
   key

@@ -22,6 +22,8 @@ export const LIMITS = {
   loginTimeoutMs: { default: 60_000, min: 1_000, ceiling: 600_000 },
   /** Idle time allowed on an authenticated connection with no transfer, ms. */
   idleTimeoutMs: { default: 900_000, min: 1_000, ceiling: 86_400_000 },
+  /** Default and ceiling for simultaneous sessions of one user. */
+  maxSessionsPerUser: { default: 64, ceiling: 4_096 },
   /** Authentication attempts (failed steps) allowed on one connection. */
   maxAuthAttempts: { default: 3, min: 1, ceiling: 10 },
 
@@ -30,6 +32,20 @@ export const LIMITS = {
   ftpMaxLineBytes: 4096,
   /** Overlong lines tolerated before the connection is closed. */
   ftpMaxOverlongLines: 3,
+  /** Commands queued behind a running command or transfer before the connection is closed. */
+  ftpMaxQueuedCommands: 32,
+  /** Time for the client to open the data connection after a transfer command, ms. */
+  ftpDataConnectTimeoutMs: 30_000,
+  /** Time to complete a TLS handshake (control or data), ms. */
+  ftpTlsHandshakeTimeoutMs: 15_000,
+  /**
+   * After an upload's data connection ends, time allowed for its control connection to show that
+   * the client died with it (a killed client closes both; the data end alone cannot tell a
+   * complete upload from a truncated one), ms. Costs this much per upload.
+   */
+  ftpUploadCommitGraceMs: 20,
+  /** TLS sessions cached per control connection (for session-ID resumption on data connections). */
+  ftpTlsSessionCacheEntries: 32,
 
   // --- SFTP ---
   /** Largest SFTP packet accepted, bytes (limits@openssh.com max-packet-length). */
@@ -60,4 +76,32 @@ export const LIMITS = {
   // --- audit ---
   /** Largest audit record written, bytes (oversized detail fields are truncated). */
   maxAuditRecordBytes: 16 * 1024,
+
+  // --- scanner (outbound probes) ---
+  scanner: {
+    /** Longest control line accepted from a server; longer is a protocol error, never truncated. */
+    maxLineBytes: 4096,
+    /** Most lines in one multi-line FTP reply (FEAT, STAT, HELP). */
+    maxReplyLines: 200,
+    /** Largest directory listing read over a data channel. */
+    maxListingBytes: 64 * 1024,
+    /** SSH identification: pre-banner lines and line length (RFC 4253 §4.2). */
+    maxSshPreBannerLines: 20,
+    maxSshIdentBytes: 255,
+    /** Largest SSH binary packet accepted while reading KEXINIT. */
+    maxSshPacketBytes: 35000,
+    /** Connections open at the same time to one target. */
+    maxParallelConnectionsPerTarget: 3,
+    /** Connections opened in total to one target during one scan. */
+    maxConnectionsPerTarget: 60,
+    /** Default per-operation timeout (connect, one reply, one handshake), seconds. */
+    defaultTimeoutSeconds: 10,
+    /** Default wall-clock budget for one target, seconds. */
+    defaultTargetTimeoutSeconds: 120,
+    /** Targets scanned at the same time. */
+    defaultConcurrency: 4,
+    maxConcurrency: 32,
+    /** Usernames tried when comparing replies for user enumeration. */
+    enumerationNames: ['root', 'admin'] as const,
+  },
 } as const;

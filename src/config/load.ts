@@ -11,7 +11,7 @@ import { configSchema, type Config } from './schema.ts';
 export const DEFAULT_CONFIG_FILE = 'portcullis.yaml';
 export const ENV_PREFIX = 'PORTCULLIS_';
 /** Environment variables with the prefix that are not config keys. */
-export const RESERVED_ENV = new Set(['PORTCULLIS_CONFIG']);
+export const RESERVED_ENV = new Set(['PORTCULLIS_CONFIG', 'PORTCULLIS_MFA_KEY', 'PORTCULLIS_TEST_PG_URL']);
 
 export interface LoadedConfig {
   config: Config;
@@ -39,7 +39,7 @@ export function configKeyPaths(): string[][] {
       else break;
     }
     if (s instanceof z.ZodObject) {
-      for (const [k, v] of Object.entries(s.shape as Record<string, z.ZodType>)) walk(v, [...prefix, k]);
+      for (const [k, v] of Object.entries<z.ZodType>(s.shape)) walk(v, [...prefix, k]);
     } else out.push(prefix);
   };
   walk(configSchema, []);

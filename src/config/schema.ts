@@ -2,6 +2,7 @@
 // validation. Loading and environment overrides live in load.ts.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseCidr } from '../policy/ip-matcher.ts';
 import { LEGACY_ALGORITHMS } from '../protocols/sftp/algorithms.ts';
 import { LIMITS } from './limits.ts';
 
@@ -24,6 +25,20 @@ export function parsePortRange(value: string): [number, number] | null {
   if (lo < 1024 || hi > 65535 || lo > hi) return null;
   return [lo, hi];
 }
+
+const cidr = z.string().refine((v) => {
+  try {
+    parseCidr(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IPv4 or IPv6 address or CIDR such as 203.0.113.0/24');
+
+const addressRule = z.union([
+  cidr,
+  z.strictObject({ cidr, protocols: z.array(z.enum(['sftp', 'ftps', 'admin'])).optional(), comment: z.string().optional() }),
+]);
 
 const portRange = z
   .union([z.string(), z.number().int()])
@@ -61,6 +76,14 @@ export const configSchema = z.strictObject({
       passiveAddress: address.nullable().default(null),
       /** DANGEROUS: accept logins before AUTH TLS. Off by default, warned about at every start. */
       allowPlaintext: z.boolean().default(false),
+      /**
+       * TLS session reuse on data connections (the peer address binding always applies):
+       * 'required': every data connection must resume the control connection's TLS session;
+       * 'first': the first data connection must, later ones may do a full handshake (curl with
+       * OpenSSL on TLS 1.3 resumes only its first data connection); 'optional': never checked.
+       * See docs/ftps.md.
+       */
+      dataTlsSessionReuse: z.enum(['required', 'first', 'optional']).default('first'),
     })
     .prefault({}),
   tls: z
@@ -99,6 +122,67 @@ export const configSchema = z.strictObject({
       loginTimeoutMs: bounded(LIMITS.loginTimeoutMs, ' ms'),
       idleTimeoutMs: bounded(LIMITS.idleTimeoutMs, ' ms'),
       maxAuthAttempts: bounded(LIMITS.maxAuthAttempts),
+      maxSessionsPerUser: bounded(LIMITS.maxSessionsPerUser),
+    })
+    .prefault({}),
+  mfa: z
+    .strictObject({
+      /** Every user needs a second factor (a user's own setting overrides). */
+      required: z.boolean().default(false),
+      /** Name shown in authenticator apps. */
+      issuer: z.string().min(1).max(64).default('Portcullis'),
+      /** Wrong codes within the window that lock the user's logins. */
+      lockoutFailures: z.number().int().min(1).max(100).default(5),
+      lockoutWindowMinutes: z.number().positive().max(1440).default(15),
+      lockoutMinutes: z.number().positive().max(1440).default(15),
+    })
+    .prefault({}),
+  access: z
+    .strictObject({
+      /** Only addresses on the allow list may connect. Off by default. */
+      allowListMode: z.boolean().default(false),
+      /** Entries: "203.0.113.0/24" or { cidr, protocols: [sftp, ftps] }. The CLI adds more. */
+      allow: z.array(addressRule).default([]),
+      /** Deny wins over allow. */
+      deny: z.array(addressRule).default([]),
+      /** Seconds between checks for rule and ban changes made by the CLI or other nodes. */
+      refreshSeconds: z.number().min(0.1).max(3600).default(2),
+    })
+    .prefault({}),
+  defender: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Points within the observation window that ban an address. */
+      threshold: z.number().int().min(1).max(10_000).default(15),
+      observationMinutes: z.number().positive().max(10_080).default(30),
+      banMinutes: z.number().positive().max(525_600).default(30),
+      /** Repeat offenders: each ban within a day doubles, up to this. */
+      maxBanMinutes: z.number().positive().max(525_600).default(1440),
+      scores: z
+        .strictObject({
+          wrongPassword: z.number().int().min(0).max(1000).default(1),
+          unknownUser: z.number().int().min(0).max(1000).default(2),
+          mfaFailure: z.number().int().min(0).max(1000).default(2),
+          malformedInput: z.number().int().min(0).max(1000).default(3),
+          limitExceeded: z.number().int().min(0).max(1000).default(3),
+        })
+        .prefault({}),
+      /** Addresses/CIDRs never scored nor banned (monitoring hosts, the office). */
+      safeList: z.array(cidr).default([]),
+      /** Count connection attempts during a ban towards extending it (off: they are only refused). */
+      extendBanOnAttempt: z.boolean().default(false),
+    })
+    .prefault({}),
+  rateLimits: z
+    .strictObject({
+      /** New connections per address per second (0: off). */
+      connectionsPerSecond: z.number().int().min(0).max(100_000).default(10),
+      /** Failed logins per user name (all addresses) before replies for that name slow down. */
+      userFailuresBeforeDelay: z.number().int().min(1).max(10_000).default(5),
+      /** Window for counting a user name's failures, minutes. */
+      userFailureWindowMinutes: z.number().positive().max(1440).default(15),
+      /** The delay doubles per further failure, up to this, ms. */
+      userMaxDelayMs: z.number().int().min(0).max(60_000).default(8_000),
     })
     .prefault({}),
   audit: z

@@ -15,6 +15,8 @@ export const ERROR_CATALOGUE = {
   ERR_ADMISSION_TOO_MANY_FROM_ADDRESS: 'Too many connections from this address',
   ERR_ADMISSION_DENIED: 'The connection was refused by policy',
   ERR_ADMISSION_BAD_ADDRESS: 'The peer address cannot be parsed',
+  ERR_ADMISSION_BANNED: 'The address is banned',
+  ERR_ADMISSION_RATE_LIMITED: 'Too many new connections from this address',
 
   // authentication
   ERR_AUTH_FAILED: 'Authentication failed',
@@ -56,6 +58,32 @@ export const ERROR_CATALOGUE = {
   ERR_KEY_EXISTS: 'The user already has this key',
   ERR_KEY_NOT_FOUND: 'No such key for this user',
   ERR_STORE_UNAVAILABLE: 'The store cannot be opened',
+
+  // access policy (rules, bans, per-user restrictions)
+  ERR_POLICY_INVALID_RULE: 'The address rule is not a valid address or CIDR',
+  ERR_POLICY_RULE_EXISTS: 'The rule already exists',
+  ERR_POLICY_RULE_NOT_FOUND: 'No such rule',
+  ERR_POLICY_NOT_BANNED: 'The address is not banned',
+  ERR_AUTH_ADDRESS_NOT_ALLOWED: 'The user may not log in from this address',
+  ERR_AUTH_OUTSIDE_HOURS: 'The user may not log in at this time',
+  ERR_AUTH_TOO_MANY_SESSIONS: 'The user has too many sessions open',
+
+  // multi-factor authentication
+  ERR_AUTH_MFA_NOT_ENROLLED: 'This account requires a verification code but has none set up',
+  ERR_MFA_NOT_ENROLLED: 'The user has no one-time code set up',
+  ERR_MFA_NOT_PENDING: 'There is no pending enrolment to confirm',
+  ERR_MFA_CODE_INVALID: 'The verification code is not valid',
+  ERR_MFA_KEY_MISMATCH: 'A stored secret cannot be decrypted with this MFA key',
+
+  // scanner (outbound probes)
+  ERR_SCAN_BAD_TARGET: 'The target URL cannot be scanned',
+  ERR_SCAN_TIMEOUT: 'An operation exceeded its time limit',
+  ERR_SCAN_BUDGET: 'The per-target connection or time budget is exhausted',
+  ERR_SCAN_PROTOCOL: 'The peer violated the protocol (overlong line, malformed reply)',
+  ERR_SCAN_CLOSED: 'The peer closed the connection',
+  ERR_SCAN_UNSAFE: 'A probe refused an unsafe action (e.g. following PASV to another host)',
+  ERR_SCAN_ADVISORIES: 'The advisories file is invalid',
+  ERR_SCAN_USAGE: 'Bad command-line usage',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,6 +1,6 @@
 // The server's identity: a TLS certificate and SSH host keys, generated in the data dir on
 // first start (mode 0600 in a 0700 folder) and reused on every later start.
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { webcrypto, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import * as x509 from '@peculiar/x509';
 import ssh2 from 'ssh2';
 import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
+import { parseSshKey, sshFingerprint } from '../auth/public-keys.ts';
 import { PortcullisError } from '../errors/index.ts';
 
 export interface HostKey {
@@ -54,10 +55,6 @@ function readSecret(file: string): Buffer {
   }
 }
 
-export function sshFingerprint(publicBlob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(publicBlob).digest('base64').replace(/=+$/, '')}`;
-}
-
 function loadHostKey(type: HostKey['type'], file: string, created: string[]): HostKey {
   if (!existsSync(file)) {
     const pair = type === 'ed25519' ? ssh2.utils.generateKeyPairSync('ed25519') : ssh2.utils.generateKeyPairSync('rsa', { bits: LIMITS.rsaHostKeyBits });
@@ -66,9 +63,8 @@ function loadHostKey(type: HostKey['type'], file: string, created: string[]): Ho
     created.push(file);
   }
   const privateKey = readSecret(file);
-  const parsed = ssh2.utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw new PortcullisError('ERR_IDENTITY_UNREADABLE', `${file}: ${parsed.message}`);
-  const key = Array.isArray(parsed) ? parsed[0]! : parsed;
+  const key = parseSshKey(privateKey);
+  if (!key) throw new PortcullisError('ERR_IDENTITY_UNREADABLE', `${file}: not an OpenSSH private key`);
   const bits = type === 'rsa' ? `-${readRsaBits(key.getPublicSSH())}` : '';
   return { type, file, privateKey, fingerprint: sshFingerprint(key.getPublicSSH()), description: `${key.type}${bits}` };
 }
@@ -93,7 +89,7 @@ function readRsaBits(blob: Buffer): number {
 async function generateCertificate(certFile: string, keyFile: string): Promise<void> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']));
   const host = os.hostname();
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + LIMITS.selfSignedCertDays * 86_400_000);

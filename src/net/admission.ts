@@ -15,7 +15,7 @@ export interface AdmissionRefusal {
 }
 
 /** A policy check at accept time. Returns a refusal or null to let the next rule decide. */
-export type AdmissionRule = (peer: { address: string; protocol: Protocol }) => AdmissionRefusal | null;
+export type AdmissionRule = (peer: { address: string; protocol: Protocol }) => AdmissionRefusal | null | Promise<AdmissionRefusal | null>;
 
 export interface AdmissionLimits {
   maxConnections: number;
@@ -50,11 +50,21 @@ export class Admission {
    * Admits or refuses a freshly accepted socket. A refused socket is destroyed at once, with
    * no banner, and audited. An admitted one is counted until it closes.
    */
-  admit(socket: Socket, protocol: Protocol): ConnectionContext | null {
+  async admit(socket: Socket, protocol: Protocol): Promise<ConnectionContext | null> {
     const raw = socket.remoteAddress;
     // SECURITY: fail closed: an address we cannot read or parse is refused.
     const address = raw && isIP(raw) ? normaliseAddress(raw) : null;
-    const refusal = address === null ? { code: 'ERR_ADMISSION_BAD_ADDRESS' as const, rule: 'peer-address' } : this.check(address, protocol);
+    let refusal: AdmissionRefusal | null = address === null ? { code: 'ERR_ADMISSION_BAD_ADDRESS', rule: 'peer-address' } : null;
+    if (!refusal && address !== null) {
+      try {
+        refusal = await this.checkRules(address, protocol);
+      } catch {
+        refusal = { code: 'ERR_ADMISSION_DENIED', rule: 'policy-error' }; // SECURITY: fail closed
+      }
+      // The caps are checked and taken in one synchronous step after the rules.
+      refusal ??= this.checkCaps(address);
+    }
+    if (socket.destroyed) return null;
     if (refusal) {
       socket.destroy();
       this.audit.emit({ type: 'conn.refused', protocol, remoteAddress: address ?? String(raw), code: refusal.code, rule: refusal.rule });
@@ -84,14 +94,23 @@ export class Admission {
     return ctx;
   }
 
-  private check(address: string, protocol: Protocol): AdmissionRefusal | null {
+  private async checkRules(address: string, protocol: Protocol): Promise<AdmissionRefusal | null> {
     for (const rule of this.rules) {
-      const r = rule({ address, protocol });
+      const r = await rule({ address, protocol });
       if (r) return r;
     }
+    return null;
+  }
+
+  private checkCaps(address: string): AdmissionRefusal | null {
     if (this.total >= this.limits.maxConnections) return { code: 'ERR_ADMISSION_TOO_MANY_CONNECTIONS', rule: 'limits.maxConnections' };
     if ((this.perAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) return { code: 'ERR_ADMISSION_TOO_MANY_FROM_ADDRESS', rule: 'limits.maxConnectionsPerAddress' };
     return null;
+  }
+
+  /** Open connections from one address. */
+  countFrom(address: string): number {
+    return this.perAddress.get(address) ?? 0;
   }
 
   /** Admitted connections still open (for live views and graceful drain). */

@@ -22,10 +22,13 @@ export async function listen(options: {
 }): Promise<Listening> {
   const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
     socket.on('error', () => undefined); // errors end in 'close'; admission and adapters clean up there
-    const ctx = options.admission.admit(socket, options.protocol);
-    if (!ctx) return;
-    options.onConnection(socket, ctx);
-    socket.resume();
+    // The socket stays paused (pauseOnConnect) until admission has decided: no byte is read
+    // from a peer that is refused.
+    void options.admission.admit(socket, options.protocol).then((ctx) => {
+      if (!ctx) return;
+      options.onConnection(socket, ctx);
+      socket.resume();
+    }, () => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

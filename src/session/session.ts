@@ -3,6 +3,7 @@
 // event (`file.<op>.completed|failed`), and throw a PortcullisError on failure. Adapters only
 // translate their protocol into these calls and map error codes back.
 import { createHash, type Hash } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
 import type { Audit } from '../audit/audit.ts';
 import type { FileOp } from '../audit/events.ts';
 import { fromSystemError, PortcullisError } from '../errors/index.ts';
@@ -254,10 +255,14 @@ export class Download extends Transfer {
 
   /** A stream from `start`; bytes are counted as they pass. */
   createReadStream(start: number): NodeJS.ReadableStream {
-    const stream = this.file.createReadStream(start);
-    stream.on('data', (chunk: Buffer) => {
-      this.bytes += chunk.length;
-    });
+    const stream = this.file.createReadStream(start) as unknown as Readable;
+    // Count at push (a 'data' listener would switch the stream to flowing mode and lose
+    // bytes before the adapter pipes it).
+    const push = stream.push.bind(stream);
+    stream.push = (chunk: unknown, encoding?: BufferEncoding) => {
+      if (Buffer.isBuffer(chunk)) this.bytes += chunk.length;
+      return push(chunk, encoding);
+    };
     return stream;
   }
 
@@ -303,16 +308,27 @@ export class Upload extends Transfer {
     return n;
   }
 
-  /** A stream writing from `start`; bytes are counted and hashed as they pass. */
+  /** A stream writing from `start`; bytes are counted and hashed as they reach the file. */
   createWriteStream(start: number): NodeJS.WritableStream {
-    const stream = this.file.createWriteStream(start);
+    const stream = this.file.createWriteStream(start) as unknown as Writable;
     let pos = start;
-    const origWrite = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: Buffer, ...rest: unknown[]) => {
+    const seen = (chunk: Buffer) => {
       this.track(chunk, pos);
       pos += chunk.length;
-      return origWrite(chunk, ...rest);
-    }) as typeof stream.write;
+    };
+    // Hook the internal write paths (write, end(chunk) and corked batches all end here).
+    const write = stream._write.bind(stream);
+    stream._write = (chunk: Buffer, encoding, callback) => {
+      seen(chunk);
+      write(chunk, encoding, callback);
+    };
+    if (stream._writev) {
+      const writev = stream._writev.bind(stream);
+      stream._writev = (chunks, callback) => {
+        for (const c of chunks) seen(c.chunk as Buffer);
+        writev(chunks, callback);
+      };
+    }
     return stream;
   }
 

@@ -59,6 +59,85 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.createIndex('audit_events_user').on('audit_events').columns(['user_name', 'ts']).execute();
     },
   },
+  '0002_access_policy': {
+    async up(db, ddl) {
+      // Global allow/deny rules managed from the CLI (the config file can hold more).
+      await ddl
+        .id(db.schema.createTable('ip_rules'))
+        .addColumn('kind', 'text', notNull) // 'allow' | 'deny'
+        .addColumn('cidr', 'text', notNull)
+        .addColumn('protocols', 'text', (c) => c.notNull().defaultTo('')) // comma list; '' = all
+        .addColumn('comment', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'text', notNull)
+        .addUniqueConstraint('ip_rules_kind_cidr_protocols', ['kind', 'cidr', 'protocols'])
+        .execute();
+      // Bans: active while expires_at is in the future; kept afterwards as history (repeat
+      // offenders get longer bans).
+      await ddl
+        .id(db.schema.createTable('bans'))
+        .addColumn('address', 'text', notNull)
+        .addColumn('reason', 'text', notNull)
+        .addColumn('source', 'text', notNull) // 'defender' | 'cli'
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('expires_at', 'text', notNull)
+        .addColumn('lifted_at', 'text')
+        .execute();
+      await db.schema.createIndex('bans_address').on('bans').columns(['address', 'expires_at']).execute();
+      // A counter bumped on every rule or ban change, polled by running servers.
+      await db.schema
+        .createTable('policy_state')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('version', ddl.bigint, (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.insertInto('policy_state' as never).values({ name: 'access', version: 0 }).execute();
+      // Per-user access policy.
+      await db.schema.alterTable('users').addColumn('allowed_cidrs', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('users').addColumn('denied_cidrs', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('users').addColumn('access_hours', 'text', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('users').addColumn('max_sessions', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
+  '0003_mfa': {
+    async up(db, ddl) {
+      await db.schema
+        .createTable('mfa_totp')
+        .addColumn('user_id', ddl.bigint, (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('secret', 'text', notNull) // AES-256-GCM sealed, see auth/mfa/secret-box.ts
+        .addColumn('status', 'text', notNull) // 'pending' | 'active'
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('confirmed_at', 'text')
+        .execute();
+      await ddl
+        .id(db.schema.createTable('mfa_recovery_codes'))
+        .addColumn('user_id', ddl.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_mac', 'text', notNull)
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('used_at', 'text')
+        .execute();
+      // Accepted codes, remembered until they can no longer be valid (replay protection shared
+      // by every node on the database).
+      await ddl
+        .id(db.schema.createTable('mfa_used_codes'))
+        .addColumn('user_id', ddl.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_mac', 'text', notNull)
+        .addColumn('address', 'text', notNull)
+        .addColumn('expires_at', 'text', notNull)
+        .execute();
+      await db.schema.createIndex('mfa_used_codes_user').on('mfa_used_codes').columns(['user_id', 'code_mac']).execute();
+      await ddl
+        .id(db.schema.createTable('mfa_failures'))
+        .addColumn('user_id', ddl.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('at', 'text', notNull)
+        .execute();
+      await db.schema
+        .createTable('mfa_lockouts')
+        .addColumn('user_id', ddl.bigint, (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('until', 'text', notNull)
+        .execute();
+      // null: follow mfa.required; 1: always; 0: never.
+      await db.schema.alterTable('users').addColumn('mfa_required', 'integer').execute();
+    },
+  },
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

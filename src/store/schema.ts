@@ -12,6 +12,74 @@ export interface UsersTable {
   disabled: number;
   created_at: string;
   updated_at: string;
+  /** Comma-separated CIDRs; empty = any address. */
+  allowed_cidrs: Generated<string>;
+  denied_cidrs: Generated<string>;
+  /** e.g. "mon-fri 08:00-18:00"; empty = any time. */
+  access_hours: Generated<string>;
+  /** 0 = the global limit only. */
+  max_sessions: Generated<number>;
+  /** null: follow mfa.required; 1 always; 0 never. */
+  mfa_required: number | null;
+}
+
+export interface MfaTotpTable {
+  user_id: number;
+  secret: string;
+  status: 'pending' | 'active';
+  created_at: string;
+  confirmed_at: string | null;
+}
+
+export interface MfaRecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  code_mac: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+export interface MfaUsedCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  code_mac: string;
+  address: string;
+  expires_at: string;
+}
+
+export interface MfaFailuresTable {
+  id: Generated<number>;
+  user_id: number;
+  at: string;
+}
+
+export interface MfaLockoutsTable {
+  user_id: number;
+  until: string;
+}
+
+export interface IpRulesTable {
+  id: Generated<number>;
+  kind: 'allow' | 'deny';
+  cidr: string;
+  protocols: string;
+  comment: string;
+  created_at: string;
+}
+
+export interface BansTable {
+  id: Generated<number>;
+  address: string;
+  reason: string;
+  source: string;
+  created_at: string;
+  expires_at: string;
+  lifted_at: string | null;
+}
+
+export interface PolicyStateTable {
+  name: string;
+  version: number;
 }
 
 export interface UserKeysTable {
@@ -42,4 +110,12 @@ export interface Database {
   users: UsersTable;
   user_keys: UserKeysTable;
   audit_events: AuditEventsTable;
+  ip_rules: IpRulesTable;
+  bans: BansTable;
+  policy_state: PolicyStateTable;
+  mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_used_codes: MfaUsedCodesTable;
+  mfa_failures: MfaFailuresTable;
+  mfa_lockouts: MfaLockoutsTable;
 }

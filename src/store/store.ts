@@ -11,6 +11,8 @@ import { AuditRepository } from './audit-repository.ts';
 import { KeyRepository } from './key-repository.ts';
 import { enableForeignKeys, migrationProvider, type Dialect } from './migrations.ts';
 import type { Database } from './schema.ts';
+import { MfaRepository } from './mfa-repository.ts';
+import { PolicyRepository } from './policy-repository.ts';
 import { UserRepository } from './user-repository.ts';
 
 export interface StoreOptions {
@@ -30,6 +32,8 @@ export class Store {
   readonly users: UserRepository;
   readonly keys: KeyRepository;
   readonly audit: AuditRepository;
+  readonly policy: PolicyRepository;
+  readonly mfa: MfaRepository;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -38,6 +42,8 @@ export class Store {
     this.users = new UserRepository(db);
     this.keys = new KeyRepository(db);
     this.audit = new AuditRepository(db);
+    this.policy = new PolicyRepository(db);
+    this.mfa = new MfaRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -56,7 +62,7 @@ export class Store {
       }
       await enableForeignKeys(db as Kysely<unknown>, options.driver);
       const { error } = await new Migrator({ db, provider: migrationProvider(options.driver) }).migrateToLatest();
-      if (error) throw error;
+      if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
     } catch (err) {
       const where = options.driver === 'sqlite' ? options.url : options.url.replace(/\/\/[^@]*@/, '//***@');
       throw new PortcullisError('ERR_STORE_UNAVAILABLE', `${options.driver} ${where}: ${(err as Error).message}`, { cause: err });

@@ -12,6 +12,16 @@ export interface User {
   disabled: boolean;
   createdAt: string;
   updatedAt: string;
+  /** Addresses/CIDRs the user may log in from (empty: any). */
+  allowedCidrs: string[];
+  /** Addresses/CIDRs the user may never log in from (wins over allowed). */
+  deniedCidrs: string[];
+  /** Access window such as "mon-fri 08:00-18:00" (empty: any time). */
+  accessHours: string;
+  /** Simultaneous sessions for this user (0: only the global limits). */
+  maxSessions: number;
+  /** Per-user MFA override: null follows mfa.required. */
+  mfaRequired: boolean | null;
 }
 
 export interface NewUser {
@@ -31,7 +41,16 @@ function toUser(row: Selectable<UsersTable>): User {
     disabled: Number(row.disabled) !== 0,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    allowedCidrs: splitList(row.allowed_cidrs),
+    deniedCidrs: splitList(row.denied_cidrs),
+    accessHours: row.access_hours ?? '',
+    maxSessions: Number(row.max_sessions ?? 0),
+    mfaRequired: row.mfa_required === null || row.mfa_required === undefined ? null : Number(row.mfa_required) !== 0,
   };
+}
+
+function splitList(v: string | null | undefined): string[] {
+  return (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 }
 
 export class UserRepository {
@@ -68,7 +87,7 @@ export class UserRepository {
     if (Number(res.numDeletedRows) === 0) throw new PortcullisError('ERR_USER_NOT_FOUND', name);
   }
 
-  async update(name: string, changes: Partial<Pick<User, 'passwordHash' | 'home' | 'permissions' | 'disabled'>>): Promise<void> {
+  async update(name: string, changes: Partial<Pick<User, 'passwordHash' | 'home' | 'permissions' | 'disabled' | 'allowedCidrs' | 'deniedCidrs' | 'accessHours' | 'maxSessions' | 'mfaRequired'>>): Promise<void> {
     const res = await this.db
       .updateTable('users')
       .set({
@@ -76,6 +95,11 @@ export class UserRepository {
         ...(changes.home !== undefined && { home: changes.home }),
         ...(changes.permissions !== undefined && { permissions: JSON.stringify(changes.permissions) }),
         ...(changes.disabled !== undefined && { disabled: changes.disabled ? 1 : 0 }),
+        ...(changes.allowedCidrs !== undefined && { allowed_cidrs: changes.allowedCidrs.join(',') }),
+        ...(changes.deniedCidrs !== undefined && { denied_cidrs: changes.deniedCidrs.join(',') }),
+        ...(changes.accessHours !== undefined && { access_hours: changes.accessHours }),
+        ...(changes.maxSessions !== undefined && { max_sessions: changes.maxSessions }),
+        ...(changes.mfaRequired !== undefined && { mfa_required: changes.mfaRequired === null ? null : changes.mfaRequired ? 1 : 0 }),
         updated_at: new Date().toISOString(),
       })
       .where('name', '=', name)

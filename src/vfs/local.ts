@@ -8,7 +8,7 @@ import path from 'node:path';
 import { LIMITS } from '../config/limits.ts';
 import { fromSystemError, PortcullisError } from '../errors/index.ts';
 import type { Vfs, VfsAttributes, VfsDirEntry, VfsFile, VfsStat, VfsStatvfs, VfsUpload, WriteMode } from './vfs.ts';
-import { parseVirtualPath, UPLOAD_TEMP_PREFIX, virtualBasename, virtualDirname } from './virtual-path.ts';
+import { parseVirtualPath, UPLOAD_TEMP_PREFIX, virtualDirname } from './virtual-path.ts';
 
 const HAS_PROC_FD = process.platform === 'linux';
 
@@ -53,7 +53,8 @@ export class LocalVfs implements Vfs {
   }
 
   private lexical(vpath: string): string {
-    return path.join(this.root, parseVirtualPath(vpath));
+    const v = parseVirtualPath(vpath);
+    return v === '/' ? this.root : path.join(this.root, v);
   }
 
   /**
@@ -255,7 +256,16 @@ async function applyAttributes(target: string | FileHandle, attrs: VfsAttributes
 
 class LocalFile implements VfsFile {
   protected closed = false;
+  /** Streams over the handle: each holds a reference that keeps `handle.close()` waiting
+   * until the stream itself closes, so they are destroyed first. */
+  private readonly streams = new Set<NodeJS.ReadableStream | NodeJS.WritableStream>();
   constructor(protected readonly handle: FileHandle) {}
+
+  protected track<T extends NodeJS.ReadableStream | NodeJS.WritableStream>(stream: T): T {
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
+    return stream;
+  }
 
   async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     const { bytesRead } = await wrap(() => this.handle.read(buffer, offset, length, position));
@@ -267,12 +277,21 @@ class LocalFile implements VfsFile {
   }
 
   createReadStream(start: number): NodeJS.ReadableStream {
-    return this.handle.createReadStream({ start, autoClose: false, highWaterMark: 256 * 1024 });
+    return this.track(this.handle.createReadStream({ start, autoClose: false, highWaterMark: 256 * 1024 }));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all(
+      [...this.streams].map(
+        (st) =>
+          new Promise<void>((resolve) => {
+            st.once('close', () => resolve());
+            (st as unknown as { destroy(): void }).destroy();
+          }),
+      ),
+    );
     await this.handle.close().catch(() => undefined);
   }
 }
@@ -309,7 +328,7 @@ class LocalUpload extends LocalFile implements VfsUpload {
 
   createWriteStream(start: number): NodeJS.WritableStream {
     const pos = this.appendAt ?? start;
-    return this.handle.createWriteStream({ start: pos, autoClose: false, highWaterMark: 256 * 1024 });
+    return this.track(this.handle.createWriteStream({ start: pos, autoClose: false, highWaterMark: 256 * 1024 }));
   }
 
   async setAttributes(attrs: VfsAttributes): Promise<void> {

@@ -41,6 +41,11 @@ export async function startTestServer(t: TestContext, config: DeepPartial<Config
     sftp: { address: '127.0.0.1', port: 0, ...config.sftp },
     ftps: { address: '127.0.0.1', port: 0, implicitPort: 0, ...config.ftps },
     metrics: { address: '127.0.0.1', port: 0, ...config.metrics },
+    // Protocol suites hammer one server from 127.0.0.1 with bursts and hostile input; the
+    // defender and the connection rate would (rightly) ban them. The access suite
+    // (test/access/) turns these back on and attacks them.
+    defender: { enabled: false, ...config.defender },
+    rateLimits: { connectionsPerSecond: 0, ...config.rateLimits },
   };
   const output: string[] = [];
   const server = await startServer({ config: parseConfig(input), file: null, fromEnv: [] }, (l) => output.push(l));

@@ -137,6 +137,8 @@ class SshConnection {
   private readonly flow;
   private readonly timers;
   private user: User | undefined;
+  /** Factors still needed after a partial success (decides the keyboard-interactive prompt). */
+  private next: Factor[] | undefined;
   private readonly sftp = new Set<SftpServer>();
   private sessions = 0;
   private ended = false;
@@ -206,10 +208,14 @@ class SshConnection {
         return this.finish(actx, await this.flow.password(username, actx.password));
       }
       case 'keyboard-interactive': {
-        // One prompt per round (quirk 5); the answer proves the 'password' factor.
-        const answers = await new Promise<string[]>((resolve) => actx.prompt([{ prompt: 'Password: ', echo: false }], 'Portcullis', '', resolve));
+        // One prompt per round (quirk 5). The answer proves 'password', or, once a first
+        // factor is proven and only a code is missing, 'totp' (the core checks the order).
+        const wantsCode = this.next !== undefined && this.next.includes('totp') && !this.next.includes('password');
+        const prompt = wantsCode ? 'Verification code: ' : 'Password: ';
+        const answers = await new Promise<string[]>((resolve) => actx.prompt([{ prompt, echo: false }], 'Portcullis', '', resolve));
         if (answers.length !== 1) return this.reject(actx, await this.flow.nextFactors(username));
-        return this.finish(actx, await this.flow.password(username, answers[0] ?? ''));
+        const answer = answers[0] ?? '';
+        return this.finish(actx, wantsCode ? await this.flow.secondFactor(username, answer) : await this.flow.password(username, answer));
       }
       case 'publickey': {
         const { algo, data } = actx.key;
@@ -237,6 +243,7 @@ class SshConnection {
       actx.accept();
       return;
     }
+    this.next = step.next;
     if (step.status === 'partial') return this.reject(actx, step.next, true);
     await this.reject(actx, step.next);
     if (step.close) this.end();

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmark: Portcullis FTPS vs vsftpd (Debian package), both on loopback high ports with data in
+# /dev/shm, measured interleaved in one run:
+#   * 1 GiB download and upload with curl (--ssl-reqd)
+#   * 2,000 small files (4 KiB) with `lftp mirror` (download) and `mirror -R` (upload)
+# Prints MB/s, files/s and the ratio ours/vsftpd. Needs: curl lftp vsftpd openssl node.
+# usage: bench/ftps-vs-vsftpd.sh [rounds]   (default 1)
+set -euo pipefail
+ROUNDS=${1:-1}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+for b in curl lftp vsftpd openssl node; do command -v "$b" >/dev/null || { echo "missing: $b" >&2; exit 1; }; done
+W=$(mktemp -d /dev/shm/ftpsbench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
+trap cleanup EXIT
+
+USER_NAME=bench; PASS=benchpass-$$
+OUR_PORT=22121; VS_PORT=22021
+mkdir -p "$W/ours" "$W/vs/home" "$W/src/small" "$W/out"
+head -c $((1024*1024*1024)) /dev/zero | openssl enc -aes-128-ctr -pass pass:x -nosalt 2>/dev/null > "$W/src/big.bin"
+for i in $(seq 1 2000); do head -c 4096 /dev/urandom > "$W/src/small/f$i.bin"; done
+
+# --- vsftpd: a private config, a system user chrooted to W/vs/home
+id "$USER_NAME" >/dev/null 2>&1 || useradd -M -d "$W/vs/home" -s /bin/sh "$USER_NAME"   # pam_shells needs a listed shell
+echo "$USER_NAME:$PASS" | chpasswd
+usermod -d "$W/vs/home" "$USER_NAME"
+chown -R "$USER_NAME" "$W/vs/home"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/vs/key.pem" -out "$W/vs/cert.pem" -days 2 -subj /CN=127.0.0.1 2>/dev/null
+mkdir -p "$W/vs/empty"
+cat > "$W/vs/vsftpd.conf" <<CONF
+listen=YES
+listen_address=127.0.0.1
+listen_port=$VS_PORT
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+chroot_local_user=YES
+allow_writeable_chroot=YES
+secure_chroot_dir=$W/vs/empty
+ssl_enable=YES
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+require_ssl_reuse=YES
+ssl_tlsv1_2=YES
+ssl_tlsv1_3=YES
+rsa_cert_file=$W/vs/cert.pem
+rsa_private_key_file=$W/vs/key.pem
+pasv_min_port=52000
+pasv_max_port=52100
+pam_service_name=vsftpd
+seccomp_sandbox=NO
+check_shell=NO
+background=NO
+CONF
+vsftpd "$W/vs/vsftpd.conf" & PIDS+=($!)
+
+# --- ours
+cat > "$W/ours/config.yaml" <<CONF
+dataDir: $W/ours/data
+log: { level: warn }
+sftp: { enabled: false }
+metrics: { enabled: false }
+ftps: { address: 127.0.0.1, port: $OUR_PORT, implicitPort: null, passivePorts: "51000-51100" }
+CONF
+(cd "$HERE" && echo "$PASS" | node bin/portcullis.js user add "$USER_NAME" --password-stdin --home "$W/ours/home" --config "$W/ours/config.yaml" >/dev/null)
+(cd "$HERE" && node bin/portcullis.js serve --config "$W/ours/config.yaml" >/dev/null) & PIDS+=($!)
+sleep 3
+
+now() { date +%s.%N; }
+rate() { echo "scale=1; $1 / ($3 - $2)" | bc; }
+CURL=(curl -sS --fail -k --ssl-reqd -u "$USER_NAME:$PASS")
+LFTP_SET="set ssl:verify-certificate no; set ftp:ssl-force true; set ftp:ssl-protect-data true; set mirror:parallel-transfer-count 1"
+
+declare -A R
+for round in $(seq 1 "$ROUNDS"); do
+  for target in ours vs; do
+    port=$([ $target = ours ] && echo $OUR_PORT || echo $VS_PORT)
+    t0=$(now); "${CURL[@]}" -T "$W/src/big.bin" "ftp://127.0.0.1:$port/big.bin"; t1=$(now)
+    R[$target.up]=$(rate 1073.741824 "$t0" "$t1")
+    t0=$(now); "${CURL[@]}" -o "$W/out/big.bin" "ftp://127.0.0.1:$port/big.bin"; t1=$(now)
+    R[$target.down]=$(rate 1073.741824 "$t0" "$t1")
+    t0=$(now); lftp -c "$LFTP_SET; open -u $USER_NAME,$PASS ftp://127.0.0.1:$port; mirror -R $W/src/small small" ; t1=$(now)
+    R[$target.smallup]=$(rate 2000 "$t0" "$t1")
+    rm -rf "$W/out/small"
+    t0=$(now); lftp -c "$LFTP_SET; open -u $USER_NAME,$PASS ftp://127.0.0.1:$port; mirror small $W/out/small" ; t1=$(now)
+    R[$target.smalldown]=$(rate 2000 "$t0" "$t1")
+    lftp -c "$LFTP_SET; open -u $USER_NAME,$PASS ftp://127.0.0.1:$port; rm -r small; rm big.bin" || true
+  done
+  echo "round $round"
+  printf '%-28s %12s %12s %8s\n' metric ours vsftpd ratio
+  for m in "down:1 GiB download MB/s" "up:1 GiB upload MB/s" "smalldown:2000 files down files/s" "smallup:2000 files up files/s"; do
+    k=${m%%:*}; label=${m#*:}
+    printf '%-28s %12s %12s %8s\n' "$label" "${R[ours.$k]}" "${R[vs.$k]}" "$(echo "scale=2; ${R[ours.$k]} / ${R[vs.$k]}" | bc)"
+  done
+done

@@ -1,0 +1,108 @@
+// The access policy, wired into the core: admission rules (deny list, allow-list mode, bans,
+// connection rate) checked when a socket is accepted, and login guards (per-user CIDRs with
+// deny winning, access hours, session caps) checked when authentication completes. Rules from
+// the config and the store are compiled once and swapped whole when the store's policy version
+// changes (CLI edits, other nodes).
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { Audit } from '../audit/audit.ts';
+import type { LoginGuard } from '../auth/auth-flow.ts';
+import type { Config } from '../config/schema.ts';
+import type { AdmissionRule } from '../net/admission.ts';
+import type { Store } from '../store/store.ts';
+import { withinAccessHours } from './access-hours.ts';
+import { Defender } from './defender.ts';
+import { addressInAny, type AddressRule, IpMatcher } from './ip-matcher.ts';
+import { UserFailureThrottle } from './user-failure-throttle.ts';
+
+type Entry = Config['access']['allow'][number];
+
+function toRule(entry: Entry, source: string): AddressRule {
+  return typeof entry === 'string' ? { cidr: entry, source } : { cidr: entry.cidr, protocols: entry.protocols ?? [], source };
+}
+
+export class AccessPolicy {
+  readonly defender: Defender;
+  readonly throttle: UserFailureThrottle;
+  private allow: IpMatcher;
+  private deny: IpMatcher;
+  private version = -1;
+  private readonly connectionRate: RateLimiterMemory | null;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly store: Store,
+    audit: Audit,
+    private readonly sessionsOf: (user: string) => number,
+  ) {
+    this.defender = new Defender(config.defender, store.policy, audit);
+    this.throttle = new UserFailureThrottle(config.rateLimits, audit);
+    this.allow = new IpMatcher(config.access.allow.map((e, i) => toRule(e, `config access.allow[${i}]`)));
+    this.deny = new IpMatcher(config.access.deny.map((e, i) => toRule(e, `config access.deny[${i}]`)));
+    const perSecond = config.rateLimits.connectionsPerSecond;
+    this.connectionRate = perSecond > 0 ? new RateLimiterMemory({ points: perSecond, duration: 1 }) : null;
+  }
+
+  /** Loads store rules and bans, then keeps polling for changes. */
+  async start(): Promise<void> {
+    await this.refresh(true);
+    this.timer = setInterval(() => {
+      this.refreshing ??= this.refresh(false)
+        .catch(() => undefined)
+        .finally(() => (this.refreshing = null));
+    }, this.config.access.refreshSeconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Re-reads rules and bans if the store's policy version moved (or always with `force`). */
+  async refresh(force: boolean): Promise<void> {
+    const version = await this.store.policy.version();
+    if (!force && version === this.version) {
+      for (const b of this.defender.activeBans) this.defender.banOf(b.address); // drops expired ones
+      return;
+    }
+    const rules = await this.store.policy.listRules();
+    const fromStore = (kind: 'allow' | 'deny') => rules.filter((r) => r.kind === kind).map((r) => ({ cidr: r.cidr, protocols: r.protocols, source: `cli ${kind} ${r.cidr}` }));
+    // Compile both first, then swap: a bad rule leaves the old matchers in place.
+    const allow = new IpMatcher([...this.config.access.allow.map((e, i) => toRule(e, `config access.allow[${i}]`)), ...fromStore('allow')]);
+    const deny = new IpMatcher([...this.config.access.deny.map((e, i) => toRule(e, `config access.deny[${i}]`)), ...fromStore('deny')]);
+    await this.defender.reload();
+    this.allow = allow;
+    this.deny = deny;
+    this.version = version;
+  }
+
+  /** Admission rule: deny list, allow-list mode, bans, connection rate (in that order). */
+  readonly admissionRule: AdmissionRule = async ({ address, protocol }) => {
+    const denied = this.deny.match(address, protocol);
+    if (denied) return { code: 'ERR_ADMISSION_DENIED', rule: `deny ${denied.source ?? denied.cidr}` };
+    if (this.config.access.allowListMode && !this.allow.match(address, protocol)) return { code: 'ERR_ADMISSION_DENIED', rule: 'access.allowListMode (not on the allow list)' };
+    const ban = this.defender.banOf(address);
+    if (ban) return { code: 'ERR_ADMISSION_BANNED', rule: `ban until ${ban.expiresAt}: ${ban.reason}` };
+    if (this.connectionRate && !this.defender.isSafe(address)) {
+      try {
+        await this.connectionRate.consume(address);
+      } catch {
+        return { code: 'ERR_ADMISSION_RATE_LIMITED', rule: `rateLimits.connectionsPerSecond (${this.config.rateLimits.connectionsPerSecond})` };
+      }
+    }
+    return null;
+  };
+
+  /** Login guard: what needs the user's name. Deny wins over allow (unlike SFTPGo). */
+  readonly loginGuard: LoginGuard = (user, ctx) => {
+    if (addressInAny(ctx.remoteAddress, user.deniedCidrs)) return { code: 'ERR_AUTH_ADDRESS_NOT_ALLOWED', reason: 'address-not-allowed' };
+    if (user.allowedCidrs.length > 0 && !addressInAny(ctx.remoteAddress, user.allowedCidrs)) return { code: 'ERR_AUTH_ADDRESS_NOT_ALLOWED', reason: 'address-not-allowed' };
+    if (user.accessHours && !withinAccessHours(user.accessHours, new Date())) return { code: 'ERR_AUTH_OUTSIDE_HOURS', reason: 'outside-hours' };
+    const cap = user.maxSessions > 0 ? Math.min(user.maxSessions, this.config.limits.maxSessionsPerUser) : this.config.limits.maxSessionsPerUser;
+    if (this.sessionsOf(user.name) >= cap) return { code: 'ERR_AUTH_TOO_MANY_SESSIONS', reason: 'too-many-sessions' };
+    return null;
+  };
+
+  close(): void {
+    clearInterval(this.timer);
+    this.defender.close();
+    this.throttle.close();
+  }
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Audit } from '../audit/audit.ts';
+import type { AuditEvent, AuditRecord } from '../audit/events.ts';
+import { parseConfig } from '../config/load.ts';
+import { Store } from '../store/store.ts';
+import { withinAccessHours, parseAccessHours } from './access-hours.ts';
+import { Defender } from './defender.ts';
+import { formatNftBans } from './nft-export.ts';
+import { UserFailureThrottle } from './user-failure-throttle.ts';
+import { formatFail2banLine } from '../audit/sinks/fail2ban.ts';
+
+let dir: string;
+let store: Store;
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'defender-test-'));
+  store = await Store.open({ driver: 'sqlite', url: path.join(dir, 'db.sqlite') });
+});
+after(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const failed = (address: string, reason: 'bad-credentials' | 'unknown-user', user = 'alice'): AuditEvent => ({ type: 'auth.failed', protocol: 'sftp', remoteAddress: address, user, method: 'password', code: 'ERR_AUTH_FAILED', reason });
+
+test('scores add up within the window; the threshold bans; bans double for repeat offenders', async () => {
+  let now = Date.parse('2026-11-21T10:00:00Z');
+  const audit = new Audit();
+  const events: AuditRecord[] = [];
+  audit.subscribe((r) => events.push(r));
+  const config = parseConfig({ defender: { threshold: 5, observationMinutes: 10, banMinutes: 30, maxBanMinutes: 100, safeList: ['192.0.2.0/24'] } }).defender;
+  const d = new Defender(config, store.policy, audit, () => now);
+
+  audit.emit(failed('198.51.100.1', 'unknown-user')); // 2
+  audit.emit(failed('198.51.100.1', 'bad-credentials')); // 3
+  now += 11 * 60_000; // the first two age out of the window
+  audit.emit(failed('198.51.100.1', 'unknown-user')); // 2
+  assert.equal(d.scoreOf('198.51.100.1'), 2);
+  assert.equal(d.banOf('198.51.100.1'), null);
+  audit.emit({ type: 'protocol.malformed', protocol: 'ftps', remoteAddress: '198.51.100.1', code: 'ERR_PROTOCOL_MALFORMED', detail: 'x' }); // 5
+  await new Promise((r) => setImmediate(r));
+  const ban = d.banOf('198.51.100.1');
+  assert.ok(ban, 'banned at the threshold');
+  assert.equal(Date.parse(ban.expiresAt) - now, 30 * 60_000);
+  assert.ok(events.some((e) => e.event === 'policy.ban.added' && e.remoteAddress === '198.51.100.1'));
+
+  // Persisted: a new defender (a restart) sees it.
+  const restarted = new Defender(config, store.policy, new Audit(), () => now);
+  await restarted.reload();
+  assert.ok(restarted.banOf('198.51.100.1'));
+
+  // Expiry lifts it, audited.
+  now += 31 * 60_000;
+  assert.equal(d.banOf('198.51.100.1'), null);
+  assert.ok(events.some((e) => e.event === 'policy.ban.lifted' && e.remoteAddress === '198.51.100.1'));
+
+  // A repeat offender within a day: 60 minutes, then capped at 100.
+  const second = await d.ban('198.51.100.1', 'again', 'defender');
+  assert.equal(Date.parse(second.expiresAt) - now, 60 * 60_000);
+  now += 61 * 60_000;
+  const third = await d.ban('198.51.100.1', 'again', 'defender');
+  assert.equal(Date.parse(third.expiresAt) - now, 100 * 60_000);
+
+  // The safe list is never scored.
+  for (let i = 0; i < 10; i++) audit.emit(failed('192.0.2.9', 'unknown-user'));
+  assert.equal(d.scoreOf('192.0.2.9'), 0);
+  assert.equal(d.banOf('192.0.2.9'), null);
+
+  // Attempts during a ban are not scored by default.
+  audit.emit({ type: 'conn.refused', protocol: 'sftp', remoteAddress: '198.51.100.1', code: 'ERR_ADMISSION_BANNED', rule: 'ban' });
+  assert.equal(d.scoreOf('198.51.100.1'), 0);
+
+  // Lift by hand.
+  assert.equal(await d.lift('198.51.100.1'), 1);
+  assert.equal(d.banOf('198.51.100.1'), null);
+  d.close();
+});
+
+test('the user-failure throttle grows the delay per failure and never refuses', () => {
+  let now = 0;
+  const audit = new Audit();
+  const t = new UserFailureThrottle(parseConfig({ rateLimits: { userFailuresBeforeDelay: 3, userMaxDelayMs: 2000, userFailureWindowMinutes: 1 } }).rateLimits, audit, () => now);
+  const delays: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    delays.push(t.delayFor('alice'));
+    audit.emit(failed(`203.0.113.${i}`, 'bad-credentials'));
+  }
+  assert.deepEqual(delays, [0, 0, 0, 250, 500, 1000, 2000, 2000]);
+  assert.equal(t.delayFor('bob'), 0, 'other users are not slowed');
+  now += 61_000;
+  assert.equal(t.delayFor('alice'), 0, 'the window forgets');
+  t.close();
+});
+
+test('access hours', () => {
+  const at = (s: string) => new Date(s);
+  assert.equal(withinAccessHours('', at('2026-11-21T03:00:00')), true);
+  assert.equal(withinAccessHours('mon-fri 08:00-18:00', at('2026-11-20T09:00:00')), true); // Friday
+  assert.equal(withinAccessHours('mon-fri 08:00-18:00', at('2026-11-21T09:00:00')), false); // Saturday
+  assert.equal(withinAccessHours('mon-fri 08:00-18:00', at('2026-11-20T18:00:00')), false);
+  assert.equal(withinAccessHours('22:00-06:00', at('2026-11-20T23:30:00')), true);
+  assert.equal(withinAccessHours('22:00-06:00', at('2026-11-20T05:59:00')), true);
+  assert.equal(withinAccessHours('22:00-06:00', at('2026-11-20T12:00:00')), false);
+  assert.equal(withinAccessHours('sat 09:00-12:00; mon-fri 08:00-18:00', at('2026-11-21T10:00:00')), true);
+  for (const bad of ['mon-fry 08:00-18:00', '8-18', 'mon 25:00-26:00', 'a b c']) assert.throws(() => parseAccessHours(bad), /ERR|not valid|expected|days|HH:MM/);
+});
+
+test('nft export is a valid nftables script shape with per-ban timeouts', () => {
+  const now = Date.parse('2026-11-21T10:00:00Z');
+  const out = formatNftBans(
+    [
+      { id: 1, address: '203.0.113.7', reason: 'x', source: 'defender', createdAt: '', expiresAt: '2026-11-21T10:30:00Z' },
+      { id: 2, address: '2001:db8::5', reason: 'x', source: 'cli', createdAt: '', expiresAt: '2026-11-21T11:00:00Z' },
+    ],
+    now,
+  );
+  assert.match(out, /set banned_v4 \{\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t\telements = \{ 203\.0\.113\.7 timeout 1800s \}/);
+  assert.match(out, /elements = \{ 2001:db8::5 timeout 3600s \}/);
+  assert.match(out, /ip saddr @banned_v4 drop/);
+  // Balanced braces, every statement on its own line.
+  assert.equal((out.match(/\{/g) ?? []).length, (out.match(/\}/g) ?? []).length);
+  assert.doesNotMatch(formatNftBans([], now), /elements/);
+});
+
+test('fail2ban lines are fixed-format and cannot be forged by a user name', () => {
+  const line = formatFail2banLine({ ...failed('203.0.113.9', 'unknown-user', 'x"\nFAKE 1.2.3.4'), ts: '2026-11-21T10:00:00.000Z', event: 'auth.failed' });
+  assert.equal(line, '2026-11-21T10:00:00.000Z portcullis: authentication failure from 203.0.113.9 protocol=sftp user="x??FAKE?1.2.3.4" reason=unknown-user\n');
+  assert.equal(formatFail2banLine({ type: 'auth.succeeded', ts: '', event: 'auth.succeeded', methods: [] }), null);
+});

@@ -1,0 +1,44 @@
+// The one table from core error codes to FTP replies. Anything not listed is a transient
+// local error (451): the client may retry, and nothing internal is disclosed.
+import { isPortcullisError, type ErrorCode } from '../../errors/index.ts';
+
+export interface FtpErrorReply {
+  code: number;
+  text: string;
+}
+
+const TABLE: Partial<Record<ErrorCode, FtpErrorReply>> = {
+  ERR_PERMISSION_DENIED: { code: 550, text: 'Permission denied' },
+  ERR_VFS_NOT_FOUND: { code: 550, text: 'No such file or directory' },
+  ERR_VFS_EXISTS: { code: 550, text: 'File exists' },
+  ERR_VFS_NOT_A_DIRECTORY: { code: 550, text: 'Not a directory' },
+  ERR_VFS_IS_A_DIRECTORY: { code: 550, text: 'Is a directory' },
+  ERR_VFS_NOT_EMPTY: { code: 550, text: 'Directory not empty' },
+  ERR_VFS_ESCAPE: { code: 550, text: 'Permission denied' },
+  ERR_VFS_UNSUPPORTED: { code: 550, text: 'Operation not supported' },
+  ERR_VFS_INVALID_PATH: { code: 553, text: 'File name not allowed' },
+  ERR_VFS_NAME_TOO_LONG: { code: 553, text: 'File name too long' },
+  ERR_VFS_NO_SPACE: { code: 452, text: 'Insufficient storage space' },
+  ERR_VFS_IO: { code: 451, text: 'Local error in processing' },
+  ERR_VFS_TRANSFER_ABORTED: { code: 426, text: 'Connection closed; transfer aborted' },
+  ERR_SESSION_CLOSED: { code: 421, text: 'Session closed' },
+  ERR_SESSION_IDLE_TIMEOUT: { code: 421, text: 'Idle timeout' },
+  ERR_SESSION_LOGIN_TIMEOUT: { code: 421, text: 'Login timeout' },
+  ERR_PROTOCOL_MALFORMED: { code: 501, text: 'Syntax error in parameters or arguments' },
+  ERR_PROTOCOL_LINE_TOO_LONG: { code: 500, text: 'Command line too long' },
+  ERR_AUTH_FAILED: { code: 530, text: 'Login incorrect' },
+  ERR_AUTH_METHOD_NOT_ALLOWED: { code: 530, text: 'Login incorrect' },
+  ERR_AUTH_USER_CHANGED: { code: 530, text: 'Login incorrect' },
+  ERR_AUTH_TOO_MANY_ATTEMPTS: { code: 421, text: 'Too many failed logins' },
+  ERR_AUTH_ALREADY_DONE: { code: 503, text: 'Already logged in' },
+};
+
+const FALLBACK: FtpErrorReply = { code: 451, text: 'Local error in processing' };
+
+export function replyForErrorCode(code: ErrorCode): FtpErrorReply {
+  return TABLE[code] ?? FALLBACK;
+}
+
+export function replyForError(err: unknown): FtpErrorReply {
+  return isPortcullisError(err) ? replyForErrorCode(err.code) : FALLBACK;
+}

@@ -1,0 +1,59 @@
+// The FTPS front end: explicit (AUTH TLS) and implicit listeners, one FtpConnection per
+// admitted socket. Only translation lives here; policy is in the core.
+import type { Core } from '../../app.ts';
+import { parsePortRange } from '../../config/schema.ts';
+import type { TlsIdentity } from '../../identity/identity.ts';
+import { listen, type Listening } from '../../net/listener.ts';
+import type { AdapterFactory, BoundListener, ProtocolAdapter } from '../adapter.ts';
+import { FtpConnection } from './connection.ts';
+import { PassivePorts } from './data-channel.ts';
+
+class FtpsAdapter implements ProtocolAdapter {
+  readonly name = 'ftps';
+  private readonly listening: Listening[] = [];
+  private readonly connections = new Set<FtpConnection>();
+  private tls: TlsIdentity;
+  private readonly passivePorts: PassivePorts;
+
+  constructor(private readonly core: Core) {
+    this.tls = core.identity.tls;
+    const [lo, hi] = parsePortRange(core.config.ftps.passivePorts)!;
+    this.passivePorts = new PassivePorts(lo, hi);
+  }
+
+  private accept(implicit: boolean) {
+    return (socket: import('node:net').Socket, ctx: import('../../net/connection.ts').ConnectionContext): void => {
+      const conn = new FtpConnection(socket, ctx, { core: this.core, tlsIdentity: () => this.tls, passivePorts: this.passivePorts });
+      this.connections.add(conn);
+      socket.once('close', () => this.connections.delete(conn));
+      if (implicit) void conn.startImplicit();
+      else conn.startExplicit();
+    };
+  }
+
+  async start(): Promise<BoundListener[]> {
+    const { ftps } = this.core.config;
+    const bound: BoundListener[] = [];
+    const explicit = await listen({ protocol: 'ftps', address: ftps.address, port: ftps.port, admission: this.core.admission, onConnection: this.accept(false) });
+    this.listening.push(explicit);
+    bound.push({ name: 'ftps (explicit)', address: explicit.address, port: explicit.port });
+    if (ftps.implicitPort !== null) {
+      const implicit = await listen({ protocol: 'ftps', address: ftps.address, port: ftps.implicitPort, admission: this.core.admission, onConnection: this.accept(true) });
+      this.listening.push(implicit);
+      bound.push({ name: 'ftps (implicit)', address: implicit.address, port: implicit.port });
+    }
+    return bound;
+  }
+
+  reloadTls(tls: TlsIdentity): void {
+    this.tls = tls; // new control connections use it; open ones keep their own context
+  }
+
+  async stop(): Promise<void> {
+    const closing = this.listening.map((l) => l.close());
+    for (const c of this.connections) c.destroy();
+    await Promise.all(closing);
+  }
+}
+
+export const createFtpsAdapter: AdapterFactory = (core) => (core.config.ftps.enabled ? new FtpsAdapter(core) : null);

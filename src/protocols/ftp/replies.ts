@@ -1,0 +1,24 @@
+// FTP replies are formatted here and nowhere else. Text never carries CR, LF or NUL (a file
+// name echoed in a reply must not forge a second reply line).
+
+export function sanitizeReplyText(text: string): string {
+  // SECURITY: reply-line injection through names that contain line breaks.
+  return text.replace(/[\r\n\0]/g, ' ');
+}
+
+/**
+ * One reply. Several lines become a multi-line reply: `code-first`, then each further line
+ * prefixed with a space (so it can never be read as a reply code), then `code last`.
+ */
+export function formatReply(code: number, text: string | readonly string[]): string {
+  const lines = (typeof text === 'string' ? [text] : text).map(sanitizeReplyText);
+  if (lines.length <= 1) return `${code} ${lines[0] ?? ''}\r\n`;
+  const first = `${code}-${lines[0]}\r\n`;
+  const middle = lines.slice(1, -1).map((l) => ` ${l}\r\n`).join('');
+  return `${first}${middle}${code} ${lines[lines.length - 1]}\r\n`;
+}
+
+/** A path inside a 257 reply: enclosed in quotes, embedded quotes doubled (RFC 959). */
+export function quotePath(path: string): string {
+  return `"${path.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CATALOGUE, gatingMode, getCheck } from './catalogue.ts';
+import { TargetScan, type ScanOptions } from './context.ts';
+import { FIXES } from './fixes.ts';
+import { FTP_CHECKS } from './ftp-probes.ts';
+import { SSH_CHECKS } from './ssh-probes.ts';
+import { TLS_CHECKS } from './tls-probes.ts';
+import { loadAdvisories } from './advisories.ts';
+import { LAYERS } from './types.ts';
+
+void test('catalogue: 44 checks, unique ids, numbered in order, each with a layer and a fix', () => {
+  assert.equal(CATALOGUE.length, 44);
+  assert.equal(new Set(CATALOGUE.map((c) => c.id)).size, 44);
+  CATALOGUE.forEach((c, i) => {
+    assert.equal(c.n, i + 1);
+    assert.ok(LAYERS.includes(c.layer));
+    assert.ok(c.fix.length > 20, c.id);
+  });
+  assert.deepEqual(Object.keys(FIXES).sort(), CATALOGUE.map((c) => c.id).sort());
+});
+
+void test('catalogue: every id a probe module reports exists in checks.json', () => {
+  for (const id of [...FTP_CHECKS, ...TLS_CHECKS, ...SSH_CHECKS]) assert.doesNotThrow(() => getCheck(id), id);
+});
+
+void test('catalogue: severities and gating modes', () => {
+  assert.equal(getCheck('tls.legacy-protocol').severity, 'medium');
+  assert.equal(getCheck('svc.vulnerable-version').severityText, 'per CVE');
+  assert.equal(gatingMode(getCheck('ftp.anonymous-write')), 'writes');
+  assert.equal(gatingMode(getCheck('auth.default-credentials')), 'intrusive');
+  assert.equal(gatingMode(getCheck('ftp.vsftpd-backdoor')), undefined); // passive part always runs
+  assert.equal(gatingMode(getCheck('ftp.tls-optional-data')), undefined);
+});
+
+void test('finalize: every undecided check is reported (never a silent pass)', () => {
+  const options: ScanOptions = { allow: new Set(), ca: [], timeoutMs: 1000, targetTimeoutMs: 1000, concurrency: 1, advisories: loadAdvisories() };
+  const s = new TargetScan({ url: 'ftp://127.0.0.1:21', scheme: 'ftp', host: '127.0.0.1', port: 21 }, options, new AbortController().signal);
+  s.pass('ftp.cleartext-only', 'x');
+  const rep = s.finalize(new Date());
+  assert.equal(rep.results.length, 44);
+  const by = new Map(rep.results.map((r) => [r.id, r]));
+  assert.equal(by.get('ftp.cleartext-only')!.status, 'pass');
+  assert.equal(by.get('ftp.bounce')!.status, 'error');
+  assert.equal(by.get('ftp.bounce')!.reasonCode, 'not-implemented');
+  assert.equal(by.get('ftp.anonymous-write')!.reasonCode, 'mode-not-allowed');
+  assert.equal(by.get('auth.default-credentials')!.reasonCode, 'mode-not-allowed');
+  assert.equal(by.get('ssh.weak-kex')!.status, 'not-applicable');
+  assert.ok(rep.results.every((r) => r.status !== 'pass' || r.id === 'ftp.cleartext-only'));
+});
+
+void test('a failure is never downgraded by a later pass', () => {
+  const options: ScanOptions = { allow: new Set(), ca: [], timeoutMs: 1000, targetTimeoutMs: 1000, concurrency: 1, advisories: loadAdvisories() };
+  const s = new TargetScan({ url: 'ftp://127.0.0.1:21', scheme: 'ftp', host: '127.0.0.1', port: 21 }, options, new AbortController().signal);
+  s.fail('ftp.syst-disclosure', ['SYST: Windows_NT']);
+  s.pass('ftp.syst-disclosure', 'after login: generic');
+  const r = s.results.get('ftp.syst-disclosure')!;
+  assert.equal(r.status, 'fail');
+  assert.equal(r.evidence.length, 2);
+});

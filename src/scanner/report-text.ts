@@ -1,0 +1,48 @@
+import { CATALOGUE } from './catalogue.ts';
+import { LAYERS, SEVERITIES, severityRank, type CheckResult, type ScanReport } from './types.ts';
+
+const LAYER_TITLES: Record<string, string> = {
+  'secure-protocol': 'Secure protocols',
+  encryption: 'Encryption',
+  mfa: 'Multi-factor authentication',
+  'access-restriction': 'Access restriction',
+  monitoring: 'Monitoring',
+  patching: 'Patching',
+};
+
+const SEV_COLOUR: Record<string, string> = { critical: '35;1', high: '31;1', medium: '33', low: '36', info: '37' };
+
+export function formatText(report: ScanReport, colour: boolean): string {
+  const c = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const out: string[] = [];
+  for (const t of report.targets) {
+    out.push(c('1', `== ${t.target.url}`) + `  (${t.reachable ? 'reachable' : 'NOT reachable'}, ${(t.durationMs / 1000).toFixed(1)} s)`);
+    if (t.banner) out.push(`   banner: ${t.banner.split('\n')[0]}`);
+    const fails = t.results.filter((r) => r.status === 'fail');
+    for (const layer of LAYERS) {
+      const inLayer = fails.filter((r) => r.layer === layer).sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.n - b.n);
+      if (!inLayer.length) continue;
+      out.push('', c('1', `-- ${LAYER_TITLES[layer]} (${layer})`));
+      for (const r of inLayer) out.push(...formatFinding(r, c));
+    }
+    if (!fails.length) out.push('', '   no findings');
+    const errors = t.results.filter((r) => r.status === 'error');
+    if (errors.length) {
+      out.push('', c('1', `-- Not checked (${errors.length})`));
+      for (const r of errors) out.push(`   ${r.id}: ${r.reason ?? 'error'}`);
+    }
+    const counts = { pass: 0, 'not-applicable': 0 };
+    for (const r of t.results) if (r.status === 'pass' || r.status === 'not-applicable') counts[r.status]++;
+    out.push('', `   ${fails.length} failed, ${counts.pass} passed, ${counts['not-applicable']} not applicable, ${errors.length} not checked (of ${CATALOGUE.length} checks)`, '');
+  }
+  const f = report.summary.findings;
+  out.push(`Summary: ${report.summary.targets} target(s); findings: ${[...SEVERITIES].reverse().map((s) => `${f[s]} ${s}`).join(', ')}`);
+  return out.join('\n') + '\n';
+}
+
+function formatFinding(r: CheckResult, c: (code: string, s: string) => string): string[] {
+  const lines = [`   ${c(SEV_COLOUR[r.severity] ?? '0', `[${r.severity.toUpperCase()}]`)} ${r.id}${r.potential ? ' (potential)' : ''}: ${r.title}`];
+  for (const e of r.evidence) lines.push(`       evidence: ${e}`);
+  lines.push(`       fix: ${r.fix}`);
+  return lines;
+}

@@ -1,0 +1,83 @@
+// Scan engine: one TargetScan per target, bounded concurrency, per-target deadline.
+import { TargetScan, type ScanOptions } from './context.ts';
+import { errorMessage } from './errors.ts';
+import { scanFtp } from './ftp-probes.ts';
+import { scanSsh } from './ssh-probes.ts';
+import { scanTls } from './tls-probes.ts';
+import { SEVERITIES, type CheckStatus, type ScanReport, type Severity, type Target, type TargetReport } from './types.ts';
+
+export const SCANNER_VERSION = '0.1.0';
+
+export async function scanTarget(target: Target, options: ScanOptions): Promise<TargetReport> {
+  const startedAt = new Date();
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), options.targetTimeoutMs);
+  const s = new TargetScan(target, options, ac.signal);
+  let failure: string | undefined;
+  const work = (target.scheme === 'sftp' ? scanSsh(s) : scanFtp(s).then(() => (s.reachable ? scanTls(s) : undefined))).catch(
+    (err: unknown) => {
+      failure = `scanner error: ${errorMessage(err)}`;
+    },
+  );
+  // The deadline wins over slow probes: whatever is undecided then is reported as timed out.
+  const deadline = new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await Promise.race([work, deadline]);
+  clearTimeout(timer);
+  if (!ac.signal.aborted) ac.abort(); // nothing may open a new connection after this point
+  return s.finalize(startedAt, failure);
+}
+
+export interface ProgressEvent {
+  done: number;
+  total: number;
+  current: string[];
+}
+
+export async function scanAll(
+  targets: Target[],
+  options: ScanOptions,
+  onProgress?: (e: ProgressEvent) => void,
+): Promise<ScanReport> {
+  const reports: TargetReport[] = new Array<TargetReport>(targets.length);
+  let next = 0;
+  let done = 0;
+  const running = new Set<string>();
+  const worker = async (): Promise<void> => {
+    while (next < targets.length) {
+      const i = next++;
+      const t = targets[i]!;
+      running.add(t.url);
+      onProgress?.({ done, total: targets.length, current: [...running] });
+      reports[i] = await scanTarget(t, options);
+      running.delete(t.url);
+      done++;
+      onProgress?.({ done, total: targets.length, current: [...running] });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, targets.length) }, worker));
+  return buildReport(reports, options);
+}
+
+export function buildReport(targets: TargetReport[], options: ScanOptions): ScanReport {
+  const findings = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  const statuses: Record<CheckStatus, number> = { fail: 0, pass: 0, 'not-applicable': 0, error: 0 };
+  for (const t of targets) {
+    for (const r of t.results) {
+      statuses[r.status]++;
+      if (r.status === 'fail') findings[r.severity]++;
+    }
+  }
+  return {
+    schemaVersion: 1,
+    tool: { name: 'portcullis-scan', version: SCANNER_VERSION },
+    generatedAt: new Date().toISOString(),
+    options: {
+      allow: [...options.allow].sort(),
+      credentials: options.user !== undefined,
+      advisoriesFile: options.advisories.file,
+      advisoriesDate: options.advisories.date,
+    },
+    targets,
+    summary: { targets: targets.length, findings, statuses },
+  };
+}

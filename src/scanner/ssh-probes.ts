@@ -1,0 +1,260 @@
+// SSH/SFTP probes: checks 32-41, 44. Algorithms come from the server's raw KEXINIT; host keys and
+// auth methods from the ssh2 client.
+import { randomBytes } from 'node:crypto';
+import { Client, type Algorithms, type ConnectConfig } from 'ssh2';
+import { identifySsh, parseSshIdent } from './banner.ts';
+import type { TargetScan } from './context.ts';
+import { errorMessage } from './errors.ts';
+import { connectTcp } from './ftp-client.ts';
+import { checkAdvisories, checkExposure, checkVersionDisclosure } from './service-checks.ts';
+import { parseHostKeyBlob, readHello, type KexInit } from './ssh-wire.ts';
+
+export const SSH_CHECKS = [
+  'ssh.protocol-v1', 'ssh.weak-kex', 'ssh.weak-cipher', 'ssh.weak-mac', 'ssh.weak-hostkey-algorithm',
+  'ssh.small-hostkey', 'ssh.password-auth', 'ssh.terrapin', 'svc.version-disclosure',
+  'svc.vulnerable-version', 'svc.exposed-service',
+] as const;
+
+const CLIENT_IDENT = 'SSH-2.0-PortcullisScan_0.1';
+
+export function weakKex(names: string[]): string[] {
+  return names.filter(
+    (n) =>
+      /^diffie-hellman-group1-sha1$|^diffie-hellman-group14-sha1$|^diffie-hellman-group-exchange-sha1$|^rsa1024-sha1$/.test(n) ||
+      (/^gss-/.test(n) && /sha1/.test(n)),
+  );
+}
+
+export function weakCiphers(names: string[]): string[] {
+  return names.filter((n) => /-cbc(@|$)/.test(n) || /^arcfour/.test(n) || /^(blowfish|cast128|3des|des)/.test(n) || n === 'none' || n === 'rijndael-cbc@lysator.liu.se');
+}
+
+export function weakMacs(names: string[]): string[] {
+  return names.filter((n) => /^hmac-md5/.test(n) || /^hmac-sha1-96/.test(n) || /^umac-64/.test(n) || /^hmac-ripemd160/.test(n) || n === 'hmac-sha1' || n === 'none');
+}
+
+export function weakHostKeyAlgorithms(names: string[]): string[] {
+  return names.filter((n) => /^ssh-dss/.test(n) || n === 'ssh-rsa' || n === 'ssh-rsa-cert-v01@openssh.com');
+}
+
+export function terrapin(k: KexInit): { vulnerable: boolean; evidence: string } {
+  const ciphers = [...new Set([...k.ciphersC2S, ...k.ciphersS2C])];
+  const macs = [...new Set([...k.macsC2S, ...k.macsS2C])];
+  const chacha = ciphers.includes('chacha20-poly1305@openssh.com');
+  const cbcEtm = ciphers.some((c) => /-cbc(@|$)/.test(c)) && macs.some((m) => /-etm@openssh\.com$/.test(m));
+  const strict = k.kex.includes('kex-strict-s-v00@openssh.com');
+  const pre = [chacha ? 'chacha20-poly1305@openssh.com offered' : '', cbcEtm ? 'CBC cipher with an -etm MAC offered' : ''].filter(Boolean).join(', ');
+  if (!chacha && !cbcEtm) return { vulnerable: false, evidence: 'neither chacha20-poly1305 nor CBC+EtM offered' };
+  if (strict) return { vulnerable: false, evidence: `${pre}, but strict key exchange (kex-strict-s-v00@openssh.com) is offered` };
+  return { vulnerable: true, evidence: `${pre} without kex-strict-s-v00@openssh.com` };
+}
+
+/** Everything ssh2 can speak, so that legacy servers can still be probed. */
+const PROBE_ALGORITHMS: Algorithms = {
+  kex: [
+    'curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521',
+    'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group14-sha256', 'diffie-hellman-group15-sha512',
+    'diffie-hellman-group16-sha512', 'diffie-hellman-group17-sha512', 'diffie-hellman-group18-sha512',
+    'diffie-hellman-group-exchange-sha1', 'diffie-hellman-group14-sha1', 'diffie-hellman-group1-sha1',
+  ],
+  cipher: [
+    'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr',
+    'aes256-cbc', 'aes192-cbc', 'aes128-cbc', '3des-cbc',
+  ],
+  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha1-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha1', 'hmac-md5'],
+};
+
+/** Host-key algorithm to request for each key type the server offers. */
+function hostKeyProbes(offered: string[]): { keyType: string; alg: string }[] {
+  const out: { keyType: string; alg: string }[] = [];
+  const rsa = ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'].find((a) => offered.includes(a));
+  if (rsa) out.push({ keyType: 'ssh-rsa', alg: rsa });
+  for (const a of ['ssh-dss', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-ed25519']) {
+    if (offered.includes(a)) out.push({ keyType: a, alg: a });
+  }
+  return out;
+}
+
+function sshConfig(s: TargetScan, extra: Partial<ConnectConfig>): ConnectConfig {
+  return {
+    host: s.target.host,
+    port: s.target.port,
+    readyTimeout: s.options.timeoutMs,
+    algorithms: PROBE_ALGORITHMS,
+    ...extra,
+  };
+}
+
+/** Complete a key exchange for one host-key algorithm and return the key the server presented. */
+async function fetchHostKey(s: TargetScan, alg: string): Promise<Buffer> {
+  const release = await s.budget.acquire();
+  try {
+    return await new Promise<Buffer>((resolve, reject) => {
+      const c = new Client();
+      let key: Buffer | undefined;
+      const timer = setTimeout(() => finish(new Error('timed out')), s.options.timeoutMs);
+      function finish(err?: Error): void {
+        clearTimeout(timer);
+        c.removeAllListeners('error');
+        c.on('error', () => undefined);
+        c.end();
+        if (key) resolve(key);
+        else reject(err ?? new Error('no host key'));
+      }
+      c.on('error', (err) => finish(err));
+      c.on('close', () => finish());
+      c.connect(
+        sshConfig(s, {
+          username: 'portcullis-scan',
+          algorithms: { ...PROBE_ALGORITHMS, serverHostKey: [alg as never] },
+          hostVerifier: (k: Buffer) => {
+            key = k;
+            setImmediate(() => finish());
+            return false; // never authenticate: we only wanted the key
+          },
+        }),
+      );
+    });
+  } finally {
+    release();
+  }
+}
+
+async function authMethods(s: TargetScan): Promise<string[]> {
+  const release = await s.budget.acquire();
+  try {
+    return await new Promise<string[]>((resolve, reject) => {
+      const c = new Client();
+      const username = `pcscan${randomBytes(5).toString('hex')}`;
+      let methods: string[] | undefined;
+      const timer = setTimeout(() => finish(new Error('timed out')), s.options.timeoutMs);
+      function finish(err?: Error): void {
+        clearTimeout(timer);
+        c.removeAllListeners('error');
+        c.on('error', () => undefined);
+        c.end();
+        if (methods) resolve(methods);
+        else reject(err ?? new Error('no userauth failure received'));
+      }
+      c.on('error', (err) => finish(err));
+      c.on('close', () => finish());
+      c.on('ready', () => {
+        methods = ['none (login without credentials succeeded)'];
+        finish();
+      });
+      c.connect(
+        sshConfig(s, {
+          username,
+          hostVerifier: () => true,
+          authHandler: (left, _partial, next) => {
+            if (left === null || left === undefined) return next({ type: 'none', username } as never);
+            methods = left;
+            setImmediate(() => finish());
+            return next(false as never);
+          },
+        }),
+      );
+    });
+  } finally {
+    release();
+  }
+}
+
+export async function scanSsh(s: TargetScan): Promise<void> {
+  for (const id of SSH_CHECKS) s.implemented.add(id);
+  let hello;
+  const release = await s.budget.acquire();
+  try {
+    const sock = await connectTcp(s.target.host, s.target.port, s.options.timeoutMs, s.signal);
+    try {
+      hello = await readHello(sock, s.options.timeoutMs, CLIENT_IDENT);
+    } finally {
+      sock.destroy();
+    }
+  } catch (err) {
+    const msg = errorMessage(err);
+    if (/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|timed out/.test(msg) && !s.reachable) {
+      s.pass('svc.exposed-service', `no SSH service reachable at ${s.target.host}:${s.target.port}: ${msg}`);
+      s.errorAll(SSH_CHECKS, `target not reachable: ${msg}`, 'unreachable');
+    } else {
+      s.errorAll(SSH_CHECKS, `SSH handshake failed: ${msg}`);
+    }
+    return;
+  } finally {
+    release();
+  }
+  s.reachable = true;
+  s.banner = hello.ident;
+  const ident = parseSshIdent(hello.ident);
+  const info = ident ? identifySsh(ident) : undefined;
+  checkExposure(s, hello.ident);
+  checkVersionDisclosure(s, info, 'SSH identification', hello.ident);
+  checkAdvisories(s, info, hello.ident);
+
+  const proto = ident?.protoVersion ?? '?';
+  if (proto.startsWith('1.')) s.fail('ssh.protocol-v1', [`identification ${hello.ident} announces SSH protocol ${proto}${proto === '1.99' ? ' (SSH-1 and SSH-2)' : ''}`]);
+  else s.pass('ssh.protocol-v1', `identification: ${hello.ident}`);
+
+  const k = hello.kexinit;
+  if (!k) {
+    s.errorAll(SSH_CHECKS, `no SSH-2 key exchange offered (identification ${hello.ident})`, 'protocol');
+    return;
+  }
+  const ciphers = [...new Set([...k.ciphersC2S, ...k.ciphersS2C])];
+  const macs = [...new Set([...k.macsC2S, ...k.macsS2C])];
+  const report = (id: string, weak: string[], all: string[], what: string): void => {
+    if (weak.length) s.fail(id, [`weak ${what} offered: ${weak.join(', ')}`, `all ${what}: ${all.join(', ')}`]);
+    else s.pass(id, `${what}: ${all.join(', ')}`);
+  };
+  const realKex = k.kex.filter((n) => !/^ext-info-|^kex-strict-/.test(n));
+  const kexWeak = weakKex(k.kex);
+  report('ssh.weak-kex', kexWeak, realKex, 'key exchange algorithms');
+  const kexResult = s.results.get('ssh.weak-kex');
+  if (kexResult && k.kex.some((n) => n.startsWith('diffie-hellman-group-exchange-'))) {
+    kexResult.evidence.push('group-exchange modulus sizes were not probed (not implemented yet)');
+  }
+  report('ssh.weak-cipher', weakCiphers(ciphers), ciphers, 'ciphers');
+  report('ssh.weak-mac', weakMacs(macs), macs, 'MACs');
+  report('ssh.weak-hostkey-algorithm', weakHostKeyAlgorithms(k.hostKey), k.hostKey, 'host-key algorithms');
+  const t = terrapin(k);
+  if (t.vulnerable) s.fail('ssh.terrapin', [`CVE-2023-48795 preconditions: ${t.evidence}`]);
+  else s.pass('ssh.terrapin', t.evidence);
+
+  await Promise.all([
+    (async () => {
+      try {
+        const keys = await Promise.all(
+          hostKeyProbes(k.hostKey).map(async ({ keyType, alg }) => {
+            try {
+              const blob = await fetchHostKey(s, alg);
+              return { keyType, ...parseHostKeyBlob(blob) };
+            } catch (err) {
+              return { keyType, type: keyType, bits: -1, error: errorMessage(err) };
+            }
+          }),
+        );
+        if (!keys.length) {
+          s.error('ssh.small-hostkey', `no host-key algorithm this scanner can request (${k.hostKey.join(', ')})`, 'not-testable');
+          return;
+        }
+        const ev = keys.map((x) => ('error' in x ? `${x.keyType}: not retrieved (${x.error})` : `${x.type}: ${x.bits} bits`));
+        const small = keys.filter((x) => x.bits > 0 && ((x.type === 'ssh-rsa' && x.bits < 2048) || x.type === 'ssh-dss'));
+        if (small.length) s.fail('ssh.small-hostkey', [`small host key(s): ${small.map((x) => `${x.type} ${x.bits} bits`).join(', ')}`, ...ev]);
+        else if (keys.every((x) => x.bits > 0)) s.pass('ssh.small-hostkey', ...ev);
+        else s.error('ssh.small-hostkey', 'some host keys could not be retrieved', 'probe-failed', ev);
+      } catch (err) {
+        s.error('ssh.small-hostkey', `probe failed: ${errorMessage(err)}`);
+      }
+    })(),
+    (async () => {
+      try {
+        const methods = await authMethods(s);
+        const weak = methods.filter((m) => m === 'password' || m === 'keyboard-interactive' || m.startsWith('none'));
+        if (weak.length) s.fail('ssh.password-auth', [`authentication methods offered to an unknown user: ${methods.join(', ')}`]);
+        else s.pass('ssh.password-auth', `authentication methods offered: ${methods.join(', ')}`);
+      } catch (err) {
+        s.error('ssh.password-auth', `probe failed: ${errorMessage(err)}`);
+      }
+    })(),
+  ]);
+}
