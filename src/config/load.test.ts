@@ -20,7 +20,7 @@ describe('defaults', () => {
   test('secure and as documented', () => {
     const c = parseConfig({});
     assert.equal(c.dataDir, './data');
-    assert.deepEqual(c.sftp, { enabled: true, address: '0.0.0.0', port: 2222 });
+    assert.deepEqual(c.sftp, { enabled: true, address: '0.0.0.0', port: 2222, legacyAlgorithms: [] });
     assert.equal(c.ftps.port, 2121);
     assert.equal(c.ftps.implicitPort, 2990);
     assert.equal(c.ftps.passivePorts, '50000-50100');

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Benchmark: Portcullis SFTP vs OpenSSH sshd (Debian package), both on loopback high ports with
+# data in /dev/shm and their own host keys, measured interleaved in one run with OpenSSH `sftp`:
+#   * 1 GiB download and upload for aes128-gcm@openssh.com, chacha20-poly1305@openssh.com and
+#     aes128-ctr (+ hmac-sha2-256-etm)
+#   * 2,000 files of 4 KiB up (put -r) and down (get -r)
+#   * 200 sequential logins (key; `sftp -b` with one `pwd`)
+#   * each server's CPU seconds and peak RSS (both run under /usr/bin/time -v; for sshd that
+#     covers the children it waited for)
+# Prints MB/s, files/s, logins/s and ours/OpenSSH. Run as root (creates a system user for sshd).
+# usage: bench/sftp-vs-openssh.sh [size-MiB]   (default 1024)
+set -euo pipefail
+SIZE_MB=${1:-1024}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+for b in sftp ssh-keygen /usr/sbin/sshd /usr/bin/time node bc; do command -v "$b" >/dev/null || { echo "missing: $b (apt-get install -y openssh-client openssh-server time bc)" >&2; exit 1; }; done
+W=$(mktemp -d /dev/shm/sftpbench.XXXXXX)
+chmod 755 "$W"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 1; rm -rf "$W"; }
+trap cleanup EXIT
+
+USER_NAME=sftpbench
+OUR_PORT=22222; OS_PORT=22022
+mkdir -p "$W/ours" "$W/os" "$W/src/small" "$W/out"
+head -c $((SIZE_MB*1024*1024)) /dev/zero | openssl enc -aes-128-ctr -pass pass:x -nosalt 2>/dev/null > "$W/src/big.bin"
+for i in $(seq 1 2000); do head -c 4096 /dev/urandom > "$W/src/small/f$i.bin"; done
+ssh-keygen -q -t ed25519 -N '' -f "$W/id" -C bench
+
+# --- OpenSSH: a private sshd config, its own host key, a system user whose home is in /dev/shm
+id "$USER_NAME" >/dev/null 2>&1 || useradd -M -d "$W/os/home" -s /bin/sh "$USER_NAME"
+usermod -d "$W/os/home" "$USER_NAME"
+mkdir -p "$W/os/home/.ssh" /run/sshd
+cp "$W/id.pub" "$W/os/home/.ssh/authorized_keys"
+chown -R "$USER_NAME" "$W/os/home"; chmod 700 "$W/os/home/.ssh"
+ssh-keygen -q -t ed25519 -N '' -f "$W/os/host_ed25519"
+cat > "$W/os/sshd_config" <<CONF
+Port $OS_PORT
+ListenAddress 127.0.0.1
+HostKey $W/os/host_ed25519
+PidFile $W/os/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowUsers $USER_NAME
+Subsystem sftp internal-sftp
+MaxStartups 100
+CONF
+/usr/bin/time -v -o "$W/os/time.txt" /usr/sbin/sshd -D -e -f "$W/os/sshd_config" 2>/dev/null & PIDS+=($!)
+
+# --- ours
+cat > "$W/ours/config.yaml" <<CONF
+dataDir: $W/ours/data
+log: { level: warn }
+ftps: { enabled: false }
+metrics: { enabled: false }
+sftp: { address: 127.0.0.1, port: $OUR_PORT }
+limits: { maxConnectionsPerAddress: 256 }
+CONF
+(cd "$HERE" && node bin/portcullis.js user add "$USER_NAME" --key "$W/id.pub" --home "$W/ours/home" --config "$W/ours/config.yaml" >/dev/null)
+(cd "$HERE" && exec /usr/bin/time -v -o "$W/ours/time.txt" node bin/portcullis.js serve --config "$W/ours/config.yaml" >/dev/null) & OURS_TIME=$!; PIDS+=($OURS_TIME)
+sleep 4
+
+now() { date +%s.%N; }
+rate() { echo "scale=1; $1 / ($3 - $2)" | bc; }
+SFTP=(sftp -q -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o IdentitiesOnly=yes -i "$W/id")
+MB=$(echo "scale=6; $SIZE_MB * 1.048576" | bc)
+batch() { printf '%s\n' "$@" > "$W/batch"; }
+
+declare -A R
+for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com aes128-ctr; do
+  for target in ours os; do
+    port=$([ $target = ours ] && echo $OUR_PORT || echo $OS_PORT)
+    batch "put $W/src/big.bin big.bin"
+    t0=$(now); "${SFTP[@]}" -c "$cipher" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
+    R[$target.up.$cipher]=$(rate "$MB" "$t0" "$t1")
+    batch "get big.bin $W/out/big.bin"
+    t0=$(now); "${SFTP[@]}" -c "$cipher" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
+    R[$target.down.$cipher]=$(rate "$MB" "$t0" "$t1")
+    cmp -s "$W/src/big.bin" "$W/out/big.bin" || { echo "$target $cipher: download differs" >&2; exit 1; }
+    rm -f "$W/out/big.bin"
+    batch "rm big.bin"; "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null
+  done
+done
+for target in ours os; do
+  port=$([ $target = ours ] && echo $OUR_PORT || echo $OS_PORT)
+  batch "mkdir small" "put -r $W/src/small/ small"
+  t0=$(now); "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
+  R[$target.smallup]=$(rate 2000 "$t0" "$t1")
+  rm -rf "$W/out/small"; mkdir -p "$W/out/small"
+  batch "get -r small/ $W/out/small"
+  t0=$(now); "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
+  R[$target.smalldown]=$(rate 2000 "$t0" "$t1")
+  batch "pwd"
+  t0=$(now); for i in $(seq 1 200); do "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; done; t1=$(now)
+  R[$target.logins]=$(rate 200 "$t0" "$t1")
+done
+
+# stop both servers (the processes we started, by pid) so /usr/bin/time writes its report
+for p in $(pgrep -P "$OURS_TIME"); do kill -INT "$p" 2>/dev/null || true; done
+kill -INT "$(cat "$W/os/sshd.pid")" 2>/dev/null || true
+sleep 3
+cpu() { awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{printf "%.1f", u+s}' "$1" 2>/dev/null || echo '?'; }
+rss() { awk -F': ' '/Maximum resident/{printf "%.0f", $2/1024}' "$1" 2>/dev/null || echo '?'; }
+
+printf '%-44s %12s %12s %8s\n' metric ours openssh ratio
+for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com aes128-ctr; do
+  for d in down up; do
+    printf '%-44s %12s %12s %8s\n' "$SIZE_MB MiB $d MB/s ($cipher)" "${R[ours.$d.$cipher]}" "${R[os.$d.$cipher]}" "$(echo "scale=2; ${R[ours.$d.$cipher]} / ${R[os.$d.$cipher]}" | bc)"
+  done
+done
+for m in "smalldown:2000 x 4 KiB down files/s" "smallup:2000 x 4 KiB up files/s" "logins:200 sequential logins/s"; do
+  k=${m%%:*}; label=${m#*:}
+  printf '%-44s %12s %12s %8s\n' "$label" "${R[ours.$k]}" "${R[os.$k]}" "$(echo "scale=2; ${R[ours.$k]} / ${R[os.$k]}" | bc)"
+done
+printf '%-44s %12s %12s\n' "server CPU seconds (user+sys)" "$(cpu "$W/ours/time.txt")" "$(cpu "$W/os/time.txt")"
+printf '%-44s %12s %12s\n' "server peak RSS MiB" "$(rss "$W/ours/time.txt")" "$(rss "$W/os/time.txt")"
