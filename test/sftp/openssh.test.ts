@@ -1,7 +1,7 @@
 // OpenSSH clients against the real server: sftp (key in batch mode, password and
 // keyboard-interactive through SSH_ASKPASS), scp (SFTP-based), exec refused, ssh-audit.
 import assert from 'node:assert/strict';
-import { copyFile, lstat, readlink, stat, truncate } from 'node:fs/promises';
+import { copyFile, lstat, readlink, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { askpass, makeFile, requireBinary, run, sftpBatch, sha256File, SSH_OPTS, startSftpFixture, USER } from './helpers.ts';
@@ -139,4 +139,25 @@ void test('legacy algorithms are opt-in, one by one, and warned about at start',
   const refused = await sftpBatch(def, ['pwd'], ['-o', 'MACs=hmac-sha2-256', '-o', 'Ciphers=aes128-ctr']);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /no matching MAC|Connection closed/);
+});
+
+void test('RSA user keys: rsa-sha2-256 works by default, SHA-1 ssh-rsa signatures only when enabled', async (t) => {
+  const f = await startSftpFixture(t);
+  const rsa = path.join(f.dir, 'id_rsa');
+  const gen = await run('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsa]);
+  assert.equal(gen.code, 0, gen.stderr);
+  await f.srv.addUser('rsauser', { keyFile: `${rsa}.pub` });
+  const base = [...SSH_OPTS, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', rsa, '-P', String(f.port)];
+  const batch = path.join(f.dir, 'pwd.batch');
+  await writeFile(batch, 'pwd\n');
+  const sha2 = await run('sftp', [...base, '-o', 'PubkeyAcceptedAlgorithms=rsa-sha2-256', '-b', batch, 'rsauser@127.0.0.1']);
+  assert.equal(sha2.code, 0, sha2.stderr);
+  const sha1 = await run('sftp', [...base, '-o', 'PubkeyAcceptedAlgorithms=ssh-rsa', '-b', batch, 'rsauser@127.0.0.1']);
+  assert.notEqual(sha1.code, 0);
+  assert.match(sha1.stderr, /Permission denied/);
+
+  const legacy = await startSftpFixture(t, { sftp: { legacyAlgorithms: ['ssh-rsa'] } });
+  await legacy.srv.addUser('rsauser', { keyFile: `${rsa}.pub` });
+  const ok = await run('sftp', [...SSH_OPTS, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', rsa, '-P', String(legacy.port), '-o', 'PubkeyAcceptedAlgorithms=ssh-rsa', '-b', batch, 'rsauser@127.0.0.1']);
+  assert.equal(ok.code, 0, ok.stderr);
 });
