@@ -16,7 +16,14 @@ for b in sftp ssh-keygen /usr/sbin/sshd /usr/bin/time node bc; do command -v "$b
 W=$(mktemp -d /dev/shm/sftpbench.XXXXXX)
 chmod 755 "$W"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 1; rm -rf "$W"; }
+# /usr/bin/time forwards no signals: stop the servers themselves (by pid), then the wrappers.
+cleanup() {
+  [ -n "${BENCH_DEBUG:-}" ] && tail -20 "$W/os/sshd.log" >&2
+  [ -n "${OURS_TIME:-}" ] && for p in $(pgrep -P "$OURS_TIME"); do kill "$p" 2>/dev/null || true; done
+  [ -f "$W/os/sshd.pid" ] && kill "$(cat "$W/os/sshd.pid")" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 1; rm -rf "$W"
+}
 trap cleanup EXIT
 
 USER_NAME=sftpbench
@@ -28,7 +35,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$W/id" -C bench
 
 # --- OpenSSH: a private sshd config, its own host key, a system user whose home is in /dev/shm
 id "$USER_NAME" >/dev/null 2>&1 || useradd -M -d "$W/os/home" -s /bin/sh "$USER_NAME"
-usermod -d "$W/os/home" "$USER_NAME"
+usermod -d "$W/os/home" -p "*" "$USER_NAME"   # "*": no password, but not locked (sshd refuses "!")
 mkdir -p "$W/os/home/.ssh" /run/sshd
 cp "$W/id.pub" "$W/os/home/.ssh/authorized_keys"
 chown -R "$USER_NAME" "$W/os/home"; chmod 700 "$W/os/home/.ssh"
@@ -47,7 +54,7 @@ AllowUsers $USER_NAME
 Subsystem sftp internal-sftp
 MaxStartups 100
 CONF
-/usr/bin/time -v -o "$W/os/time.txt" /usr/sbin/sshd -D -e -f "$W/os/sshd_config" 2>/dev/null & PIDS+=($!)
+/usr/bin/time -v -o "$W/os/time.txt" /usr/sbin/sshd -D -e -f "$W/os/sshd_config" 2>"$W/os/sshd.log" & PIDS+=($!)
 
 # --- ours
 cat > "$W/ours/config.yaml" <<CONF
@@ -57,6 +64,8 @@ ftps: { enabled: false }
 metrics: { enabled: false }
 sftp: { address: 127.0.0.1, port: $OUR_PORT }
 limits: { maxConnectionsPerAddress: 256 }
+rateLimits: { connectionsPerSecond: 0 }   # sshd has no such limit: 200 sequential logins would trip ours
+defender: { safeList: ["127.0.0.1/32"] }
 CONF
 (cd "$HERE" && node bin/portcullis.js user add "$USER_NAME" --key "$W/id.pub" --home "$W/ours/home" --config "$W/ours/config.yaml" >/dev/null)
 (cd "$HERE" && exec /usr/bin/time -v -o "$W/ours/time.txt" node bin/portcullis.js serve --config "$W/ours/config.yaml" >/dev/null) & OURS_TIME=$!; PIDS+=($OURS_TIME)
@@ -99,7 +108,7 @@ done
 
 # stop both servers (the processes we started, by pid) so /usr/bin/time writes its report
 for p in $(pgrep -P "$OURS_TIME"); do kill -INT "$p" 2>/dev/null || true; done
-kill -INT "$(cat "$W/os/sshd.pid")" 2>/dev/null || true
+kill -TERM "$(cat "$W/os/sshd.pid")" 2>/dev/null || true
 sleep 3
 cpu() { awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{printf "%.1f", u+s}' "$1" 2>/dev/null || echo '?'; }
 rss() { awk -F': ' '/Maximum resident/{printf "%.0f", $2/1024}' "$1" 2>/dev/null || echo '?'; }
