@@ -6,6 +6,7 @@ import { Fail2banSink } from './audit/sinks/fail2ban.ts';
 import { JsonlAuditSink } from './audit/sinks/jsonl.ts';
 import { StoreAuditSink } from './audit/sinks/store.ts';
 import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
+import { ClientCertificateVerifier } from './auth/mfa/client-certificates.ts';
 import { mfaPolicy } from './auth/mfa/mfa-policy.ts';
 import { MfaService } from './auth/mfa/mfa-service.ts';
 import { SecretBox } from './auth/mfa/secret-box.ts';
@@ -76,6 +77,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const base = await openStoreAndAudit(config, options);
   await warmPasswordVerifier();
   const mfa = new MfaService(base.store, base.audit, SecretBox.load(config.dataDir), config.mfa);
+  const clientCertificates = new ClientCertificateVerifier(config.mfa.clientCaFile);
   const admission = new Admission(config.limits, base.audit);
   const sessions = new Map<string, Session>();
   const access = new AccessPolicy(config, base.store, base.audit, (name) => [...sessions.values()].filter((s) => s.user.name === name).length);
@@ -95,7 +97,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     authPolicy: mfaPolicy(mfa),
     newAuthFlow(ctx) {
       return new AuthFlow(
-        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
+        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
         ctx,
       );
     },

@@ -139,5 +139,6 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   config.dataDir = path.resolve(base, config.dataDir);
   if (config.tls.certFile) config.tls.certFile = path.resolve(base, config.tls.certFile);
   if (config.tls.keyFile) config.tls.keyFile = path.resolve(base, config.tls.keyFile);
+  if (config.mfa.clientCaFile) config.mfa.clientCaFile = path.resolve(base, config.mfa.clientCaFile);
   return { config, file, fromEnv };
 }

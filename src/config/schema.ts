@@ -125,6 +125,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Every user needs a second factor (a user's own setting overrides). */
       required: z.boolean().default(false),
+      /** PEM CA whose certificates naming a user (CN or SAN) are that user's FTPS second factor. */
+      clientCaFile: z.string().min(1).nullable().default(null),
       /** Name shown in authenticator apps. */
       issuer: z.string().min(1).max(64).default('Portcullis'),
       /** Wrong codes within the window that lock the user's logins. */

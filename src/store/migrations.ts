@@ -138,6 +138,13 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.alterTable('users').addColumn('mfa_required', 'integer').execute();
     },
   },
+  '0005_client_cert_pins': {
+    async up(db) {
+      // SHA-256 fingerprints (colon hex) of TLS client certificates pinned to the user (FTPS
+      // second factor with the password); comma-separated, empty = none.
+      await db.schema.alterTable('users').addColumn('client_cert_pins', 'text', (c) => c.notNull().defaultTo('')).execute();
+    },
+  },
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -21,6 +21,7 @@ export interface UsersTable {
   max_sessions: Generated<number>;
   /** null: follow mfa.required; 1 always; 0 never. */
   mfa_required: number | null;
+  client_cert_pins: Generated<string>;
 }
 
 export interface MfaTotpTable {

@@ -9,7 +9,7 @@
 // reply, except ABOR, which is handled at once.
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import type { Core } from '../../app.ts';
 import { LIMITS } from '../../config/limits.ts';
 import type { AuthFlow } from '../../auth/auth-flow.ts';
@@ -258,7 +258,9 @@ export class FtpConnection {
       return;
     }
     // A user who needs MFA appends the one-time (or recovery) code: PASS <password><code>.
-    const step = await this.flow.passwordWithCode(user, password);
+    const peer = this.control instanceof tls.TLSSocket ? this.control.getPeerCertificate() : null;
+    const clientCertificate = peer?.raw ? { raw: peer.raw } : undefined;
+    const step = await this.flow.passwordWithCode(user, password, clientCertificate);
     if (step.status === 'success') {
       this.session = await this.core.openSession(step.user, this.ctx);
       if (this.closed) {
