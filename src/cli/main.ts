@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortcullisError } from '../errors/index.ts';
+import { registerAuditCommands } from './audit-commands.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerUserCommands(program);
   registerPolicyCommands(program);
   registerConfigCommands(program);
+  registerAuditCommands(program);
   registerScanCommand(program);
   return program;
 }

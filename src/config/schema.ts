@@ -173,8 +173,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Write JSON lines to DATADIR/audit/audit.jsonl. */
       file: z.boolean().default(true),
-      /** Keep audit records in the store (queried by `audit search`). */
+      /** Keep audit records in the store (queried by `audit search`); it also keeps the chain head. */
       store: z.boolean().default(true),
+      /** Rotate audit.jsonl when it would grow past this many bytes (the chain continues). */
+      rotateBytes: bounded(LIMITS.auditRotateBytes, ' bytes'),
     })
     .prefault({}),
 });

@@ -65,8 +65,25 @@ export interface AuditEventsTable {
   remote_address: string | null;
   protocol: string | null;
   connection_id: string | null;
-  /** The whole record as JSON. */
+  /** The whole record as JSON (since 0003: the canonical chained line). */
   record: string;
+  /** Place in the hash chain (null for records written before 0003). */
+  seq: number | null;
+  hash: string | null;
+}
+
+export interface AuditChainTable {
+  name: string;
+  seq: number;
+  hash: string;
+  updated_at: string;
+}
+
+export interface LoginAddressesTable {
+  user_name: string;
+  address: string;
+  first_seen: string;
+  last_seen: string;
 }
 
 export interface Database {
@@ -76,4 +93,6 @@ export interface Database {
   ip_rules: IpRulesTable;
   bans: BansTable;
   policy_state: PolicyStateTable;
+  audit_chain: AuditChainTable;
+  login_addresses: LoginAddressesTable;
 }
