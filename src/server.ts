@@ -6,6 +6,7 @@ import { createCore, type Core } from './app.ts';
 import type { LoadedConfig } from './config/load.ts';
 import { startHealthServer, type HealthServer } from './health/health-server.ts';
 import { reloadTls } from './identity/identity.ts';
+import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
 import { PROTOCOL_ADAPTERS } from './protocols/index.ts';
 
@@ -13,6 +14,7 @@ export interface RunningServer {
   core: Core;
   listeners: BoundListener[];
   health: HealthServer | null;
+  metrics: Metrics | null;
   reload(): void;
   stop(): Promise<void>;
 }
@@ -27,6 +29,10 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   const adapters: ProtocolAdapter[] = [];
   const listeners: BoundListener[] = [];
   let health: HealthServer | null = null;
+  // Subscribed before any listener starts, so the first connection is counted.
+  const metrics = config.metrics.enabled
+    ? new Metrics(core.audit, { connections: () => core.admission.connectionCount, sessions: () => core.sessions.size, bans: () => core.access.defender.activeBans.length })
+    : null;
   try {
     for (const factory of PROTOCOL_ADAPTERS) {
       const adapter = factory(core);
@@ -34,10 +40,11 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       adapters.push(adapter);
       listeners.push(...(await adapter.start()));
     }
-    if (config.metrics.enabled) health = await startHealthServer(core);
+    if (config.metrics.enabled) health = await startHealthServer(core, metrics);
   } catch (err) {
     await Promise.all(adapters.map((a) => a.stop()));
     await health?.close();
+    metrics?.close();
     await core.close();
     throw err;
   }
@@ -66,6 +73,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     core,
     listeners,
     health,
+    metrics,
     reload() {
       try {
         const next = reloadTls(core.identity.tls);
@@ -83,6 +91,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         await health?.close();
         core.audit.emit({ type: 'server.stopped' });
         await core.close();
+        metrics?.close();
       })();
       return stopping;
     },

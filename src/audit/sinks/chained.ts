@@ -52,7 +52,9 @@ export class ChainedAuditSink {
     let sealed: ChainedRecord[];
     if (repo) {
       try {
-        sealed = await repo.append(batch, (s) => files?.append(s));
+        // A file that cannot be written must not cost the store its copy: the store (and its
+        // head) stay ahead, and `audit verify` reports the file as truncated.
+        sealed = await repo.append(batch, (s) => this.appendFile(s));
       } catch (err) {
         if (!files) throw err;
         // The store is down: keep the file trail going from its own head; `audit verify`
@@ -78,6 +80,18 @@ export class ChainedAuditSink {
   onSealed(fn: SealedListener): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  private fileFailing = false;
+
+  private appendFile(sealed: ChainedRecord[]): void {
+    try {
+      this.options.files?.append(sealed);
+      this.fileFailing = false;
+    } catch (err) {
+      if (!this.fileFailing) process.emitWarning(`audit file: ${(err as Error).message}`);
+      this.fileFailing = true;
+    }
   }
 
   /** Resolves when everything emitted so far is written. */
