@@ -23,6 +23,8 @@ export interface Core {
   readonly config: Config;
   readonly logger: Logger;
   readonly audit: Audit;
+  /** The hash-chained trail writer (null when audit.file and audit.store are both off). */
+  readonly trail: ChainedAuditSink | null;
   readonly store: Store;
   readonly identity: Identity;
   readonly admission: Admission;
@@ -89,6 +91,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     config,
     logger,
     audit: base.audit,
+    trail: base.trail,
     store: base.store,
     identity,
     admission,

@@ -88,6 +88,8 @@ export const LIMITS = {
   alertMaxAttempts: { default: 5, min: 1, ceiling: 20 },
   /** Time for one webhook POST or SMTP/syslog TCP exchange, ms. */
   alertTimeoutMs: 10_000,
+  /** Longest syslog message sent, bytes (RFC 5426: receivers should accept 2048). */
+  syslogMaxMessageBytes: 2048,
   /** Longest request line on the control socket, bytes. */
   controlMaxLineBytes: 4096,
   /** Longest Unix socket path (sun_path is 108 bytes on Linux, with the NUL). */

@@ -30,6 +30,8 @@ export class Metrics {
   private readonly errors: Counter<'code'>;
   private readonly malformed: Counter<'protocol'>;
   private readonly timeouts: Counter<'protocol'>;
+  private readonly alerts: Counter<'rule'>;
+  private readonly deliveries: Counter<'channel' | 'outcome'>;
 
   constructor(audit: Audit, live: LiveSources) {
     const registers = [this.registry];
@@ -48,6 +50,8 @@ export class Metrics {
     this.errors = new Counter({ name: 'portcullis_errors_total', help: 'Audited errors by code', labelNames: ['code'], registers });
     this.malformed = new Counter({ name: 'portcullis_protocol_malformed_total', help: 'Malformed protocol input', labelNames: ['protocol'], registers });
     this.timeouts = new Counter({ name: 'portcullis_session_timeouts_total', help: 'Connections closed by the login or idle timer', labelNames: ['protocol'], registers });
+    this.alerts = new Counter({ name: 'portcullis_alerts_total', help: 'Alerts raised (after duplicate suppression), by rule', labelNames: ['rule'], registers });
+    this.deliveries = new Counter({ name: 'portcullis_alert_deliveries_total', help: 'Alert deliveries by channel and outcome (delivered, failed after retries, dropped from a full queue)', labelNames: ['channel', 'outcome'], registers });
     this.unsubscribe = audit.subscribe((r) => this.observe(r));
   }
 
@@ -77,6 +81,9 @@ export class Metrics {
       case 'protocol.malformed':
         this.malformed.inc({ protocol });
         break;
+      case 'alert.raised':
+        this.alerts.inc({ rule: r.rule });
+        break;
       case 'session.timeout':
         this.timeouts.inc({ protocol });
         break;
@@ -92,6 +99,11 @@ export class Metrics {
       default:
         if (r.event === 'auth.mfa.failed') this.mfaFailures.inc({ protocol });
     }
+  }
+
+  /** Called by the alert dispatchers (deliveries are not audit events). */
+  alertDelivery(channel: string, outcome: string): void {
+    this.deliveries.inc({ channel, outcome });
   }
 
   close(): void {
