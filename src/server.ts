@@ -7,6 +7,7 @@ import type { LoadedConfig } from './config/load.ts';
 import { startHealthServer, type HealthServer } from './health/health-server.ts';
 import { reloadTls } from './identity/identity.ts';
 import { Alerts } from './alerts/alerts.ts';
+import { startControlServer, type ControlServer } from './control/control-server.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
 import { PROTOCOL_ADAPTERS } from './protocols/index.ts';
@@ -17,6 +18,7 @@ export interface RunningServer {
   health: HealthServer | null;
   metrics: Metrics | null;
   alerts: Alerts;
+  control: ControlServer | null;
   reload(): void;
   stop(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     certificate: () => core.identity.tls,
     onDelivery: (channel, outcome) => metrics?.alertDelivery(channel, outcome),
   });
+  let control: ControlServer | null = null;
   try {
     await alerts.start();
     for (const factory of PROTOCOL_ADAPTERS) {
@@ -53,7 +56,9 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       listeners.push(...(await adapter.start()));
     }
     if (config.metrics.enabled) health = await startHealthServer(core, metrics);
+    control = await startControlServer(core);
   } catch (err) {
+    await control?.close();
     await Promise.all(adapters.map((a) => a.stop()));
     await health?.close();
     alerts.stop();
@@ -88,6 +93,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     health,
     metrics,
     alerts,
+    control,
     reload() {
       try {
         const next = reloadTls(core.identity.tls);
@@ -104,6 +110,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     stop() {
       stopping ??= (async () => {
         health?.setReady(false);
+        await control?.close();
         await Promise.all(adapters.map((a) => a.stop()));
         await health?.close();
         core.audit.emit({ type: 'server.stopped' });

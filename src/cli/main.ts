@@ -7,6 +7,7 @@ import { registerAuditCommands } from './audit-commands.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerSessionCommands } from './session-commands.ts';
 import { registerScanCommand } from '../scanner/cli.ts';
 import { registerUserCommands } from './user-commands.ts';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerConfigCommands(program);
   registerAuditCommands(program);
+  registerSessionCommands(program);
   registerScanCommand(program);
   return program;
 }
