@@ -56,7 +56,7 @@ test('sessions list shows an FTPS download in progress; sessions kill ends it an
   assert.match(unknown.stderr, /\[ERR_CONTROL_SESSION_NOT_FOUND\]/);
 
   await waitFor('the kill in the trail', async () => (await f.srv.server.core.store.audit.search({ eventPrefix: 'session.killed' })).length === 1);
-  const [killed] = (await f.srv.server.core.store.audit.search({ eventPrefix: 'session.killed' })) as (LiveSession & { target: string; user: string; protocol: string })[];
+  const [killed] = (await f.srv.server.core.store.audit.search({ eventPrefix: 'session.killed' })) as unknown as { target: string; user: string; protocol: string }[];
   assert.equal(killed!.target, s.id);
   assert.equal(killed!.user, USER);
   assert.equal(killed!.protocol, 'cli');
