@@ -97,7 +97,7 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.alterTable('users').addColumn('max_sessions', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
-  '0003_audit_chain': {
+  '0004_audit_chain': {
     async up(db, ddl) {
       // The hash chain (monitoring): each record's place and hash, and the chain head, which a
       // truncated or shortened file cannot take back with it.

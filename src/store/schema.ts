@@ -65,9 +65,9 @@ export interface AuditEventsTable {
   remote_address: string | null;
   protocol: string | null;
   connection_id: string | null;
-  /** The whole record as JSON (since 0003: the canonical chained line). */
+  /** The whole record as JSON (since 0004: the canonical chained line). */
   record: string;
-  /** Place in the hash chain (null for records written before 0003). */
+  /** Place in the hash chain (null for records written before 0004). */
   seq: number | null;
   hash: string | null;
 }
