@@ -5,7 +5,10 @@ import { Audit } from './audit/audit.ts';
 import { Fail2banSink } from './audit/sinks/fail2ban.ts';
 import { ChainedAuditSink } from './audit/sinks/chained.ts';
 import { auditDir, TrailFiles } from './audit/trail-files.ts';
-import { AuthFlow, SINGLE_FACTOR_POLICY, type AuthPolicy } from './auth/auth-flow.ts';
+import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
+import { mfaPolicy } from './auth/mfa/mfa-policy.ts';
+import { MfaService } from './auth/mfa/mfa-service.ts';
+import { SecretBox } from './auth/mfa/secret-box.ts';
 import { warmPasswordVerifier } from './auth/passwords.ts';
 import type { Config } from './config/schema.ts';
 import type { ErrorCode } from './errors/index.ts';
@@ -31,6 +34,7 @@ export interface Core {
   /** Open sessions by id (live view, kill, drain). */
   readonly sessions: Map<string, Session>;
   readonly access: AccessPolicy;
+  readonly mfa: MfaService;
   authPolicy: AuthPolicy;
   newAuthFlow(ctx: ConnectionContext): AuthFlow;
   newTimers(onTimeout: (code: ErrorCode) => void): ConnectionTimers;
@@ -81,6 +85,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const identity = await loadIdentity(config);
   const base = await openStoreAndAudit(config, options);
   await warmPasswordVerifier();
+  const mfa = new MfaService(base.store, base.audit, SecretBox.load(config.dataDir), config.mfa);
   const admission = new Admission(config.limits, base.audit);
   const sessions = new Map<string, Session>();
   const access = new AccessPolicy(config, base.store, base.audit, (name) => [...sessions.values()].filter((s) => s.user.name === name).length);
@@ -97,10 +102,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     admission,
     sessions,
     access,
-    authPolicy: SINGLE_FACTOR_POLICY,
+    mfa,
+    authPolicy: mfaPolicy(mfa),
     newAuthFlow(ctx) {
       return new AuthFlow(
-        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
+        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
         ctx,
       );
     },

@@ -61,7 +61,8 @@ export class AlertRules {
     if (r.type === 'policy.ban.added' && c.banAdded) {
       out.push({ rule: 'ban-added', severity: 'warning', subject: address ?? '-', address, summary: `Address ${address ?? '?'} banned for ${r.minutes} min by ${r.source}: ${r.reason}` });
     }
-    const mfaFailure = (r.type === 'auth.failed' && r.method === 'totp' && r.reason !== 'too-many-attempts') || r.event === 'auth.mfa.failed';
+    // auth.mfa.failed is emitted once per wrong code (with an auth.failed, method totp, beside it).
+    const mfaFailure = r.type === 'auth.mfa.failed' && r.reason !== 'not-enrolled';
     if (mfaFailure && c.mfaFailures.enabled && user) {
       const n = this.mfa.add(user, this.now(), 1, c.mfaFailures.windowMinutes * 60_000);
       if (n >= c.mfaFailures.count) {

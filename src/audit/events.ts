@@ -22,11 +22,17 @@ export type AuditEvent = Base &
     | { type: 'conn.closed'; durationMs: number; reason?: string }
     | { type: 'auth.succeeded'; methods: string[] }
     | { type: 'auth.partial'; method: string; next: string[] }
-    | { type: 'auth.failed'; method: string; code: ErrorCode; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'not-allowed' | 'too-many-attempts' | 'bad-key' | 'address-not-allowed' | 'outside-hours' | 'too-many-sessions' }
+    | { type: 'auth.failed'; method: string; code: ErrorCode; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'not-allowed' | 'too-many-attempts' | 'bad-key' | 'address-not-allowed' | 'outside-hours' | 'too-many-sessions' | 'mfa-not-enrolled' | 'mfa-locked' }
     | { type: 'session.timeout'; code: ErrorCode }
     | { type: 'session.closed'; sessionId: string; durationMs: number }
     | { type: 'protocol.malformed'; code: ErrorCode; detail: string }
     | { type: 'file.operation'; op: FileOp; outcome: 'completed' | 'failed'; path: string; target?: string; code?: ErrorCode; bytes?: number; durationMs?: number; sha256?: string; sessionId: string }
+    | { type: 'auth.mfa.succeeded'; method: 'totp' | 'recovery-code' }
+    | { type: 'auth.mfa.failed'; reason: 'wrong-code' | 'malformed' | 'not-enrolled' }
+    | { type: 'auth.mfa.replayed'; firstAddress: string }
+    | { type: 'auth.mfa.locked'; until: string }
+    | { type: 'mfa.enrolled' | 'mfa.confirmed' | 'mfa.disabled' | 'mfa.recovery.regenerated'; subject: string }
+    | { type: 'mfa.recovery.used'; remaining: number }
     | { type: 'policy.ban.added'; reason: string; source: 'defender' | 'cli'; expiresAt: string; minutes: number }
     | { type: 'policy.ban.lifted'; reason: 'expired' | 'removed' }
     | { type: 'policy.rule.changed'; action: 'added' | 'removed'; kind: 'allow' | 'deny'; cidr: string }

@@ -11,6 +11,8 @@ import { PortcullisError, type ErrorCode } from '../errors/index.ts';
 import type { ConnectionContext } from '../net/connection.ts';
 import type { Store } from '../store/store.ts';
 import type { User } from '../store/user-repository.ts';
+import { splitPasswordAndCode } from './mfa/codes.ts';
+import type { MfaService } from './mfa/mfa-service.ts';
 import { verifyPassword } from './passwords.ts';
 import { sameKey, verifySignature } from './public-keys.ts';
 
@@ -49,6 +51,8 @@ export interface AuthFlowDeps {
   audit: Audit;
   policy: AuthPolicy;
   maxAttempts: number;
+  /** The second factor; absent, a policy that needs 'totp' can never complete. */
+  mfa?: MfaService;
   guards?: readonly LoginGuard[];
   /** Waits before a step for this user name (distributed-guessing throttle). */
   throttle?: (username: string) => Promise<void>;
@@ -89,6 +93,36 @@ export class AuthFlow {
     }));
   }
 
+  /** The second factor: a TOTP code or a recovery code. */
+  async secondFactor(username: string, code: string): Promise<AuthStep> {
+    return this.step(username, 'totp', async (user) => {
+      if (!user || !this.deps.mfa) return { ok: false };
+      const r = await this.deps.mfa.verify(user, code, this.ctx);
+      if (r.ok) return { ok: true, method: r.kind };
+      return { ok: false, reason: r.reason === 'locked' ? ('mfa-locked' as const) : r.reason === 'not-enrolled' ? ('mfa-not-enrolled' as const) : undefined };
+    });
+  }
+
+  /**
+   * FTP's single PASS: for a user who needs MFA the code is appended to the password
+   * (`PASS <password><code>`); for anyone else the whole string is the password.
+   */
+  async passwordWithCode(username: string, pass: string): Promise<AuthStep> {
+    const user = await this.deps.store.users.get(username);
+    if (!user || !this.deps.mfa?.requires(user)) return this.password(username, pass);
+    const split = splitPasswordAndCode(pass);
+    const first = await this.password(username, split?.password ?? pass);
+    if (first.status !== 'partial') return first;
+    // SECURITY: the password was right but there is no code: the login fails like any other.
+    const second = await this.secondFactor(username, split?.code ?? '');
+    if (second.status !== 'failure') return second;
+    // One PASS is one attempt: a failed code forgets the password too, so the reply is the
+    // same as for a wrong password.
+    this.factors.clear();
+    if (this.state === 'partial') this.state = 'start';
+    return second.close ? second : { ...second, next: this.remaining(user) };
+  }
+
   /** Would this key be accepted? (No state change: SSH clients ask before signing.) */
   async publicKeyAcceptable(username: string, algorithm: string, blob: Buffer): Promise<boolean> {
     // SECURITY: bounded so the query cannot be used to test thousands of keys per connection.
@@ -109,6 +143,9 @@ export class AuthFlow {
   }
 
   private allowed(user: User | undefined, factor: Factor): boolean {
+    // SECURITY: a one-time code is only ever checked after another factor was proven, so
+    // someone without the password can neither guess codes nor lock the user out with them.
+    if (factor === 'totp' && this.factors.size === 0) return false;
     return this.remaining(user).includes(factor);
   }
 
@@ -127,7 +164,7 @@ export class AuthFlow {
     return this.deps.policy.requiredFactorSets(user, this.ctx).some((set) => set.every((f) => this.factors.has(f)));
   }
 
-  private async step(username: string, factor: Factor, check: (user: User | undefined) => Promise<{ ok: boolean; reason?: 'bad-key'; method?: string }>): Promise<AuthStep> {
+  private async step(username: string, factor: Factor, check: (user: User | undefined) => Promise<{ ok: boolean; reason?: 'bad-key' | 'mfa-locked' | 'mfa-not-enrolled' | undefined; method?: string }>): Promise<AuthStep> {
     const { audit } = this.deps;
     const base = { connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, user: username };
     if (this.state === 'closed') return { status: 'failure', next: [], code: 'ERR_AUTH_TOO_MANY_ATTEMPTS', close: true };
@@ -149,7 +186,10 @@ export class AuthFlow {
     }
     // Always run the check (argon2 for unknown users too): equal timing, equal reply.
     const result = await check(user);
-    const reason = !user ? 'unknown-user' : user.disabled ? 'disabled' : result.ok ? null : (result.reason ?? 'bad-credentials');
+    // SECURITY: a user locked out by wrong codes cannot log in at all until the lock ends;
+    // the reply is the same as for a wrong password, so it reveals nothing.
+    const locked = !!user && !!this.deps.mfa?.requires(user) && (await this.deps.mfa.isLocked(user));
+    const reason = !user ? 'unknown-user' : user.disabled ? 'disabled' : locked ? 'mfa-locked' : result.ok ? null : (result.reason ?? 'bad-credentials');
     if (reason !== null || !user) {
       audit.emit({ type: 'auth.failed', ...base, method: factor, code: 'ERR_AUTH_FAILED', reason: reason ?? 'unknown-user' });
       return this.fail('ERR_AUTH_FAILED', user);
@@ -169,8 +209,16 @@ export class AuthFlow {
       audit.emit({ type: 'auth.succeeded', ...base, methods: [...this.factors] });
       return { status: 'success', user, factors: [...this.factors] };
     }
-    this.state = 'partial';
     const next = this.remaining(user);
+    if (next.includes('totp') && this.deps.mfa && !(await this.deps.mfa.isEnrolled(user)) && next.every((f) => f === 'totp')) {
+      // The user needs a code but has none: say so (the first factor was right, so this
+      // reveals nothing new) and name the command that fixes it.
+      this.factors.delete(factor);
+      audit.emit({ type: 'auth.failed', ...base, method: 'totp', code: 'ERR_AUTH_MFA_NOT_ENROLLED', reason: 'mfa-not-enrolled' });
+      this.state = 'closed';
+      return { status: 'failure', next: [], code: 'ERR_AUTH_MFA_NOT_ENROLLED', close: true };
+    }
+    this.state = 'partial';
     audit.emit({ type: 'auth.partial', ...base, method: result.method ?? factor, next });
     return { status: 'partial', next };
   }

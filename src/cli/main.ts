@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { isPortcullisError } from '../errors/index.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerConfigCommands } from './config-commands.ts';
+import { registerMfaCommands } from './mfa-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerSessionCommands } from './session-commands.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerUserCommands(program);
+  registerMfaCommands(program);
   registerPolicyCommands(program);
   registerConfigCommands(program);
   registerAuditCommands(program);

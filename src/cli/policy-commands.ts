@@ -132,19 +132,22 @@ export function registerUserPolicyCommand(user: Command): void {
     .option('--deny-from <cidrs>', 'comma-separated addresses/CIDRs the user may never log in from (wins over allow; "" clears)')
     .option('--hours <spec>', 'access window in server time, e.g. "mon-fri 08:00-18:00" ("" clears)')
     .option('--max-sessions <n>', 'simultaneous sessions (0: the global limit)')
+    .option('--mfa <mode>', 'required (always a second factor), optional (never required), default (follow mfa.required)')
     .option('--disable', 'refuse every login')
     .option('--enable', 'allow logins again')
-    .action(async (name: string, opts: { allowFrom?: string; denyFrom?: string; hours?: string; maxSessions?: string; disable?: boolean; enable?: boolean }, c: Command) => {
+    .action(async (name: string, opts: { allowFrom?: string; denyFrom?: string; hours?: string; maxSessions?: string; mfa?: string; disable?: boolean; enable?: boolean }, c: Command) => {
+      if (opts.mfa !== undefined && !['required', 'optional', 'default'].includes(opts.mfa)) throw new PortcullisError('ERR_POLICY_INVALID_RULE', '--mfa must be required, optional or default');
+      const mfaRequired = opts.mfa === undefined ? undefined : opts.mfa === 'default' ? null : opts.mfa === 'required';
       const cidrs = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean).map((x) => parseCidr(x).text));
       if (opts.hours) parseAccessHours(opts.hours);
       const maxSessions = opts.maxSessions === undefined ? undefined : Number(opts.maxSessions);
       if (maxSessions !== undefined && !(Number.isInteger(maxSessions) && maxSessions >= 0)) throw new PortcullisError('ERR_POLICY_INVALID_RULE', '--max-sessions must be a whole number >= 0');
-      const changes = { allowedCidrs: cidrs(opts.allowFrom), deniedCidrs: cidrs(opts.denyFrom), accessHours: opts.hours, maxSessions, disabled: opts.disable ? true : opts.enable ? false : undefined };
+      const changes = { allowedCidrs: cidrs(opts.allowFrom), deniedCidrs: cidrs(opts.denyFrom), accessHours: opts.hours, maxSessions, mfaRequired, disabled: opts.disable ? true : opts.enable ? false : undefined };
       await withStore(c, async (store, audit) => {
         await store.users.update(name, changes);
         audit.emit({ type: 'user.changed', protocol: 'cli', action: 'policy-changed', subject: name, detail: Object.keys(opts).join(',') });
         const u = await store.users.require(name);
-        process.stdout.write(`${u.name}: allow-from ${u.allowedCidrs.join(',') || 'any'}; deny-from ${u.deniedCidrs.join(',') || 'none'}; hours ${u.accessHours || 'any'}; max-sessions ${u.maxSessions || 'global'}; ${u.disabled ? 'disabled' : 'enabled'}\n`);
+        process.stdout.write(`${u.name}: allow-from ${u.allowedCidrs.join(',') || 'any'}; deny-from ${u.deniedCidrs.join(',') || 'none'}; hours ${u.accessHours || 'any'}; max-sessions ${u.maxSessions || 'global'}; mfa ${u.mfaRequired === null ? 'default' : u.mfaRequired ? 'required' : 'optional'}; ${u.disabled ? 'disabled' : 'enabled'}\n`);
       });
     });
 }

@@ -121,6 +121,18 @@ export const configSchema = z.strictObject({
       maxSessionsPerUser: bounded(LIMITS.maxSessionsPerUser),
     })
     .prefault({}),
+  mfa: z
+    .strictObject({
+      /** Every user needs a second factor (a user's own setting overrides). */
+      required: z.boolean().default(false),
+      /** Name shown in authenticator apps. */
+      issuer: z.string().min(1).max(64).default('Portcullis'),
+      /** Wrong codes within the window that lock the user's logins. */
+      lockoutFailures: z.number().int().min(1).max(100).default(5),
+      lockoutWindowMinutes: z.number().positive().max(1440).default(15),
+      lockoutMinutes: z.number().positive().max(1440).default(15),
+    })
+    .prefault({}),
   access: z
     .strictObject({
       /** Only addresses on the allow list may connect. Off by default. */

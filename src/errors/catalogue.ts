@@ -68,6 +68,13 @@ export const ERROR_CATALOGUE = {
   ERR_AUTH_OUTSIDE_HOURS: 'The user may not log in at this time',
   ERR_AUTH_TOO_MANY_SESSIONS: 'The user has too many sessions open',
 
+  // multi-factor authentication
+  ERR_AUTH_MFA_NOT_ENROLLED: 'This account requires a verification code but has none set up',
+  ERR_MFA_NOT_ENROLLED: 'The user has no one-time code set up',
+  ERR_MFA_NOT_PENDING: 'There is no pending enrolment to confirm',
+  ERR_MFA_CODE_INVALID: 'The verification code is not valid',
+  ERR_MFA_KEY_MISMATCH: 'A stored secret cannot be decrypted with this MFA key',
+
   // monitoring (audit trail, alerts, live sessions)
   ERR_AUDIT_CHAIN_BROKEN: 'The audit trail hash chain is broken: records were edited, deleted, reordered or truncated',
   ERR_AUDIT_BAD_QUERY: 'The audit query is not valid',

@@ -73,7 +73,6 @@ export class Metrics {
         break;
       case 'auth.failed':
         this.auth.inc({ protocol, method: methodLabel(r.method), outcome: 'failure' });
-        if (r.method === 'totp' && r.reason !== 'too-many-attempts') this.mfaFailures.inc({ protocol });
         break;
       case 'policy.ban.added':
         this.bansAdded.inc({ source: r.source });
@@ -96,8 +95,10 @@ export class Metrics {
         if (r.durationMs !== undefined) this.duration.observe({ protocol, direction }, r.durationMs / 1000);
         break;
       }
+      case 'auth.mfa.failed': // (its auth.failed with method totp is counted above, not here)
+        this.mfaFailures.inc({ protocol });
+        break;
       default:
-        if (r.event === 'auth.mfa.failed') this.mfaFailures.inc({ protocol });
     }
   }
 

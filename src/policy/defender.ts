@@ -23,7 +23,7 @@ export function scoreOf(record: AuditRecord, scores: DefenderConfig['scores']): 
     case 'conn.refused':
       return record.code === 'ERR_ADMISSION_TOO_MANY_FROM_ADDRESS' || record.code === 'ERR_ADMISSION_RATE_LIMITED' ? scores.limitExceeded : 0;
     default:
-      return record.event === 'auth.mfa.failed' ? scores.mfaFailure : 0;
+      return 0; // auth.mfa.failed accompanies an auth.failed (method totp), scored above
   }
 }
 

@@ -97,6 +97,47 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.alterTable('users').addColumn('max_sessions', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0003_mfa': {
+    async up(db, ddl) {
+      await db.schema
+        .createTable('mfa_totp')
+        .addColumn('user_id', ddl.bigint, (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('secret', 'text', notNull) // AES-256-GCM sealed, see auth/mfa/secret-box.ts
+        .addColumn('status', 'text', notNull) // 'pending' | 'active'
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('confirmed_at', 'text')
+        .execute();
+      await ddl
+        .id(db.schema.createTable('mfa_recovery_codes'))
+        .addColumn('user_id', ddl.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_mac', 'text', notNull)
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('used_at', 'text')
+        .execute();
+      // Accepted codes, remembered until they can no longer be valid (replay protection shared
+      // by every node on the database).
+      await ddl
+        .id(db.schema.createTable('mfa_used_codes'))
+        .addColumn('user_id', ddl.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_mac', 'text', notNull)
+        .addColumn('address', 'text', notNull)
+        .addColumn('expires_at', 'text', notNull)
+        .execute();
+      await db.schema.createIndex('mfa_used_codes_user').on('mfa_used_codes').columns(['user_id', 'code_mac']).execute();
+      await ddl
+        .id(db.schema.createTable('mfa_failures'))
+        .addColumn('user_id', ddl.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('at', 'text', notNull)
+        .execute();
+      await db.schema
+        .createTable('mfa_lockouts')
+        .addColumn('user_id', ddl.bigint, (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('until', 'text', notNull)
+        .execute();
+      // null: follow mfa.required; 1: always; 0: never.
+      await db.schema.alterTable('users').addColumn('mfa_required', 'integer').execute();
+    },
+  },
   '0004_audit_chain': {
     async up(db, ddl) {
       // The hash chain (monitoring): each record's place and hash, and the chain head, which a

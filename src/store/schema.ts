@@ -19,6 +19,43 @@ export interface UsersTable {
   access_hours: Generated<string>;
   /** 0 = the global limit only. */
   max_sessions: Generated<number>;
+  /** null: follow mfa.required; 1 always; 0 never. */
+  mfa_required: number | null;
+}
+
+export interface MfaTotpTable {
+  user_id: number;
+  secret: string;
+  status: 'pending' | 'active';
+  created_at: string;
+  confirmed_at: string | null;
+}
+
+export interface MfaRecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  code_mac: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+export interface MfaUsedCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  code_mac: string;
+  address: string;
+  expires_at: string;
+}
+
+export interface MfaFailuresTable {
+  id: Generated<number>;
+  user_id: number;
+  at: string;
+}
+
+export interface MfaLockoutsTable {
+  user_id: number;
+  until: string;
 }
 
 export interface IpRulesTable {
@@ -95,4 +132,9 @@ export interface Database {
   policy_state: PolicyStateTable;
   audit_chain: AuditChainTable;
   login_addresses: LoginAddressesTable;
+  mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_used_codes: MfaUsedCodesTable;
+  mfa_failures: MfaFailuresTable;
+  mfa_lockouts: MfaLockoutsTable;
 }

@@ -11,6 +11,7 @@ import { AuditRepository } from './audit-repository.ts';
 import { KeyRepository } from './key-repository.ts';
 import { enableForeignKeys, migrationProvider, type Dialect } from './migrations.ts';
 import type { Database } from './schema.ts';
+import { MfaRepository } from './mfa-repository.ts';
 import { PolicyRepository } from './policy-repository.ts';
 import { UserRepository } from './user-repository.ts';
 
@@ -32,6 +33,7 @@ export class Store {
   readonly keys: KeyRepository;
   readonly audit: AuditRepository;
   readonly policy: PolicyRepository;
+  readonly mfa: MfaRepository;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -41,6 +43,7 @@ export class Store {
     this.keys = new KeyRepository(db);
     this.audit = new AuditRepository(db);
     this.policy = new PolicyRepository(db);
+    this.mfa = new MfaRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {

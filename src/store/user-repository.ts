@@ -20,6 +20,8 @@ export interface User {
   accessHours: string;
   /** Simultaneous sessions for this user (0: only the global limits). */
   maxSessions: number;
+  /** Per-user MFA override: null follows mfa.required. */
+  mfaRequired: boolean | null;
 }
 
 export interface NewUser {
@@ -43,6 +45,7 @@ function toUser(row: Selectable<UsersTable>): User {
     deniedCidrs: splitList(row.denied_cidrs),
     accessHours: row.access_hours ?? '',
     maxSessions: Number(row.max_sessions ?? 0),
+    mfaRequired: row.mfa_required === null || row.mfa_required === undefined ? null : Number(row.mfa_required) !== 0,
   };
 }
 
@@ -84,7 +87,7 @@ export class UserRepository {
     if (Number(res.numDeletedRows) === 0) throw new PortcullisError('ERR_USER_NOT_FOUND', name);
   }
 
-  async update(name: string, changes: Partial<Pick<User, 'passwordHash' | 'home' | 'permissions' | 'disabled' | 'allowedCidrs' | 'deniedCidrs' | 'accessHours' | 'maxSessions'>>): Promise<void> {
+  async update(name: string, changes: Partial<Pick<User, 'passwordHash' | 'home' | 'permissions' | 'disabled' | 'allowedCidrs' | 'deniedCidrs' | 'accessHours' | 'maxSessions' | 'mfaRequired'>>): Promise<void> {
     const res = await this.db
       .updateTable('users')
       .set({
@@ -96,6 +99,7 @@ export class UserRepository {
         ...(changes.deniedCidrs !== undefined && { denied_cidrs: changes.deniedCidrs.join(',') }),
         ...(changes.accessHours !== undefined && { access_hours: changes.accessHours }),
         ...(changes.maxSessions !== undefined && { max_sessions: changes.maxSessions }),
+        ...(changes.mfaRequired !== undefined && { mfa_required: changes.mfaRequired === null ? null : changes.mfaRequired ? 1 : 0 }),
         updated_at: new Date().toISOString(),
       })
       .where('name', '=', name)

@@ -257,7 +257,8 @@ export class FtpConnection {
       this.reply(530, 'Login incorrect');
       return;
     }
-    const step = await this.flow.password(user, password);
+    // A user who needs MFA appends the one-time (or recovery) code: PASS <password><code>.
+    const step = await this.flow.passwordWithCode(user, password);
     if (step.status === 'success') {
       this.session = await this.core.openSession(step.user, this.ctx);
       if (this.closed) {
@@ -268,7 +269,13 @@ export class FtpConnection {
       this.reply(230, 'Login successful');
       return;
     }
-    // A partial login (a second factor needed) is refused until FTP gets its MFA step.
+    if (step.status === 'failure' && step.code === 'ERR_AUTH_MFA_NOT_ENROLLED') {
+      this.reply(530, `This account needs a one-time code but has none set up: ask the administrator to run "portcullis mfa enroll ${user}"`);
+      this.closed = true;
+      this.control.end();
+      setTimeout(() => this.destroy(), 1000).unref();
+      return;
+    }
     if (step.status === 'failure' && step.close) {
       this.closeWith(step.code);
       return;
