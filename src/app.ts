@@ -3,9 +3,10 @@
 import { pino, type Logger } from 'pino';
 import { Audit } from './audit/audit.ts';
 import { Fail2banSink } from './audit/sinks/fail2ban.ts';
-import { JsonlAuditSink } from './audit/sinks/jsonl.ts';
-import { StoreAuditSink } from './audit/sinks/store.ts';
+import { ChainedAuditSink } from './audit/sinks/chained.ts';
+import { auditDir, TrailFiles } from './audit/trail-files.ts';
 import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
+import { ClientCertificateVerifier } from './auth/mfa/client-certificates.ts';
 import { mfaPolicy } from './auth/mfa/mfa-policy.ts';
 import { MfaService } from './auth/mfa/mfa-service.ts';
 import { SecretBox } from './auth/mfa/secret-box.ts';
@@ -26,6 +27,8 @@ export interface Core {
   readonly config: Config;
   readonly logger: Logger;
   readonly audit: Audit;
+  /** The hash-chained trail writer (null when audit.file and audit.store are both off). */
+  readonly trail: ChainedAuditSink | null;
   readonly store: Store;
   readonly identity: Identity;
   readonly admission: Admission;
@@ -51,17 +54,25 @@ export function createLogger(config: Config): Logger {
 }
 
 /** Opens the store and audit sinks only: what CLI commands need. */
-export async function openStoreAndAudit(config: Config, options: CoreOptions = {}): Promise<{ store: Store; audit: Audit; close(): Promise<void> }> {
+export async function openStoreAndAudit(config: Config, options: CoreOptions = {}): Promise<{ store: Store; audit: Audit; trail: ChainedAuditSink | null; close(): Promise<void> }> {
   const store = await Store.open(storeOptionsFrom(config));
   const audit = new Audit();
   const sinks: { close(): Promise<void> }[] = [];
+  let trail: ChainedAuditSink | null = null;
   if (!options.withoutAuditSinks) {
-    if (config.audit.file) sinks.push(new JsonlAuditSink(audit, config.dataDir), new Fail2banSink(audit, config.dataDir));
-    if (config.audit.store) sinks.push(new StoreAuditSink(audit, store.audit));
+    if (config.audit.file) sinks.push(new Fail2banSink(audit, config.dataDir));
+    if (config.audit.file || config.audit.store) {
+      trail = new ChainedAuditSink(audit, {
+        files: config.audit.file ? new TrailFiles(auditDir(config.dataDir), config.audit.rotateBytes) : null,
+        repo: config.audit.store ? store.audit : null,
+      });
+      sinks.push(trail);
+    }
   }
   return {
     store,
     audit,
+    trail,
     async close() {
       for (const s of sinks) await s.close();
       audit.close();
@@ -76,6 +87,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const base = await openStoreAndAudit(config, options);
   await warmPasswordVerifier();
   const mfa = new MfaService(base.store, base.audit, SecretBox.load(config.dataDir), config.mfa);
+  const clientCertificates = new ClientCertificateVerifier(config.mfa.clientCaFile);
   const admission = new Admission(config.limits, base.audit);
   const sessions = new Map<string, Session>();
   const access = new AccessPolicy(config, base.store, base.audit, (name) => [...sessions.values()].filter((s) => s.user.name === name).length);
@@ -86,6 +98,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     config,
     logger,
     audit: base.audit,
+    trail: base.trail,
     store: base.store,
     identity,
     admission,
@@ -95,7 +108,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     authPolicy: mfaPolicy(mfa),
     newAuthFlow(ctx) {
       return new AuthFlow(
-        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
+        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
         ctx,
       );
     },

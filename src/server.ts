@@ -6,6 +6,9 @@ import { createCore, type Core } from './app.ts';
 import type { LoadedConfig } from './config/load.ts';
 import { startHealthServer, type HealthServer } from './health/health-server.ts';
 import { reloadTls } from './identity/identity.ts';
+import { Alerts } from './alerts/alerts.ts';
+import { startControlServer, type ControlServer } from './control/control-server.ts';
+import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
 import { PROTOCOL_ADAPTERS } from './protocols/index.ts';
 
@@ -13,6 +16,9 @@ export interface RunningServer {
   core: Core;
   listeners: BoundListener[];
   health: HealthServer | null;
+  metrics: Metrics | null;
+  alerts: Alerts;
+  control: ControlServer | null;
   reload(): void;
   stop(): Promise<void>;
 }
@@ -27,17 +33,36 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   const adapters: ProtocolAdapter[] = [];
   const listeners: BoundListener[] = [];
   let health: HealthServer | null = null;
+  // Subscribed before any listener starts, so the first connection is counted.
+  const metrics = config.metrics.enabled
+    ? new Metrics(core.audit, { connections: () => core.admission.connectionCount, sessions: () => core.sessions.size, bans: () => core.access.defender.activeBans.length })
+    : null;
+  const alerts = new Alerts({
+    config,
+    audit: core.audit,
+    repo: config.audit.store ? core.store.audit : null,
+    trail: core.trail,
+    logger: core.logger,
+    certificate: () => core.identity.tls,
+    onDelivery: (channel, outcome) => metrics?.alertDelivery(channel, outcome),
+  });
+  let control: ControlServer | null = null;
   try {
+    await alerts.start();
     for (const factory of PROTOCOL_ADAPTERS) {
       const adapter = factory(core);
       if (!adapter) continue;
       adapters.push(adapter);
       listeners.push(...(await adapter.start()));
     }
-    if (config.metrics.enabled) health = await startHealthServer(core);
+    if (config.metrics.enabled) health = await startHealthServer(core, metrics);
+    control = await startControlServer(core);
   } catch (err) {
+    await control?.close();
     await Promise.all(adapters.map((a) => a.stop()));
     await health?.close();
+    alerts.stop();
+    metrics?.close();
     await core.close();
     throw err;
   }
@@ -67,23 +92,32 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     core,
     listeners,
     health,
+    metrics,
+    alerts,
+    control,
     reload() {
       try {
         const next = reloadTls(core.identity.tls);
         (core.identity as { tls: typeof next }).tls = next;
         for (const a of adapters) a.reloadTls?.(next);
         core.logger.info({ fingerprint: next.fingerprint, validTo: next.validTo }, 'TLS certificate reloaded');
+        core.audit.emit({ type: 'config.reload.completed', what: 'tls-certificate' });
+        alerts.checkCertificate();
       } catch (err) {
         core.logger.error({ err: (err as Error).message }, 'TLS certificate reload failed; the previous certificate stays in use');
+        core.audit.emit({ type: 'config.reload.failed', what: 'tls-certificate', detail: (err as Error).message.slice(0, 300) });
       }
     },
     stop() {
       stopping ??= (async () => {
         health?.setReady(false);
+        await control?.close();
         await Promise.all(adapters.map((a) => a.stop()));
         await health?.close();
         core.audit.emit({ type: 'server.stopped' });
+        alerts.stop();
         await core.close();
+        metrics?.close();
       })();
       return stopping;
     },

@@ -36,6 +36,11 @@ export type AuditEvent = Base &
     | { type: 'policy.ban.added'; reason: string; source: 'defender' | 'cli'; expiresAt: string; minutes: number }
     | { type: 'policy.ban.lifted'; reason: 'expired' | 'removed' }
     | { type: 'policy.rule.changed'; action: 'added' | 'removed'; kind: 'allow' | 'deny'; cidr: string }
+    | { type: 'config.reload.completed'; what: string }
+    | { type: 'config.reload.failed'; what: string; detail: string }
+    | { type: 'identity.certificate.expiring'; validTo: string; daysLeft: number; fingerprint: string }
+    | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin' }
+    | { type: 'alert.raised'; rule: string; severity: 'critical' | 'warning' | 'notice'; summary: string }
     | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed'; subject: string; detail?: string }
   );
 

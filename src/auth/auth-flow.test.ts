@@ -7,6 +7,7 @@ import ssh2 from 'ssh2';
 import { Audit } from '../audit/audit.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import type { ConnectionContext } from '../net/connection.ts';
+import { generateHostKeyPair } from '../identity/identity.ts';
 import { Store } from '../store/store.ts';
 import { UserAdmin } from '../users/user-admin.ts';
 import { AuthFlow, SINGLE_FACTOR_POLICY, type AuthPolicy } from './auth-flow.ts';
@@ -26,7 +27,7 @@ const flow = (policy: AuthPolicy = SINGLE_FACTOR_POLICY, maxAttempts = 3) => new
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'auth-test-'));
   store = await Store.open({ driver: 'sqlite', url: path.join(dir, 'db.sqlite') });
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateHostKeyPair('ed25519'); // ssh2's raw generator sometimes makes unreadable keys
   const priv = ssh2.utils.parseKey(pair.private);
   if (priv instanceof Error || Array.isArray(priv)) throw new Error('key');
   privateKey = priv;

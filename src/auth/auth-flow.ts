@@ -11,6 +11,7 @@ import { PortcullisError, type ErrorCode } from '../errors/index.ts';
 import type { ConnectionContext } from '../net/connection.ts';
 import type { Store } from '../store/store.ts';
 import type { User } from '../store/user-repository.ts';
+import type { ClientCertificateVerifier, PresentedCertificate } from './mfa/client-certificates.ts';
 import { splitPasswordAndCode } from './mfa/codes.ts';
 import type { MfaService } from './mfa/mfa-service.ts';
 import { verifyPassword } from './passwords.ts';
@@ -53,6 +54,8 @@ export interface AuthFlowDeps {
   maxAttempts: number;
   /** The second factor; absent, a policy that needs 'totp' can never complete. */
   mfa?: MfaService;
+  /** Checks TLS client certificates (FTPS); absent, 'tls-client-cert' can never be proven. */
+  clientCertificates?: ClientCertificateVerifier;
   guards?: readonly LoginGuard[];
   /** Waits before a step for this user name (distributed-guessing throttle). */
   throttle?: (username: string) => Promise<void>;
@@ -107,9 +110,15 @@ export class AuthFlow {
    * FTP's single PASS: for a user who needs MFA the code is appended to the password
    * (`PASS <password><code>`); for anyone else the whole string is the password.
    */
-  async passwordWithCode(username: string, pass: string): Promise<AuthStep> {
+  async passwordWithCode(username: string, pass: string, clientCertificate?: PresentedCertificate): Promise<AuthStep> {
     const user = await this.deps.store.users.get(username);
     if (!user || !this.deps.mfa?.requires(user)) return this.password(username, pass);
+    // A client certificate pinned to the user is the second factor: then PASS is the password.
+    if (clientCertificate && this.deps.clientCertificates?.matches(user, clientCertificate)) {
+      const first = await this.step(username, 'tls-client-cert', async () => ({ ok: true, method: 'tls-client-cert' }));
+      if (first.status !== 'partial') return first;
+      return this.password(username, pass);
+    }
     const split = splitPasswordAndCode(pass);
     const first = await this.password(username, split?.password ?? pass);
     if (first.status !== 'partial') return first;
@@ -149,13 +158,14 @@ export class AuthFlow {
     return this.remaining(user).includes(factor);
   }
 
-  /** Factors that, added to those proven, still lead towards some required set. */
+  /** Factors that, added to those proven, still lead towards some required set. A client
+   * certificate is presented at the TLS handshake, so it can only ever come first. */
   private remaining(user: User | undefined): Factor[] {
     const sets = this.deps.policy.requiredFactorSets(user, this.ctx);
     const next = new Set<Factor>();
     for (const set of sets) {
       if (![...this.factors].every((f) => set.includes(f))) continue;
-      for (const f of set) if (!this.factors.has(f)) next.add(f);
+      for (const f of set) if (!this.factors.has(f) && !(f === 'tls-client-cert' && this.factors.size > 0)) next.add(f);
     }
     return [...next];
   }

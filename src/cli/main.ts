@@ -3,10 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortcullisError } from '../errors/index.ts';
+import { registerAuditCommands } from './audit-commands.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { registerMfaCommands } from './mfa-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerSessionCommands } from './session-commands.ts';
 import { registerScanCommand } from '../scanner/cli.ts';
 import { registerUserCommands } from './user-commands.ts';
 
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerMfaCommands(program);
   registerPolicyCommands(program);
   registerConfigCommands(program);
+  registerAuditCommands(program);
+  registerSessionCommands(program);
   registerScanCommand(program);
   return program;
 }

@@ -1,10 +1,12 @@
 // Operators' tools for the access policy: bans, global allow and deny rules, per-user limits.
 // Changes go to the store; running servers pick them up within access.refreshSeconds.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { openStoreAndAudit } from '../app.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/schema.ts';
 import { PortcullisError } from '../errors/index.ts';
+import { fingerprintOf, parseFingerprint } from '../auth/mfa/client-certificates.ts';
 import { parseAccessHours } from '../policy/access-hours.ts';
 import { Defender } from '../policy/defender.ts';
 import { parseCidr } from '../policy/ip-matcher.ts';
@@ -121,6 +123,48 @@ export function registerPolicyCommands(program: Command): void {
 
   registerRuleCommands(program, 'allow');
   registerRuleCommands(program, 'deny');
+}
+
+/** `user cert add|list|remove`: TLS client certificates pinned to a user (FTPS second factor). */
+export function registerUserCertCommands(user: Command): void {
+  const cert = user.command('cert').description('TLS client certificates pinned to a user (FTPS: certificate + password)');
+  const update = async (c: Command, name: string, fn: (pins: string[]) => string[]) =>
+    withStore(c, async (store, audit) => {
+      const u = await store.users.require(name);
+      const pins = fn(u.clientCertPins);
+      await store.users.update(name, { clientCertPins: pins });
+      audit.emit({ type: 'user.changed', protocol: 'cli', action: 'policy-changed', subject: name, detail: 'client certificates' });
+      return pins;
+    });
+  cert
+    .command('add <name> <cert-file-or-sha256>')
+    .action(async (name: string, what: string, _opts, c: Command) => {
+      const fp = parseFingerprint(what) ?? fingerprintOf(readFileSync(what));
+      await update(c, name, (pins) => {
+        if (pins.includes(fp)) throw new PortcullisError('ERR_KEY_EXISTS', fp);
+        return [...pins, fp];
+      });
+      process.stdout.write(`pinned certificate SHA256 ${fp} to ${name}\n`);
+    });
+  cert
+    .command('list <name>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { json?: boolean }, c: Command) => {
+      await withStore(c, async (store) => {
+        const pins = (await store.users.require(name)).clientCertPins;
+        if (opts.json) return printJson(pins);
+        for (const p of pins) process.stdout.write(`${p}\n`);
+      });
+    });
+  cert.command('remove <name> <sha256>').action(async (name: string, what: string, _opts, c: Command) => {
+    const fp = parseFingerprint(what);
+    if (!fp) throw new PortcullisError('ERR_KEY_INVALID', 'give the SHA-256 fingerprint shown by `user cert list`');
+    await update(c, name, (pins) => {
+      if (!pins.includes(fp)) throw new PortcullisError('ERR_KEY_NOT_FOUND', fp);
+      return pins.filter((p) => p !== fp);
+    });
+    process.stdout.write(`removed certificate ${fp} from ${name}\n`);
+  });
 }
 
 /** `user set NAME`: per-user access restrictions. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { openStoreAndAudit } from '../app.ts';
 import { UserAdmin } from '../users/user-admin.ts';
 import { configFor } from './context.ts';
-import { registerUserPolicyCommand } from './policy-commands.ts';
+import { registerUserCertCommands, registerUserPolicyCommand } from './policy-commands.ts';
 import { printJson, printTable, readStdinSecret } from './io.ts';
 
 async function withUsers<T>(cmd: Command, fn: (admin: UserAdmin, store: Awaited<ReturnType<typeof openStoreAndAudit>>['store']) => Promise<T>): Promise<T> {
@@ -72,6 +72,7 @@ export function registerUserCommands(program: Command): void {
     });
 
   registerUserPolicyCommand(user);
+  registerUserCertCommands(user);
 
   const key = user.command('key').description("manage a user's SSH public keys");
   key

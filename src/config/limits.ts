@@ -76,6 +76,26 @@ export const LIMITS = {
   // --- audit ---
   /** Largest audit record written, bytes (oversized detail fields are truncated). */
   maxAuditRecordBytes: 16 * 1024,
+  /** Records sealed and written in one transaction. */
+  auditBatchRecords: 500,
+  /** Default and bounds for the size at which audit.jsonl is rotated, bytes. */
+  auditRotateBytes: { default: 64 * 1024 * 1024, min: 4096, ceiling: 4 * 1024 * 1024 * 1024 },
+  /** Records `audit search` prints at most. */
+  auditSearchMaxRows: 100_000,
+
+  // --- monitoring ---
+  /** Alerts waiting for delivery per channel; older ones are dropped (and counted) beyond this. */
+  alertQueueMax: 1000,
+  /** Delivery attempts per alert per channel (the first plus retries). */
+  alertMaxAttempts: { default: 5, min: 1, ceiling: 20 },
+  /** Time for one webhook POST or SMTP/syslog TCP exchange, ms. */
+  alertTimeoutMs: 10_000,
+  /** Longest syslog message sent, bytes (RFC 5426: receivers should accept 2048). */
+  syslogMaxMessageBytes: 2048,
+  /** Longest request line on the control socket, bytes. */
+  controlMaxLineBytes: 4096,
+  /** Longest Unix socket path (sun_path is 108 bytes on Linux, with the NUL). */
+  controlMaxSocketPathBytes: 107,
 
   // --- scanner (outbound probes) ---
   scanner: {

@@ -124,3 +124,13 @@ test('docs/configuration.md documents every key with its environment variable', 
     assert.match(doc, row, `docs/configuration.md lacks a row for ${keyPath.join('.')}`);
   }
 });
+
+test('secrets are never echoed, neither in errors nor by config check', async () => {
+  const msg = errorOf(() => loadConfig({ env: { PORTCULLIS_ALERTS__WEBHOOK__SECRET: 'short-s3cret' }, cwd: os.tmpdir() }));
+  assert.match(msg, /alerts\.webhook\.secret/);
+  assert.doesNotMatch(msg, /short-s3cret/);
+  const { redactSecrets } = await import('../cli/config-commands.ts');
+  const shown = JSON.stringify(redactSecrets({ alerts: { webhook: { secret: 'x'.repeat(20), url: 'https://h' }, email: { password: 'pw' } } }));
+  assert.doesNotMatch(shown, /xxxx|"pw"/);
+  assert.match(shown, /https:\/\/h/);
+});

@@ -71,7 +71,9 @@ function formatIssue(issue: z.core.$ZodIssue, input: unknown, fromEnv: ReadonlyS
     return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''} (check the spelling; see docs/configuration.md)`;
   }
   if (issue.code === 'invalid_type' && got === undefined) return `${key}: is required`;
-  const suffix = got === undefined || typeof got === 'object' ? '' : ` (got ${describe(got)})`;
+  // SECURITY: never echo the value of a secret (webhook keys, SMTP passwords) into a log.
+  const secret = /secret|password|token/i.test(key);
+  const suffix = got === undefined || typeof got === 'object' || secret ? '' : ` (got ${describe(got)})`;
   return `${key}: ${issue.message}${suffix}${where}`;
 }
 
@@ -139,5 +141,6 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   config.dataDir = path.resolve(base, config.dataDir);
   if (config.tls.certFile) config.tls.certFile = path.resolve(base, config.tls.certFile);
   if (config.tls.keyFile) config.tls.keyFile = path.resolve(base, config.tls.keyFile);
+  if (config.mfa.clientCaFile) config.mfa.clientCaFile = path.resolve(base, config.mfa.clientCaFile);
   return { config, file, fromEnv };
 }

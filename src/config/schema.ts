@@ -129,6 +129,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Every user needs a second factor (a user's own setting overrides). */
       required: z.boolean().default(false),
+      /** PEM CA whose certificates naming a user (CN or SAN) are that user's FTPS second factor. */
+      clientCaFile: z.string().min(1).nullable().default(null),
       /** Name shown in authenticator apps. */
       issuer: z.string().min(1).max(64).default('Portcullis'),
       /** Wrong codes within the window that lock the user's logins. */
@@ -189,8 +191,81 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Write JSON lines to DATADIR/audit/audit.jsonl. */
       file: z.boolean().default(true),
-      /** Keep audit records in the store (queried by `audit search`). */
+      /** Keep audit records in the store (queried by `audit search`); it also keeps the chain head. */
       store: z.boolean().default(true),
+      /** Rotate audit.jsonl when it would grow past this many bytes (the chain continues). */
+      rotateBytes: bounded(LIMITS.auditRotateBytes, ' bytes'),
+    })
+    .prefault({}),
+  alerts: z
+    .strictObject({
+      /** The same alert (rule + subject) is sent at most once per this many minutes. */
+      suppressMinutes: z.number().min(0).max(10_080).default(15),
+      rules: z
+        .strictObject({
+          banAdded: z.boolean().default(true),
+          mfaFailures: z.strictObject({ enabled: z.boolean().default(true), count: z.number().int().min(1).max(1000).default(3), windowMinutes: z.number().positive().max(1440).default(15) }).prefault({}),
+          newAddressLogin: z.boolean().default(true),
+          downloadVolume: z
+            .strictObject({ enabled: z.boolean().default(true), bytes: z.number().int().min(1).default(1024 ** 3), windowMinutes: z.number().positive().max(10_080).default(60) })
+            .prefault({}),
+          adminChange: z.boolean().default(true),
+          configReloadFailed: z.boolean().default(true),
+          certificateExpiry: z.strictObject({ enabled: z.boolean().default(true), days: z.number().int().min(1).max(365).default(14) }).prefault({}),
+          /** More rules: an event name glob counted per user, address or overall within a window. */
+          custom: z
+            .array(
+              z.strictObject({
+                name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or dashes'),
+                event: z.string().min(1).max(100),
+                count: z.number().int().min(1).max(100_000).default(1),
+                windowMinutes: z.number().positive().max(10_080).default(10),
+                per: z.enum(['user', 'address', 'all']).default('all'),
+                severity: z.enum(['critical', 'warning', 'notice']).default('warning'),
+              }),
+            )
+            .default([]),
+        })
+        .prefault({}),
+      webhook: z
+        .strictObject({
+          /** http(s) URL receiving a JSON POST per alert; null: off. */
+          url: z.url({ protocol: /^https?$/ }).nullable().default(null),
+          /** HMAC-SHA256 key for the X-Portcullis-Signature header (at least 16 characters). */
+          secret: z.string().min(16, 'must be at least 16 characters').nullable().default(null),
+          maxAttempts: bounded(LIMITS.alertMaxAttempts),
+          /** First retry delay; doubles per attempt, ms. */
+          backoffMs: z.number().int().min(10).max(600_000).default(2000),
+        })
+        .prefault({})
+        .refine((w) => w.url === null || w.secret !== null, { message: 'a webhook needs a secret to sign with', path: ['secret'] }),
+      syslog: z
+        .strictObject({
+          /** Syslog server (RFC 5424); null: off. */
+          host: z.string().min(1).nullable().default(null),
+          port: port.default(514),
+          transport: z.enum(['udp', 'tcp']).default('udp'),
+          facility: z.enum(['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7']).default('authpriv'),
+          appName: z.string().regex(/^[\x21-\x7e]{1,48}$/, 'must be 1-48 printable ASCII characters without spaces').default('portcullis'),
+        })
+        .prefault({}),
+      email: z
+        .strictObject({
+          /** SMTP server; null: off. */
+          host: z.string().min(1).nullable().default(null),
+          port: port.default(587),
+          /** TLS from the first byte (port 465); otherwise STARTTLS. */
+          secure: z.boolean().default(false),
+          /** Refuse to send without STARTTLS (when secure is false). */
+          requireTLS: z.boolean().default(true),
+          username: z.string().min(1).nullable().default(null),
+          /** Prefer the environment variable PORTCULLIS_ALERTS__EMAIL__PASSWORD to the file. */
+          password: z.string().min(1).nullable().default(null),
+          from: z.string().min(3).default('portcullis@localhost'),
+          to: z.array(z.string().min(3)).default([]),
+        })
+        .prefault({})
+        .refine((e) => e.host === null || e.to.length > 0, { message: 'email alerts need at least one recipient', path: ['to'] }),
     })
     .prefault({}),
 });

@@ -75,6 +75,13 @@ export const ERROR_CATALOGUE = {
   ERR_MFA_CODE_INVALID: 'The verification code is not valid',
   ERR_MFA_KEY_MISMATCH: 'A stored secret cannot be decrypted with this MFA key',
 
+  // monitoring (audit trail, alerts, live sessions)
+  ERR_AUDIT_CHAIN_BROKEN: 'The audit trail hash chain is broken: records were edited, deleted, reordered or truncated',
+  ERR_AUDIT_BAD_QUERY: 'The audit query is not valid',
+  ERR_CONTROL_UNAVAILABLE: 'The server control socket cannot be reached (is the server running?)',
+  ERR_CONTROL_BAD_REQUEST: 'The control request is not valid',
+  ERR_CONTROL_SESSION_NOT_FOUND: 'No such live session',
+
   // scanner (outbound probes)
   ERR_SCAN_BAD_TARGET: 'The target URL cannot be scanned',
   ERR_SCAN_TIMEOUT: 'An operation exceeded its time limit',

@@ -1,10 +1,11 @@
 // The operations HTTP listener (metrics.address:metrics.port, loopback by default):
 // /healthz (the process is alive) and /readyz (listeners are up and the store answers).
-// The monitoring issue adds /metrics here.
+// /metrics: Prometheus text from src/metrics (fed by the audit events).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import type { Core } from '../app.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export interface HealthServer {
   address: string;
@@ -13,7 +14,7 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(core: Core): Promise<HealthServer> {
+export async function startHealthServer(core: Core, metrics: Metrics | null = null): Promise<HealthServer> {
   let ready = false;
   const server = http.createServer((req, res) => {
     const send = (status: number, body: string): void => {
@@ -28,6 +29,16 @@ export async function startHealthServer(core: Core): Promise<HealthServer> {
       sql`select 1`.execute(core.store.db).then(
         () => send(200, 'ready'),
         () => send(503, 'store unavailable'),
+      );
+      return;
+    }
+    if (url === '/metrics' && metrics) {
+      metrics.registry.metrics().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+          res.end(body);
+        },
+        () => send(500, 'metrics unavailable'),
       );
       return;
     }

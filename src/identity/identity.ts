@@ -55,9 +55,28 @@ function readSecret(file: string): Buffer {
   }
 }
 
+/**
+ * A new host key pair in OpenSSH format, checked before use: ssh2's generator now and then
+ * (about 1 in 250 ed25519 keys) writes a private key that its own parser rejects, which would
+ * make the first start fail. Each candidate must parse, sign, and verify with its public half.
+ */
+export function generateHostKeyPair(type: HostKey['type']): { private: string; public: string } {
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const pair = type === 'ed25519' ? ssh2.utils.generateKeyPairSync('ed25519') : ssh2.utils.generateKeyPairSync('rsa', { bits: LIMITS.rsaHostKeyBits });
+    const priv = parseSshKey(pair.private);
+    const pub = parseSshKey(pair.public);
+    if (!priv || !pub || !priv.isPrivateKey()) continue;
+    const probe = Buffer.from('portcullis host key check');
+    const sig = priv.sign(probe);
+    if (sig instanceof Error || pub.verify(probe, sig) !== true) continue;
+    return pair;
+  }
+  throw new PortcullisError('ERR_IDENTITY_UNREADABLE', `could not generate a usable ${type} host key`);
+}
+
 function loadHostKey(type: HostKey['type'], file: string, created: string[]): HostKey {
   if (!existsSync(file)) {
-    const pair = type === 'ed25519' ? ssh2.utils.generateKeyPairSync('ed25519') : ssh2.utils.generateKeyPairSync('rsa', { bits: LIMITS.rsaHostKeyBits });
+    const pair = generateHostKeyPair(type);
     writeSecret(file, pair.private);
     writeFileSync(`${file}.pub`, `${pair.public} portcullis\n`, { mode: 0o644 });
     created.push(file);

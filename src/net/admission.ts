@@ -118,6 +118,17 @@ export class Admission {
     return [...this.live.values()].map((c) => c.ctx);
   }
 
+  /**
+   * Ends one admitted connection (`portcullis sessions kill`): destroys its socket; the adapter
+   * cleans up on 'close' as for any dropped client. False when no such connection is open.
+   */
+  disconnect(connectionId: string): boolean {
+    const live = this.live.get(connectionId);
+    if (!live) return false;
+    live.socket.destroy();
+    return true;
+  }
+
   /** Ends every admitted connection (shutdown). */
   closeAll(): void {
     for (const { socket } of this.live.values()) socket.destroy();

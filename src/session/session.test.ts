@@ -23,7 +23,7 @@ const ctx: ConnectionContext = { id: 'c1', protocol: 'ftps', remoteAddress: '127
 
 async function sessionFor(name: string, permissions: readonly Permission[]): Promise<{ s: Session; home: string }> {
   const home = path.join(dir, name);
-  const user: User = { id: 1, name, passwordHash: null, home, permissions: [...permissions], disabled: false, createdAt: '', updatedAt: '', allowedCidrs: [], deniedCidrs: [], accessHours: '', maxSessions: 0, mfaRequired: null };
+  const user: User = { id: 1, name, passwordHash: null, home, permissions: [...permissions], disabled: false, createdAt: '', updatedAt: '', allowedCidrs: [], deniedCidrs: [], accessHours: '', maxSessions: 0, mfaRequired: null, clientCertPins: [] };
   const vfs = await LocalVfs.open(home);
   await writeFile(path.join(home, 'existing.txt'), 'original');
   return { s: new Session(`s-${name}`, user, ctx, vfs, audit), home };

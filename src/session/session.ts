@@ -204,6 +204,11 @@ export class Session {
     }
   }
 
+  /** Transfers in progress (the live sessions view). */
+  currentTransfers(): TransferInfo[] {
+    return [...this.transfers].map((t) => t.describe());
+  }
+
   /** Ends the session: aborts unfinished uploads (nothing half-written is kept), closes files. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -214,6 +219,13 @@ export class Session {
 }
 
 type Report = (ok: boolean, detail: OpDetail, code?: PortcullisError['code']) => void;
+
+export interface TransferInfo {
+  direction: 'upload' | 'download';
+  path: string;
+  bytes: number;
+  startedAt: number;
+}
 
 abstract class Transfer {
   protected done = false;
@@ -234,6 +246,10 @@ abstract class Transfer {
   }
 
   abstract abortTransfer(code: PortcullisError['code']): Promise<void>;
+
+  describe(): TransferInfo {
+    return { direction: this instanceof Upload ? 'upload' : 'download', path: this.path, bytes: this.bytes, startedAt: this.started };
+  }
 }
 
 export class Download extends Transfer {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type ChainedRecord, type ChainHead, encodeChainedLine, seal } from '../audit/chain.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import type { Database } from './schema.ts';
 
@@ -7,13 +8,28 @@ export interface AuditQuery {
   remoteAddress?: string;
   /** Event name prefix, e.g. `auth.` or `file.upload`. */
   eventPrefix?: string;
+  /** Event name glob: `*` matches any run of characters (`file.*.failed`). */
+  eventPattern?: string;
   since?: string;
+  until?: string;
   limit?: number;
 }
+
+export interface LoginRow {
+  ts: string;
+  address: string | null;
+  protocol: string | null;
+  methods: string[];
+  connectionId: string | null;
+}
+
+const CHAIN = 'main';
+const escapeLike = (s: string) => s.replace(/[%_\\]/g, '\\$&');
 
 export class AuditRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** Inserts records outside the chain (imports, tests). The trail's writer uses `append`. */
   async insert(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.db
@@ -27,18 +43,99 @@ export class AuditRepository {
           protocol: r.protocol ?? null,
           connection_id: r.connectionId ?? null,
           record: JSON.stringify(r),
+          seq: null,
+          hash: null,
         })),
       )
       .execute();
+  }
+
+  /**
+   * Appends records to the chain in one transaction: takes the head row's write lock first (so
+   * the server and CLI processes, or several nodes, never fork the chain), seals the records
+   * onto the head, inserts them, moves the head, and calls `beforeCommit` (the JSON-lines file
+   * is written there, under the same lock, in the same order).
+   */
+  async append(records: readonly AuditRecord[], beforeCommit: (sealed: ChainedRecord[], head: ChainHead) => void): Promise<ChainedRecord[]> {
+    if (records.length === 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const now = new Date().toISOString();
+      await trx.updateTable('audit_chain').set({ updated_at: now }).where('name', '=', CHAIN).execute();
+      const row = await trx.selectFrom('audit_chain').select(['seq', 'hash']).where('name', '=', CHAIN).executeTakeFirstOrThrow();
+      const { sealed, head } = seal({ seq: Number(row.seq), hash: row.hash }, records);
+      await trx
+        .insertInto('audit_events')
+        .values(
+          sealed.map((r) => ({
+            ts: r.ts,
+            event: r.event,
+            user_name: r.user ?? null,
+            remote_address: r.remoteAddress ?? null,
+            protocol: r.protocol ?? null,
+            connection_id: r.connectionId ?? null,
+            record: encodeChainedLine(r).trimEnd(),
+            seq: r.seq,
+            hash: r.hash,
+          })),
+        )
+        .execute();
+      await trx.updateTable('audit_chain').set({ seq: head.seq, hash: head.hash }).where('name', '=', CHAIN).execute();
+      beforeCommit(sealed, head);
+      return sealed;
+    });
+  }
+
+  async head(): Promise<ChainHead> {
+    const row = await this.db.selectFrom('audit_chain').select(['seq', 'hash']).where('name', '=', CHAIN).executeTakeFirst();
+    return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: '0'.repeat(64) };
+  }
+
+  /** Chained rows in order, a page at a time (for `audit verify`). */
+  async chainPage(afterSeq: number, limit: number): Promise<{ seq: number; hash: string; record: string }[]> {
+    const rows = await this.db.selectFrom('audit_events').select(['seq', 'hash', 'record']).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+    return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash ?? '', record: r.record }));
+  }
+
+  /** Chained records after a sequence number (other processes' events, for alerts). */
+  async after(seq: number, limit: number): Promise<ChainedRecord[]> {
+    const rows = await this.chainPage(seq, limit);
+    return rows.map((r) => JSON.parse(r.record) as ChainedRecord);
   }
 
   async search(q: AuditQuery = {}): Promise<AuditRecord[]> {
     let query = this.db.selectFrom('audit_events').select('record').orderBy('id', 'desc').limit(q.limit ?? 1000);
     if (q.user) query = query.where('user_name', '=', q.user);
     if (q.remoteAddress) query = query.where('remote_address', '=', q.remoteAddress);
-    if (q.eventPrefix) query = query.where('event', 'like', `${q.eventPrefix.replace(/[%_\\]/g, '\\$&')}%`);
+    if (q.eventPrefix) query = query.where('event', 'like', `${escapeLike(q.eventPrefix)}%`);
+    if (q.eventPattern) query = query.where('event', 'like', q.eventPattern.split('*').map(escapeLike).join('%'));
     if (q.since) query = query.where('ts', '>=', q.since);
+    if (q.until) query = query.where('ts', '<', q.until);
     const rows = await query.execute();
     return rows.map((r) => JSON.parse(r.record) as AuditRecord).reverse();
+  }
+
+  /** A user's recent successful logins, newest first. */
+  async logins(user: string, limit: number): Promise<LoginRow[]> {
+    const rows = await this.db.selectFrom('audit_events').select('record').where('user_name', '=', user).where('event', '=', 'auth.succeeded').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((row) => {
+      const r = JSON.parse(row.record) as AuditRecord & { methods?: string[] };
+      return { ts: r.ts, address: r.remoteAddress ?? null, protocol: r.protocol ?? null, methods: r.methods ?? [], connectionId: r.connectionId ?? null };
+    });
+  }
+
+  /**
+   * Records that a user logged in from an address; true when the address is new for a user who
+   * had logged in before (the first login of a user is not "new").
+   */
+  async noteLoginAddress(user: string, address: string, at: string): Promise<{ isNew: boolean; firstLogin: boolean }> {
+    return this.db.transaction().execute(async (trx) => {
+      const known = await trx.selectFrom('login_addresses').select(['address']).where('user_name', '=', user).execute();
+      if (known.some((k) => k.address === address)) {
+        await trx.updateTable('login_addresses').set({ last_seen: at }).where('user_name', '=', user).where('address', '=', address).execute();
+        return { isNew: false, firstLogin: false };
+      }
+      await trx.insertInto('login_addresses').values({ user_name: user, address, first_seen: at, last_seen: at }).execute();
+      return { isNew: known.length > 0, firstLogin: known.length === 0 };
+    });
   }
 }

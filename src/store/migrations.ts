@@ -138,6 +138,44 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.alterTable('users').addColumn('mfa_required', 'integer').execute();
     },
   },
+  '0004_audit_chain': {
+    async up(db, ddl) {
+      // The hash chain (monitoring): each record's place and hash, and the chain head, which a
+      // truncated or shortened file cannot take back with it.
+      await db.schema.alterTable('audit_events').addColumn('seq', ddl.bigint).execute();
+      await db.schema.alterTable('audit_events').addColumn('hash', 'text').execute();
+      await db.schema.createIndex('audit_events_seq').on('audit_events').column('seq').unique().execute();
+      await db.schema.createIndex('audit_events_address').on('audit_events').columns(['remote_address', 'ts']).execute();
+      await db.schema.createIndex('audit_events_event').on('audit_events').columns(['event', 'ts']).execute();
+      await db.schema
+        .createTable('audit_chain')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('seq', ddl.bigint, (c) => c.notNull().defaultTo(0))
+        .addColumn('hash', 'text', notNull)
+        .addColumn('updated_at', 'text', notNull)
+        .execute();
+      await db
+        .insertInto('audit_chain' as never)
+        .values({ name: 'main', seq: 0, hash: '0'.repeat(64), updated_at: new Date(0).toISOString() })
+        .execute();
+      // Addresses each user has logged in from (the "new address" alert).
+      await db.schema
+        .createTable('login_addresses')
+        .addColumn('user_name', 'text', notNull)
+        .addColumn('address', 'text', notNull)
+        .addColumn('first_seen', 'text', notNull)
+        .addColumn('last_seen', 'text', notNull)
+        .addPrimaryKeyConstraint('login_addresses_pk', ['user_name', 'address'])
+        .execute();
+    },
+  },
+  '0005_client_cert_pins': {
+    async up(db) {
+      // SHA-256 fingerprints (colon hex) of TLS client certificates pinned to the user (FTPS
+      // second factor with the password); comma-separated, empty = none.
+      await db.schema.alterTable('users').addColumn('client_cert_pins', 'text', (c) => c.notNull().defaultTo('')).execute();
+    },
+  },
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -21,6 +21,7 @@ export interface UsersTable {
   max_sessions: Generated<number>;
   /** null: follow mfa.required; 1 always; 0 never. */
   mfa_required: number | null;
+  client_cert_pins: Generated<string>;
 }
 
 export interface MfaTotpTable {
@@ -102,8 +103,25 @@ export interface AuditEventsTable {
   remote_address: string | null;
   protocol: string | null;
   connection_id: string | null;
-  /** The whole record as JSON. */
+  /** The whole record as JSON (since 0004: the canonical chained line). */
   record: string;
+  /** Place in the hash chain (null for records written before 0004). */
+  seq: number | null;
+  hash: string | null;
+}
+
+export interface AuditChainTable {
+  name: string;
+  seq: number;
+  hash: string;
+  updated_at: string;
+}
+
+export interface LoginAddressesTable {
+  user_name: string;
+  address: string;
+  first_seen: string;
+  last_seen: string;
 }
 
 export interface Database {
@@ -113,6 +131,8 @@ export interface Database {
   ip_rules: IpRulesTable;
   bans: BansTable;
   policy_state: PolicyStateTable;
+  audit_chain: AuditChainTable;
+  login_addresses: LoginAddressesTable;
   mfa_totp: MfaTotpTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_used_codes: MfaUsedCodesTable;

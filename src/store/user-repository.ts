@@ -22,6 +22,8 @@ export interface User {
   maxSessions: number;
   /** Per-user MFA override: null follows mfa.required. */
   mfaRequired: boolean | null;
+  /** SHA-256 fingerprints of TLS client certificates pinned to the user (FTPS). */
+  clientCertPins: string[];
 }
 
 export interface NewUser {
@@ -46,6 +48,7 @@ function toUser(row: Selectable<UsersTable>): User {
     accessHours: row.access_hours ?? '',
     maxSessions: Number(row.max_sessions ?? 0),
     mfaRequired: row.mfa_required === null || row.mfa_required === undefined ? null : Number(row.mfa_required) !== 0,
+    clientCertPins: splitList(row.client_cert_pins),
   };
 }
 
@@ -87,7 +90,7 @@ export class UserRepository {
     if (Number(res.numDeletedRows) === 0) throw new PortcullisError('ERR_USER_NOT_FOUND', name);
   }
 
-  async update(name: string, changes: Partial<Pick<User, 'passwordHash' | 'home' | 'permissions' | 'disabled' | 'allowedCidrs' | 'deniedCidrs' | 'accessHours' | 'maxSessions' | 'mfaRequired'>>): Promise<void> {
+  async update(name: string, changes: Partial<Pick<User, 'passwordHash' | 'home' | 'permissions' | 'disabled' | 'allowedCidrs' | 'deniedCidrs' | 'accessHours' | 'maxSessions' | 'mfaRequired' | 'clientCertPins'>>): Promise<void> {
     const res = await this.db
       .updateTable('users')
       .set({
@@ -99,6 +102,7 @@ export class UserRepository {
         ...(changes.deniedCidrs !== undefined && { denied_cidrs: changes.deniedCidrs.join(',') }),
         ...(changes.accessHours !== undefined && { access_hours: changes.accessHours }),
         ...(changes.maxSessions !== undefined && { max_sessions: changes.maxSessions }),
+        ...(changes.clientCertPins !== undefined && { client_cert_pins: changes.clientCertPins.join(',') }),
         ...(changes.mfaRequired !== undefined && { mfa_required: changes.mfaRequired === null ? null : changes.mfaRequired ? 1 : 0 }),
         updated_at: new Date().toISOString(),
       })

@@ -33,7 +33,10 @@ export async function makeTempDir(t: TestContext, prefix = 'portcullis-test-'): 
 }
 
 export async function startTestServer(t: TestContext, config: DeepPartial<ConfigInput> = {}): Promise<TestServer> {
-  const dataDir = config.dataDir ?? path.join(await makeTempDir(t), 'data');
+  // A temp data dir of our own is removed after the server stops (not before: its last audit
+  // record is written on stop).
+  const ownDir = config.dataDir ? null : await mkdtemp(path.join(os.tmpdir(), 'portcullis-test-'));
+  const dataDir = config.dataDir ?? path.join(ownDir!, 'data');
   const input = {
     ...config,
     dataDir,
@@ -49,7 +52,10 @@ export async function startTestServer(t: TestContext, config: DeepPartial<Config
   };
   const output: string[] = [];
   const server = await startServer({ config: parseConfig(input), file: null, fromEnv: [] }, (l) => output.push(l));
-  t.after(() => server.stop());
+  t.after(async () => {
+    await server.stop();
+    if (ownDir) await rm(ownDir, { recursive: true, force: true });
+  });
   const admin = new UserAdmin(server.core.store, server.core.audit, dataDir);
   return {
     server,

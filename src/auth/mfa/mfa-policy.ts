@@ -1,7 +1,6 @@
-// The login policy with MFA: for a user who needs it, every required set contains a one-time
-// code. No set holds a single method, so no method on its own completes the login.
-// (A pinned TLS client certificate as the FTPS second factor, ['tls-client-cert', 'password'],
-// is the next set to add here.)
+// The login policy with MFA: for a user who needs it, every required set holds two factors: a
+// one-time code after a password or key, or (FTPS) a TLS client certificate pinned to the user
+// with the password. No set holds a single method, so no method on its own completes a login.
 import type { AuthPolicy, Factor } from '../auth-flow.ts';
 import type { MfaService } from './mfa-service.ts';
 
@@ -9,6 +8,7 @@ const SINGLE: Factor[][] = [['password'], ['publickey']];
 const WITH_MFA: Factor[][] = [
   ['password', 'totp'],
   ['publickey', 'totp'],
+  ['tls-client-cert', 'password'],
 ];
 
 export function mfaPolicy(mfa: MfaService): AuthPolicy {

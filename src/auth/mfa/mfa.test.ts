@@ -11,6 +11,7 @@ import { Audit } from '../../audit/audit.ts';
 import type { AuditRecord } from '../../audit/events.ts';
 import { parseConfig } from '../../config/load.ts';
 import type { ConnectionContext } from '../../net/connection.ts';
+import { generateHostKeyPair } from '../../identity/identity.ts';
 import { Store } from '../../store/store.ts';
 import type { User } from '../../store/user-repository.ts';
 import { UserAdmin } from '../../users/user-admin.ts';
@@ -40,7 +41,7 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mfa-test-'));
   store = await Store.open({ driver: 'sqlite', url: path.join(dir, 'db.sqlite') });
   mfa = new MfaService(store, audit, SecretBox.fromKey(randomBytes(32)), parseConfig({ mfa: { required: true } }).mfa, () => now);
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateHostKeyPair('ed25519'); // ssh2's raw generator sometimes makes unreadable keys
   const parsed = ssh2.utils.parseKey(pair.private);
   if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('key');
   key = parsed;

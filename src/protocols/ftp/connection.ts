@@ -9,7 +9,7 @@
 // reply, except ABOR, which is handled at once.
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import type { Core } from '../../app.ts';
 import { LIMITS } from '../../config/limits.ts';
 import type { AuthFlow } from '../../auth/auth-flow.ts';
@@ -257,7 +257,10 @@ export class FtpConnection {
       this.reply(530, 'Login incorrect');
       return;
     }
-    const step = await this.flow.password(user, password);
+    // A user who needs MFA appends the one-time (or recovery) code: PASS <password><code>.
+    const peer = this.control instanceof tls.TLSSocket ? this.control.getPeerCertificate() : null;
+    const clientCertificate = peer?.raw ? { raw: peer.raw } : undefined;
+    const step = await this.flow.passwordWithCode(user, password, clientCertificate);
     if (step.status === 'success') {
       this.session = await this.core.openSession(step.user, this.ctx);
       if (this.closed) {
@@ -268,7 +271,13 @@ export class FtpConnection {
       this.reply(230, 'Login successful');
       return;
     }
-    // A partial login (a second factor needed) is refused until FTP gets its MFA step.
+    if (step.status === 'failure' && step.code === 'ERR_AUTH_MFA_NOT_ENROLLED') {
+      this.reply(530, `This account needs a one-time code but has none set up: ask the administrator to run "portcullis mfa enroll ${user}"`);
+      this.closed = true;
+      this.control.end();
+      setTimeout(() => this.destroy(), 1000).unref();
+      return;
+    }
     if (step.status === 'failure' && step.close) {
       this.closeWith(step.code);
       return;

@@ -25,6 +25,10 @@ export function serverTlsOptions(identity: TlsIdentity): tls.TlsOptions {
     minVersion: 'TLSv1.2',
     ciphers: TLS12_CIPHERS,
     honorCipherOrder: true,
+    // A client certificate is asked for but not required: one pinned to the user is an FTPS
+    // second factor (auth/mfa/client-certificates.ts decides, not OpenSSL's chain check).
+    requestCert: true,
+    rejectUnauthorized: false,
     // SECURITY: no renegotiation, no compression (CRIME).
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_COMPRESSION,
     handshakeTimeout: LIMITS.ftpTlsHandshakeTimeoutMs,

@@ -1,0 +1,58 @@
+// The hash chain of the audit trail. Every record carries `seq` (1, 2, 3, … across every file
+// and the store), `prev` (the hash of the record before it; GENESIS for the first) and `hash`:
+// the SHA-256 of the record's canonical form without `hash`. Canonical form: JSON with object
+// keys sorted at every level and no whitespace, so the same record always hashes the same,
+// whoever writes or re-reads it.
+import { createHash } from 'node:crypto';
+import { LIMITS } from '../config/limits.ts';
+import type { AuditRecord } from './events.ts';
+
+export const GENESIS = '0'.repeat(64);
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+export type ChainedRecord = AuditRecord & { seq: number; prev: string; hash: string };
+
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** The hash of a record: SHA-256 of its canonical form without the `hash` field. */
+export function hashOf(record: Record<string, unknown>): string {
+  const { hash: _ignored, ...rest } = record;
+  void _ignored;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/** Oversized records keep only what identifies them (the detail fields are dropped). */
+function bounded(record: AuditRecord): AuditRecord {
+  if (Buffer.byteLength(JSON.stringify(record)) <= LIMITS.maxAuditRecordBytes) return record;
+  return { ts: record.ts, event: record.event, type: record.type, truncated: true, connectionId: record.connectionId, user: record.user } as unknown as AuditRecord;
+}
+
+/** Links records onto a head; returns the sealed records and the new head. */
+export function seal(head: ChainHead, records: readonly AuditRecord[]): { sealed: ChainedRecord[]; head: ChainHead } {
+  let { seq, hash } = head;
+  const sealed: ChainedRecord[] = [];
+  for (const r of records) {
+    seq += 1;
+    const linked = { ...bounded(r), seq, prev: hash } as ChainedRecord;
+    linked.hash = hashOf(linked as unknown as Record<string, unknown>);
+    hash = linked.hash;
+    sealed.push(linked);
+  }
+  return { sealed, head: { seq, hash } };
+}
+
+/** One line of the JSON-lines trail. */
+export function encodeChainedLine(record: ChainedRecord): string {
+  return `${canonicalJson(record)}\n`;
+}

@@ -1,0 +1,146 @@
+// `portcullis audit verify`: walks the trail (every JSON-lines file in order, then the store's
+// copy) and checks each record's hash, its sequence number and its link to the record before
+// it, then compares where the trail ends with the chain head kept in the store. It names the
+// first record where the chain breaks and why: edited, deleted, reordered, truncated.
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { AuditRepository } from '../store/audit-repository.ts';
+import { type ChainHead, GENESIS, hashOf } from './chain.ts';
+import { trailFiles } from './trail-files.ts';
+
+export type ProblemKind = 'unparsable' | 'edited' | 'missing' | 'reordered' | 'broken-link' | 'truncated' | 'head-mismatch' | 'torn';
+
+export interface VerifyProblem {
+  kind: ProblemKind;
+  /** `audit.jsonl line 12`, `store seq 40`, or `end of trail`. */
+  where: string;
+  seq?: number;
+  message: string;
+}
+
+export interface ChainReport {
+  source: 'files' | 'store';
+  records: number;
+  /** The last record walked (what the trail says its head is). */
+  last: ChainHead;
+  problems: VerifyProblem[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  head: ChainHead | null;
+  files: ChainReport | null;
+  store: ChainReport | null;
+  /** Not failures: e.g. the store behind the files after a store outage. */
+  notes: string[];
+}
+
+const MAX_PROBLEMS = 50;
+
+/** Checks records fed in trail order. */
+export class ChainChecker {
+  private expected = 1;
+  private prev = GENESIS;
+  private lost = false;
+  records = 0;
+  last: ChainHead = { seq: 0, hash: GENESIS };
+  readonly problems: VerifyProblem[] = [];
+
+  private report(p: VerifyProblem): void {
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push(p);
+  }
+
+  /** One raw line (or stored record text) at `where`; `startOfFile` marks a file's line 1. */
+  feed(text: string, where: string, options: { startOfFile?: boolean; storedHash?: string } = {}): void {
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(text) as Record<string, unknown>;
+      if (typeof r !== 'object' || r === null || typeof r.seq !== 'number' || typeof r.prev !== 'string' || typeof r.hash !== 'string') throw new Error('not a chained record');
+    } catch {
+      this.report({ kind: 'unparsable', where, message: `${where}: not a complete chained record (edited or truncated)` });
+      this.lost = true;
+      return;
+    }
+    this.records++;
+    const seq = r.seq;
+    const claimed = r.hash;
+    const actual = hashOf(r);
+    if (actual !== claimed || (options.storedHash !== undefined && options.storedHash !== claimed)) {
+      this.report({ kind: 'edited', where, seq, message: `${where}: record seq ${seq} does not match its hash: it was edited` });
+    } else if (this.lost) {
+      // The break was reported at the unreadable record; pick the chain up again here.
+    } else if (seq > this.expected) {
+      const range = seq - 1 === this.expected ? `seq ${this.expected} is` : `seqs ${this.expected}-${seq - 1} are`;
+      const hint = options.startOfFile ? ' (a rotated file removed?)' : ' (deleted or moved)';
+      this.report({ kind: 'missing', where, seq, message: `${where}: expected seq ${this.expected}, found seq ${seq}: ${range} missing before it${hint}` });
+    } else if (seq < this.expected) {
+      this.report({ kind: 'reordered', where, seq, message: `${where}: seq ${seq} comes after seq ${this.expected - 1}: records reordered or duplicated` });
+    } else if (r.prev !== this.prev) {
+      this.report({ kind: 'broken-link', where, seq, message: `${where}: record seq ${seq} does not link to the record before it (previous hash differs)` });
+    }
+    this.lost = false;
+    if (seq >= this.expected) {
+      this.expected = seq + 1;
+      this.prev = claimed;
+    }
+    this.last = { seq, hash: claimed };
+  }
+
+  /** Compares the end of the walk with the head kept in the store. */
+  finish(head: ChainHead | null, whereEnd: string): void {
+    if (!head) return;
+    if (head.seq > this.last.seq) {
+      const range = head.seq === this.last.seq + 1 ? `seq ${head.seq} is` : `seqs ${this.last.seq + 1}-${head.seq} are`;
+      this.report({ kind: 'truncated', where: whereEnd, seq: this.last.seq, message: `${whereEnd}: the trail ends at seq ${this.last.seq} but the chain head in the store is seq ${head.seq}: ${range} missing (truncated)` });
+    } else if (head.seq === this.last.seq && head.hash !== this.last.hash && head.seq > 0) {
+      this.report({ kind: 'head-mismatch', where: whereEnd, seq: head.seq, message: `${whereEnd}: the last record (seq ${head.seq}) is not the one the store's chain head names` });
+    }
+  }
+}
+
+export async function verifyFiles(dir: string, head: ChainHead | null): Promise<ChainReport> {
+  const checker = new ChainChecker();
+  let lastWhere = 'the trail (no files)';
+  for (const file of trailFiles(dir)) {
+    const name = path.basename(file);
+    let lineNo = 0;
+    let endsWithNewline = true;
+    const input = createReadStream(file);
+    input.on('data', (c: Buffer | string) => {
+      if (c.length > 0) endsWithNewline = (typeof c === 'string' ? c.endsWith('\n') : c[c.length - 1] === 0x0a);
+    });
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      lineNo++;
+      if (line.length === 0) continue;
+      checker.feed(line, `${name} line ${lineNo}`, { startOfFile: lineNo === 1 });
+    }
+    if (!endsWithNewline) checker.problems.push({ kind: 'torn', where: `${name} line ${lineNo}`, message: `${name} line ${lineNo}: the file ends inside a record (truncated)` });
+    lastWhere = `${name} after line ${lineNo}`;
+  }
+  checker.finish(head, lastWhere);
+  return { source: 'files', records: checker.records, last: checker.last, problems: checker.problems };
+}
+
+export async function verifyStore(repo: AuditRepository, head: ChainHead): Promise<ChainReport> {
+  const checker = new ChainChecker();
+  let after = 0;
+  for (;;) {
+    const page = await repo.chainPage(after, 1000);
+    if (page.length === 0) break;
+    for (const row of page) checker.feed(row.record, `store seq ${row.seq}`, { storedHash: row.hash });
+    after = page[page.length - 1]!.seq;
+  }
+  checker.finish(head, 'end of the store');
+  return { source: 'store', records: checker.records, last: checker.last, problems: checker.problems };
+}
+
+export async function verifyTrail(options: { dir: string | null; repo: AuditRepository | null }): Promise<VerifyReport> {
+  const head = options.repo ? await options.repo.head() : null;
+  const files = options.dir ? await verifyFiles(options.dir, head) : null;
+  const store = options.repo && head ? await verifyStore(options.repo, head) : null;
+  const notes: string[] = [];
+  if (files && head && files.last.seq > head.seq) notes.push(`the files run to seq ${files.last.seq}, past the store's head (seq ${head.seq}): the store missed writes (was it unavailable?)`);
+  const ok = (files?.problems.length ?? 0) === 0 && (store?.problems.length ?? 0) === 0;
+  return { ok, head, files, store, notes };
+}

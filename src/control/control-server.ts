@@ -1,0 +1,134 @@
+// The control socket: DATADIR/control.sock, a Unix socket with mode 0600 in the 0700 data dir,
+// so only the server's own account can use it. One JSON request line in, one JSON reply line
+// out: `sessions.list` and `sessions.kill`. A kill is audited.
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Core } from '../app.ts';
+import { LIMITS } from '../config/limits.ts';
+import { PortcullisError } from '../errors/index.ts';
+
+export const CONTROL_SOCKET = 'control.sock';
+
+export interface LiveSession {
+  id: string;
+  protocol: string;
+  address: string;
+  port: number;
+  since: string;
+  user: string | null;
+  transfer: { direction: 'upload' | 'download'; path: string; bytes: number; since: string } | null;
+}
+
+export type ControlRequest = { op: 'sessions.list' } | { op: 'sessions.kill'; id: string };
+export type ControlReply = { ok: true; sessions?: LiveSession[]; killed?: LiveSession } | { ok: false; code: string; message: string };
+
+export function controlSocketPath(dataDir: string): string {
+  return path.join(path.resolve(dataDir), CONTROL_SOCKET);
+}
+
+export function liveSessions(core: Core): LiveSession[] {
+  const byConnection = new Map([...core.sessions.values()].map((s) => [s.ctx.id, s]));
+  return core.admission.connections().map((ctx) => {
+    const s = byConnection.get(ctx.id);
+    const t = s?.currentTransfers()[0];
+    return {
+      id: ctx.id,
+      protocol: ctx.protocol,
+      address: ctx.remoteAddress,
+      port: ctx.remotePort,
+      since: new Date(ctx.startedAt).toISOString(),
+      user: s?.user.name ?? null,
+      transfer: t ? { direction: t.direction, path: t.path, bytes: t.bytes, since: new Date(t.startedAt).toISOString() } : null,
+    };
+  });
+}
+
+/** Finds a live session by id or by a unique id prefix (at least 4 characters). */
+function resolve(core: Core, id: string): LiveSession {
+  const all = liveSessions(core);
+  const exact = all.find((s) => s.id === id);
+  if (exact) return exact;
+  const matches = id.length >= 4 ? all.filter((s) => s.id.startsWith(id)) : [];
+  if (matches.length === 1) return matches[0]!;
+  throw new PortcullisError('ERR_CONTROL_SESSION_NOT_FOUND', matches.length > 1 ? `"${id}" matches ${matches.length} sessions: give more of the id` : `no live session "${id}"`);
+}
+
+function handle(core: Core, line: string): ControlReply {
+  let req: ControlRequest;
+  try {
+    req = JSON.parse(line) as ControlRequest;
+  } catch {
+    throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'not JSON');
+  }
+  if (req.op === 'sessions.list') return { ok: true, sessions: liveSessions(core) };
+  if (req.op === 'sessions.kill' && typeof req.id === 'string') {
+    const target = resolve(core, req.id);
+    core.admission.disconnect(target.id);
+    core.audit.emit({ type: 'session.killed', protocol: 'cli', by: 'cli', target: target.id, sessionId: target.id, ...(target.user && { user: target.user }), remoteAddress: target.address });
+    return { ok: true, killed: target };
+  }
+  throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'unknown operation');
+}
+
+export interface ControlServer {
+  path: string;
+  close(): Promise<void>;
+}
+
+export async function startControlServer(core: Core): Promise<ControlServer | null> {
+  const file = controlSocketPath(core.config.dataDir);
+  if (Buffer.byteLength(file) > LIMITS.controlMaxSocketPathBytes) {
+    core.logger.warn({ path: file }, 'control socket path too long for a Unix socket: `portcullis sessions` is unavailable');
+    return null;
+  }
+  if (existsSync(file)) {
+    const inUse = await new Promise<boolean>((r) => {
+      const probe = net.connect(file, () => {
+        probe.destroy();
+        r(true);
+      });
+      probe.on('error', () => r(false));
+    });
+    if (inUse) {
+      core.logger.warn({ path: file }, 'another server answers on the control socket: this one has none');
+      return null;
+    }
+    unlinkSync(file); // left behind by a server that did not stop cleanly
+  }
+  const server = net.createServer((sock) => {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.setTimeout(10_000, () => sock.destroy());
+    sock.on('error', () => undefined);
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl < 0 && Buffer.byteLength(buf) <= LIMITS.controlMaxLineBytes) return;
+      sock.removeAllListeners('data');
+      let reply: ControlReply;
+      if (nl < 0 || nl > LIMITS.controlMaxLineBytes) reply = { ok: false, code: 'ERR_CONTROL_BAD_REQUEST', message: 'request line too long' };
+      else {
+        try {
+          reply = handle(core, buf.slice(0, nl));
+        } catch (err) {
+          const e = err instanceof PortcullisError ? err : new PortcullisError('ERR_CONTROL_BAD_REQUEST', (err as Error).message);
+          reply = { ok: false, code: e.code, message: e.message };
+        }
+      }
+      sock.end(`${JSON.stringify(reply)}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(file, () => resolve());
+  });
+  chmodSync(file, 0o600); // SECURITY: only the server's account may list or kill sessions
+  return {
+    path: file,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}

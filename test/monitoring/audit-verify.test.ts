@@ -1,0 +1,127 @@
+// `portcullis audit verify` against a trail that was edited, shortened, reordered, truncated
+// or lost a rotated file: each must fail and name where the chain breaks.
+import assert from 'node:assert/strict';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { openStoreAndAudit } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { runCli } from '../helpers/cli.ts';
+import { makeTempDir } from '../helpers/server.ts';
+
+async function makeTrail(t: Parameters<typeof makeTempDir>[0], records = 60): Promise<{ dir: string; auditDir: string; files: string[] }> {
+  const dir = await makeTempDir(t);
+  await writeFile(path.join(dir, 'portcullis.yaml'), 'dataDir: ./data\naudit:\n  rotateBytes: 4096\n');
+  const config = parseConfig({ dataDir: path.join(dir, 'data'), audit: { rotateBytes: 4096 } });
+  const base = await openStoreAndAudit(config);
+  for (let i = 0; i < records; i++) {
+    base.audit.emit({ type: 'auth.failed', protocol: 'ftps', remoteAddress: '203.0.113.7', user: `user${i}`, method: 'password', code: 'ERR_AUTH_FAILED', reason: 'bad-credentials' });
+    if (i % 7 === 0) await new Promise((r) => setImmediate(r)); // several batches
+  }
+  await base.close();
+  const auditDir = path.join(dir, 'data', 'audit');
+  const files = (await readdir(auditDir)).sort();
+  return { dir, auditDir, files };
+}
+
+const verify = (dir: string, json = false) => runCli(['audit', 'verify', ...(json ? ['--json'] : [])], { cwd: dir });
+
+async function lines(file: string): Promise<string[]> {
+  return (await readFile(file, 'utf8')).split('\n').filter((l) => l.length > 0);
+}
+
+test('an untouched trail verifies, across rotated files', async (t) => {
+  const { dir, files } = await makeTrail(t);
+  assert.ok(files.length >= 3, `rotation made several files: ${files.join(', ')}`);
+  assert.ok(files.includes('audit.jsonl'));
+  const r = await verify(dir);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /files: 60 records, last seq 60/);
+  assert.match(r.stdout, /store: 60 records, chain head seq 60/);
+  assert.match(r.stdout, /audit trail intact/);
+});
+
+test('one byte edited: verify names the record', async (t) => {
+  const { dir, auditDir } = await makeTrail(t);
+  const file = path.join(auditDir, 'audit.jsonl');
+  const text = await readFile(file, 'utf8');
+  const at = text.indexOf('203.0.113.7');
+  await writeFile(file, `${text.slice(0, at)}203.0.113.8${text.slice(at + 11)}`); // one digit changed
+  const r = await verify(dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /BROKEN edited: audit\.jsonl line 1: record seq \d+ does not match its hash/);
+  assert.match(r.stderr, /\[ERR_AUDIT_CHAIN_BROKEN\]/);
+});
+
+test('a record deleted: verify names the gap', async (t) => {
+  const { dir, auditDir } = await makeTrail(t);
+  const file = path.join(auditDir, 'audit.jsonl');
+  const ls = await lines(file);
+  const removed = JSON.parse(ls[2]!) as { seq: number };
+  await writeFile(file, `${[...ls.slice(0, 2), ...ls.slice(3)].join('\n')}\n`);
+  const r = await verify(dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, new RegExp(`BROKEN missing: audit\\.jsonl line 3: expected seq ${removed.seq}, found seq ${removed.seq + 1}`));
+});
+
+test('two records swapped: verify reports the reordering', async (t) => {
+  const { dir, auditDir } = await makeTrail(t);
+  const file = path.join(auditDir, 'audit.jsonl');
+  const ls = await lines(file);
+  [ls[1], ls[2]] = [ls[2]!, ls[1]!];
+  await writeFile(file, `${ls.join('\n')}\n`);
+  const r = await verify(dir, true);
+  assert.equal(r.code, 1);
+  const report = JSON.parse(r.stdout) as { ok: boolean; files: { problems: { kind: string; where: string }[] } };
+  assert.equal(report.ok, false);
+  assert.deepEqual(
+    report.files.problems.map((p) => `${p.kind} ${p.where}`),
+    ['missing audit.jsonl line 2', 'reordered audit.jsonl line 3'],
+  );
+});
+
+test('the file truncated at a record boundary: the store head shows records missing', async (t) => {
+  const { dir, auditDir } = await makeTrail(t);
+  const file = path.join(auditDir, 'audit.jsonl');
+  const ls = await lines(file);
+  await writeFile(file, `${ls.slice(0, ls.length - 3).join('\n')}\n`);
+  const r = await verify(dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /BROKEN truncated: .*the trail ends at seq 57 but the chain head in the store is seq 60: seqs 58-60 are missing/);
+});
+
+test('the file truncated inside a record', async (t) => {
+  const { dir, auditDir } = await makeTrail(t);
+  const file = path.join(auditDir, 'audit.jsonl');
+  const text = await readFile(file, 'utf8');
+  await writeFile(file, text.slice(0, text.length - 40));
+  const r = await verify(dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /BROKEN unparsable: audit\.jsonl line \d+: not a complete chained record/);
+  assert.match(r.stdout, /BROKEN truncated: /);
+});
+
+test('a rotated file removed: verify names the missing range', async (t) => {
+  const { dir, auditDir, files } = await makeTrail(t);
+  const rotated = files.filter((f) => f !== 'audit.jsonl');
+  const victim = rotated[1]!;
+  const first = Number(/audit-(\d+)/.exec(victim)![1]);
+  const next = rotated[2] ?? 'audit.jsonl';
+  const nextFirst = (JSON.parse((await lines(path.join(auditDir, next)))[0]!) as { seq: number }).seq;
+  await rm(path.join(auditDir, victim));
+  const r = await verify(dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, new RegExp(`BROKEN missing: ${next.replace('.', '\\.')} line 1: expected seq ${first}, found seq ${nextFirst}: seqs ${first}-${nextFirst - 1} are missing before it \\(a rotated file removed\\?\\)`));
+});
+
+test('an edited store row is found too', async (t) => {
+  const { dir } = await makeTrail(t, 10);
+  const config = parseConfig({ dataDir: path.join(dir, 'data') });
+  const base = await openStoreAndAudit(config, { withoutAuditSinks: true });
+  const row = await base.store.db.selectFrom('audit_events').select(['id', 'record']).where('seq', '=', 4).executeTakeFirstOrThrow();
+  await base.store.db.updateTable('audit_events').set({ record: row.record.replace('user3', 'user9') }).where('id', '=', row.id).execute();
+  await base.close();
+  const r = await verify(dir);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /BROKEN edited: store seq 4: record seq 4 does not match its hash/);
+});
