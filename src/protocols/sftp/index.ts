@@ -210,12 +210,25 @@ class SshConnection {
       case 'keyboard-interactive': {
         // One prompt per round (quirk 5). The answer proves 'password', or, once a first
         // factor is proven and only a code is missing, 'totp' (the core checks the order).
+        // Password then code are asked in one keyboard-interactive exchange (two rounds), as
+        // sshd with PAM does: OpenSSH does not retry keyboard-interactive after a partial
+        // success when NumberOfPasswordPrompts is 1.
+        const ask = (prompt: string, instructions = '') =>
+          new Promise<string[]>((resolve) => actx.prompt(prompt ? [{ prompt, echo: false }] : [], 'Portcullis', instructions, resolve));
         const wantsCode = this.next !== undefined && this.next.includes('totp') && !this.next.includes('password');
-        const prompt = wantsCode ? 'Verification code: ' : 'Password: ';
-        const answers = await new Promise<string[]>((resolve) => actx.prompt([{ prompt, echo: false }], 'Portcullis', '', resolve));
+        const answers = await ask(wantsCode ? 'Verification code: ' : 'Password: ');
         if (answers.length !== 1) return this.reject(actx, await this.flow.nextFactors(username));
-        const answer = answers[0] ?? '';
-        return this.finish(actx, wantsCode ? await this.flow.secondFactor(username, answer) : await this.flow.password(username, answer));
+        let step = wantsCode ? await this.flow.secondFactor(username, answers[0] ?? '') : await this.flow.password(username, answers[0] ?? '');
+        if (step.status === 'partial' && step.next.length === 1 && step.next[0] === 'totp') {
+          const code = await ask('Verification code: ');
+          if (code.length !== 1) return this.reject(actx, step.next, true);
+          step = await this.flow.secondFactor(username, code[0] ?? '');
+        }
+        if (step.status === 'failure' && step.code === 'ERR_AUTH_MFA_NOT_ENROLLED') {
+          // The password was right: say what is missing and which command fixes it.
+          await ask('', `This account needs a one-time code but has none set up: ask the administrator to run "portcullis mfa enroll ${username}".`);
+        }
+        return this.finish(actx, step);
       }
       case 'publickey': {
         const { algo, data } = actx.key;
