@@ -24,8 +24,8 @@ async function start(t: TestContext): Promise<Fixture> {
   return { ...f, secret, recovery };
 }
 
-/** SSH_ASKPASS answering "Password:" with the password and "Verification code:" with oathtool. */
-async function askpassWithCode(f: Fixture, code: string | 'oathtool', password = PASSWORD): Promise<NodeJS.ProcessEnv> {
+/** SSH_ASKPASS answering "Password:" with the password and "Verification code:" with `code` ("oathtool": compute it). */
+async function askpassWithCode(f: Fixture, code: string, password = PASSWORD): Promise<NodeJS.ProcessEnv> {
   const file = path.join(f.dir, `askpass-mfa-${Math.random().toString(36).slice(2)}.sh`);
   const answer = code === 'oathtool' ? `oathtool --totp -b ${f.secret}` : `printf '%s\\n' '${code}'`;
   await writeFile(file, `#!/bin/sh\ncase "$1" in\n  *erification*) ${answer} ;;\n  *) printf '%s\\n' '${password}' ;;\nesac\n`);
