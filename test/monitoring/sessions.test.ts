@@ -2,7 +2,7 @@
 // socket, with a real client in the middle of a transfer.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { LiveSession } from '../../src/control/control-server.ts';
@@ -70,4 +70,32 @@ test('sessions list without a running server: one clear line', async (t) => {
   const r = await runCli(['sessions', 'list'], { cwd: f.work });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /\[ERR_CONTROL_UNAVAILABLE\]/);
+});
+
+test('sessions kill ends an active SFTP session (OpenSSH sftp mid-download)', async (t) => {
+  const { startSftpFixture, SSH_OPTS, USER: SFTP_USER } = await import('../sftp/helpers.ts');
+  const f = await startSftpFixture(t);
+  await writeFile(path.join(f.dir, 'portcullis.yaml'), `dataDir: ${JSON.stringify(f.srv.dataDir)}\n`);
+  const cli = (args: string[]) => runCli(args, { cwd: f.dir });
+  await mkdir(f.home, { recursive: true }); // the home is created at first login
+  await randomFile(f.home, 'big.bin', 8 * MiB);
+  await writeFile(path.join(f.dir, 'batch'), 'get big.bin out.bin\n');
+  // -l: a slow download (1600 Kbit/s), still running when we look and kill.
+  const sftp = spawn('sftp', [...SSH_OPTS, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', f.key, '-l', '1600', '-P', String(f.port), '-b', path.join(f.dir, 'batch'), `${SFTP_USER}@127.0.0.1`], { cwd: f.dir, stdio: 'ignore', detached: true });
+  const exited = new Promise<number | null>((r) => sftp.on('close', (code) => r(code)));
+  t.after(() => sftp.kill('SIGKILL'));
+
+  let sessions: LiveSession[] = [];
+  await waitFor('an SFTP download in progress', async () => {
+    sessions = JSON.parse((await cli(['sessions', 'list', '--json'])).stdout) as LiveSession[];
+    return sessions.some((s) => s.protocol === 'sftp' && (s.transfer?.bytes ?? 0) > 0);
+  });
+  const s = sessions.find((x) => x.protocol === 'sftp')!;
+  assert.equal(s.user, SFTP_USER);
+  assert.equal(s.transfer!.path, '/big.bin');
+  const kill = await cli(['sessions', 'kill', s.id]);
+  assert.equal(kill.code, 0, kill.stderr);
+  assert.notEqual(await exited, 0, 'the client saw its connection end');
+  await waitFor('the session to be gone', () => f.srv.server.core.sessions.size === 0 && f.srv.server.core.admission.connectionCount === 0, 5_000);
+  await waitFor('the kill in the trail', async () => (await f.srv.server.core.store.audit.search({ eventPrefix: 'session.killed' })).length === 1);
 });
