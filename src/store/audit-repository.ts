@@ -34,19 +34,7 @@ export class AuditRepository {
     if (records.length === 0) return;
     await this.db
       .insertInto('audit_events')
-      .values(
-        records.map((r) => ({
-          ts: r.ts,
-          event: r.event,
-          user_name: r.user ?? null,
-          remote_address: r.remoteAddress ?? null,
-          protocol: r.protocol ?? null,
-          connection_id: r.connectionId ?? null,
-          record: JSON.stringify(r),
-          seq: null,
-          hash: null,
-        })),
-      )
+      .values(records.map((r) => auditRow(r, JSON.stringify(r), null, null)))
       .execute();
   }
 
@@ -66,17 +54,7 @@ export class AuditRepository {
       await trx
         .insertInto('audit_events')
         .values(
-          sealed.map((r) => ({
-            ts: r.ts,
-            event: r.event,
-            user_name: r.user ?? null,
-            remote_address: r.remoteAddress ?? null,
-            protocol: r.protocol ?? null,
-            connection_id: r.connectionId ?? null,
-            record: encodeChainedLine(r).trimEnd(),
-            seq: r.seq,
-            hash: r.hash,
-          })),
+          sealed.map((r) => auditRow(r, encodeChainedLine(r).trimEnd(), r.seq, r.hash)),
         )
         .execute();
       await trx.updateTable('audit_chain').set({ seq: head.seq, hash: head.hash }).where('name', '=', CHAIN).execute();
@@ -138,4 +116,19 @@ export class AuditRepository {
       return { isNew: known.length > 0, firstLogin: known.length === 0 };
     });
   }
+}
+
+/** The indexed columns of an audit row, plus the whole record as written. */
+function auditRow(r: AuditRecord, record: string, seq: number | null, hash: string | null) {
+  return {
+    ts: r.ts,
+    event: r.event,
+    user_name: r.user ?? null,
+    remote_address: r.remoteAddress ?? null,
+    protocol: r.protocol ?? null,
+    connection_id: r.connectionId ?? null,
+    record,
+    seq,
+    hash,
+  };
 }
