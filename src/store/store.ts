@@ -54,6 +54,9 @@ export class Store {
         const sqlite = new SqliteDatabase(options.url);
         chmodSync(options.url, 0o600); // SECURITY: holds password hashes
         sqlite.pragma('journal_mode = WAL');
+        // WAL + NORMAL: no fsync per commit (the audit trail commits often); the database stays
+        // consistent after a crash, and only a power loss can drop the newest transactions.
+        sqlite.pragma('synchronous = NORMAL');
         sqlite.pragma('busy_timeout = 5000');
         sqlite.pragma('foreign_keys = ON');
         db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
