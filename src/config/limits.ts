@@ -52,6 +52,17 @@ export const LIMITS = {
   sftpMaxPacketBytes: 256 * 1024 + 1024,
   /** Largest read or write payload per request, bytes (255 KiB, as OpenSSH). */
   sftpMaxReadWriteBytes: 255 * 1024,
+  /** READ/WRITE requests in flight at once per SFTP session. */
+  sftpMaxParallelIo: 64,
+  /** Parsed SFTP requests waiting to run before the channel is paused (back-pressure). */
+  sftpMaxQueuedRequests: 128,
+  /** Entries per READDIR reply, and a soft cap on the reply's size. */
+  sftpReaddirBatchEntries: 128,
+  sftpReaddirSoftBytes: 64 * 1024,
+  /** Longest handle string accepted (draft: at most 256 bytes). */
+  sftpMaxHandleBytes: 256,
+  /** Extended attributes accepted in one ATTRS structure. */
+  sftpMaxExtendedAttributes: 64,
   /** Open file and directory handles per SFTP session. */
   sftpMaxOpenHandles: 256,
   /** SFTP subsystem channels (sessions) per SSH connection (rclone opens several). */

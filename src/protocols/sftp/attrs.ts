@@ -1,5 +1,6 @@
 // SFTP v3 ATTRS: parsing what clients send (SETSTAT, OPEN, MKDIR) and encoding what we
 // report (STAT, READDIR), plus the `ls -l` style long name OpenSSH's `ls -l` prints.
+import { LIMITS } from '../../config/limits.ts';
 import type { VfsAttributes, VfsStat } from '../../vfs/vfs.ts';
 import { ATTR_FLAGS } from './constants.ts';
 import { MalformedPacketError, type PacketWriter, type SftpReader } from './packet.ts';
@@ -11,7 +12,7 @@ export interface ParsedAttrs extends VfsAttributes {
   ownerRequested?: boolean;
 }
 
-const MAX_EXTENDED_ATTRS = 64;
+const MAX_EXTENDED_ATTRS = LIMITS.sftpMaxExtendedAttributes;
 
 export function parseAttrs(r: SftpReader): ParsedAttrs {
   const flags = r.u32('attr flags');

@@ -10,6 +10,7 @@
 // request is a barrier: it waits for the I/O in flight and runs alone, so CLOSE, RENAME and
 // SETSTAT see the effects of the writes sent before them. Replies leave in request order (as
 // from OpenSSH's sequential server), which some clients rely on.
+import { LIMITS } from '../../config/limits.ts';
 import type { Duplex } from 'node:stream';
 import { PortcullisError } from '../../errors/index.ts';
 import type { Download, Session, Upload } from '../../session/session.ts';
@@ -40,15 +41,12 @@ export interface SftpServerOptions {
   onClientEnd?(): void;
 }
 
-/** READ/WRITE requests allowed in flight at once. */
-export const MAX_PARALLEL_IO = 64;
-/** Parsed requests waiting to run before the channel is paused. */
-export const MAX_QUEUED_REQUESTS = 128;
-/** Entries per READDIR reply (and a soft cap on the reply's size). */
-const READDIR_BATCH = 128;
-const READDIR_SOFT_BYTES = 64 * 1024;
-/** Longest handle string we accept (draft: at most 256 bytes). */
-const MAX_HANDLE_BYTES = 256;
+// The caps live with every other hard limit in src/config/limits.ts.
+export const MAX_PARALLEL_IO = LIMITS.sftpMaxParallelIo;
+export const MAX_QUEUED_REQUESTS = LIMITS.sftpMaxQueuedRequests;
+const READDIR_BATCH = LIMITS.sftpReaddirBatchEntries;
+const READDIR_SOFT_BYTES = LIMITS.sftpReaddirSoftBytes;
+const MAX_HANDLE_BYTES = LIMITS.sftpMaxHandleBytes;
 
 type FileHandle = { kind: 'read'; path: string; download: Download; inflight: number } | { kind: 'write'; path: string; upload: Upload; inflight: number };
 interface DirHandle {
