@@ -85,79 +85,66 @@ function sshConfig(s: TargetScan, extra: Partial<ConnectConfig>): ConnectConfig 
   };
 }
 
-/** Complete a key exchange for one host-key algorithm and return the key the server presented. */
-async function fetchHostKey(s: TargetScan, alg: string): Promise<Buffer> {
+/**
+ * One ssh2 client connection under the target's budget and timeout. `setup` wires the client and
+ * returns its ssh2 config; it calls `done(value)` once it has what it came for. The connection
+ * is always ended; no value means the probe failed with `missing`.
+ */
+async function probeSsh<T>(s: TargetScan, missing: string, setup: (c: Client, done: (value: T) => void) => Parameters<typeof sshConfig>[1]): Promise<T> {
   const release = await s.budget.acquire();
   try {
-    return await new Promise<Buffer>((resolve, reject) => {
+    return await new Promise<T>((resolve, reject) => {
       const c = new Client();
-      let key: Buffer | undefined;
+      let value: { v: T } | undefined;
       const timer = setTimeout(() => finish(new Error('timed out')), s.options.timeoutMs);
       function finish(err?: Error): void {
         clearTimeout(timer);
         c.removeAllListeners('error');
         c.on('error', () => undefined);
         c.end();
-        if (key) resolve(key);
-        else reject(err ?? new Error('no host key'));
+        if (value) resolve(value.v);
+        else reject(err ?? new Error(missing));
       }
       c.on('error', (err) => finish(err));
       c.on('close', () => finish());
-      c.connect(
-        sshConfig(s, {
-          username: 'portcullis-scan',
-          algorithms: { ...PROBE_ALGORITHMS, serverHostKey: [alg as never] },
-          hostVerifier: (k: Buffer) => {
-            key = k;
-            setImmediate(() => finish());
-            return false; // never authenticate: we only wanted the key
-          },
-        }),
-      );
+      const done = (v: T) => {
+        value = { v };
+        setImmediate(() => finish());
+      };
+      c.connect(sshConfig(s, setup(c, done)));
     });
   } finally {
     release();
   }
 }
 
-async function authMethods(s: TargetScan): Promise<string[]> {
-  const release = await s.budget.acquire();
-  try {
-    return await new Promise<string[]>((resolve, reject) => {
-      const c = new Client();
-      const username = `pcscan${randomBytes(5).toString('hex')}`;
-      let methods: string[] | undefined;
-      const timer = setTimeout(() => finish(new Error('timed out')), s.options.timeoutMs);
-      function finish(err?: Error): void {
-        clearTimeout(timer);
-        c.removeAllListeners('error');
-        c.on('error', () => undefined);
-        c.end();
-        if (methods) resolve(methods);
-        else reject(err ?? new Error('no userauth failure received'));
-      }
-      c.on('error', (err) => finish(err));
-      c.on('close', () => finish());
-      c.on('ready', () => {
-        methods = ['none (login without credentials succeeded)'];
-        finish();
-      });
-      c.connect(
-        sshConfig(s, {
-          username,
-          hostVerifier: () => true,
-          authHandler: (left, _partial, next) => {
-            if (left === null || left === undefined) return next({ type: 'none', username } as never);
-            methods = left;
-            setImmediate(() => finish());
-            return next(false as never);
-          },
-        }),
-      );
-    });
-  } finally {
-    release();
-  }
+/** Complete a key exchange for one host-key algorithm and return the key the server presented. */
+function fetchHostKey(s: TargetScan, alg: string): Promise<Buffer> {
+  return probeSsh<Buffer>(s, 'no host key', (_c, done) => ({
+    username: 'portcullis-scan',
+    algorithms: { ...PROBE_ALGORITHMS, serverHostKey: [alg as never] },
+    hostVerifier: (k: Buffer) => {
+      done(k);
+      return false; // never authenticate: we only wanted the key
+    },
+  }));
+}
+
+/** The methods a `none` request for a random user is offered. */
+function authMethods(s: TargetScan): Promise<string[]> {
+  const username = `pcscan${randomBytes(5).toString('hex')}`;
+  return probeSsh<string[]>(s, 'no userauth failure received', (c, done) => {
+    c.on('ready', () => done(['none (login without credentials succeeded)']));
+    return {
+      username,
+      hostVerifier: () => true,
+      authHandler: (left, _partial, next) => {
+        if (left === null || left === undefined) return next({ type: 'none', username } as never);
+        done(left);
+        return next(false as never);
+      },
+    };
+  });
 }
 
 export async function scanSsh(s: TargetScan): Promise<void> {
