@@ -6,7 +6,7 @@ import { parseAttrs, formatLongname } from './attrs.ts';
 import { ATTR_FLAGS, FXP, STATUS } from './constants.ts';
 import { sshMethodsFor } from './index.ts';
 import { SftpReader, PacketWriter } from './packet.ts';
-import { climbsAboveHome, REQUESTS } from './sftp-server.ts';
+import { climbsAboveHome, REQUESTS } from './requests.ts';
 import { SFTP_STATUS_FOR, statusForError } from './status.ts';
 
 void test('every catalogue code has an SFTP status, and file errors map as OpenSSH does', () => {
