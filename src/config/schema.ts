@@ -127,8 +127,9 @@ export const configSchema = z.strictObject({
     .prefault({}),
   mfa: z
     .strictObject({
-      /** Every user needs a second factor (a user's own setting overrides). */
-      required: z.boolean().default(false),
+      /** Every user needs a second factor (a user's own setting overrides). On by default: a
+       *  password or key alone never opens a session until the operator says otherwise. */
+      required: z.boolean().default(true),
       /** PEM CA whose certificates naming a user (CN or SAN) are that user's FTPS second factor. */
       clientCaFile: z.string().min(1).nullable().default(null),
       /** Name shown in authenticator apps. */

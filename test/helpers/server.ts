@@ -48,6 +48,9 @@ export async function startTestServer(t: TestContext, config: DeepPartial<Config
     // defender and the connection rate would (rightly) ban them. The access suite
     // (test/access/) turns these back on and attacks them.
     defender: { enabled: false, ...config.defender },
+    // Protocol suites log in with one factor; the MFA suite (test/mfa/) turns MFA back on (it is
+    // on by default) and attacks it.
+    mfa: { required: false, ...config.mfa },
     rateLimits: { connectionsPerSecond: 0, ...config.rateLimits },
   };
   const output: string[] = [];
