@@ -231,3 +231,32 @@ void test('a client killed mid-upload leaves no file under the final name and no
   const left = await Promise.all((await readdir(f.home)).map(async (n) => `${n} (${(await stat(path.join(f.home, n))).size} bytes)`));
   assert.deepEqual(left, [], 'nothing left: no final file, no temporary file');
 });
+
+void test('ALPACA (CVE-2021-3618): a TLS client naming another protocol (http/1.1) is refused; no ALPN or "ftp" is served', async (t) => {
+  const f = await startFtps(t);
+  const handshake = (alpn: string[] | undefined) =>
+    new Promise<string>((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port: f.implicitPort, rejectUnauthorized: false, ...(alpn && { ALPNProtocols: alpn }) }, () => {
+        s.once('data', (d: Buffer) => {
+          resolve(`ok ${String(s.alpnProtocol)} ${d.toString().slice(0, 3)}`);
+          s.destroy();
+        });
+      });
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(`refused ${err.code ?? err.message}`));
+    });
+  assert.match(await handshake(['http/1.1']), /^refused ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL/);
+  assert.match(await handshake(['h2', 'http/1.1']), /^refused/);
+  assert.equal(await handshake(undefined), 'ok false 220');
+  assert.equal(await handshake(['ftp']), 'ok ftp 220');
+  // Explicit FTPS: the same after AUTH TLS.
+  const c = await RawFtp.connect(f.explicitPort);
+  t.after(() => c.close());
+  await c.next();
+  assert.equal((await c.cmd('AUTH TLS'))?.code, 234);
+  c.socket.removeAllListeners('data');
+  const outcome = await new Promise<string>((resolve) => {
+    const s = tls.connect({ socket: c.socket, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => resolve('accepted'));
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(`refused ${err.code ?? err.message}`));
+  });
+  assert.match(outcome, /^refused ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL/);
+});

@@ -32,6 +32,10 @@ export function serverTlsOptions(identity: TlsIdentity): tls.TlsOptions {
     // SECURITY: no renegotiation, no compression (CRIME).
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_COMPRESSION,
     handshakeTimeout: LIMITS.ftpTlsHandshakeTimeoutMs,
+    // SECURITY: ALPACA (CVE-2021-3618): a client that names another application protocol (a
+    // browser lured into sending HTTPS here) is refused with no_application_protocol. FTP clients
+    // send no ALPN, or "ftp".
+    ALPNCallback: ({ protocols }) => (protocols.includes('ftp') ? 'ftp' : undefined),
   };
 }
 
