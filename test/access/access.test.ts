@@ -78,10 +78,16 @@ test('brute force from 50 addresses over FTPS and SFTP: each is banned and gets 
   }
   assert.equal(legitOk, 20, 'every legitimate login succeeded during the attack');
 
-  const bans = (await s.server.core.store.policy.activeBans()).map((b) => b.address).sort();
-  assert.deepEqual(bans, [...attackers].sort());
+  // Every attacker was banned. The bans last 15 s, and on a loaded machine the whole attack can
+  // take longer: the earliest may have lifted by now, so "all banned" is read from the trail and
+  // the ban checks below use the last attackers, banned moments ago.
+  const banned = (await s.server.core.store.audit.search({ eventPrefix: 'policy.ban.added' })).map((e) => e.remoteAddress).sort();
+  assert.deepEqual(banned, [...attackers].sort());
+  const active = (await s.server.core.store.policy.activeBans()).map((b) => b.address);
+  const recent = attackers.slice(-3);
+  for (const a of recent) assert.ok(active.includes(a), `${a} is banned`);
   // Banned: no banner on either protocol, and logins fail even with the right password.
-  for (const a of [attackers[0]!, attackers[1]!, attackers[49]!]) {
+  for (const a of recent) {
     assert.equal((await banner(s.port('ftps (explicit)'), a)).length, 0, `${a} got an FTPS banner`);
     assert.equal((await banner(s.port('sftp'), a)).length, 0, `${a} got an SSH banner`);
     assert.equal(await sftpLogin(s, a, USER, PASSWORD), false);
@@ -89,15 +95,17 @@ test('brute force from 50 addresses over FTPS and SFTP: each is banned and gets 
   assert.match((await banner(s.port('ftps (explicit)'), '127.0.0.2')).toString(), /^220 /);
 
   // The ban survives a restart: a new server on the same data dir refuses the address.
+  const last = attackers[49]!;
   await s.server.stop();
   const again = await startTestServer(t, config);
-  assert.equal((await banner(again.port('sftp'), attackers[3]!)).length, 0, 'still banned after restart');
-  const listed = await runCli(['ban', 'list', '--json'], { env: { PORTCULLIS_DATA_DIR: dataDir } });
-  assert.equal((JSON.parse(listed.stdout) as unknown[]).length, 50);
-  // ... and lifts at expiry (15 s here).
-  await new Promise((r) => setTimeout(r, 16_000));
-  assert.match((await banner(again.port('sftp'), attackers[3]!)).toString(), /^SSH-2\.0-/);
-  assert.equal(await sftpLogin(again, attackers[3]!, USER, PASSWORD), true);
+  assert.equal((await banner(again.port('sftp'), last)).length, 0, 'still banned after restart');
+  const listed = JSON.parse((await runCli(['ban', 'list', '--json'], { env: { PORTCULLIS_DATA_DIR: dataDir } })).stdout) as { address: string; expiresAt: string }[];
+  const ban = listed.find((b) => b.address === last);
+  assert.ok(ban, `ban list shows ${last}: ${JSON.stringify(listed)}`);
+  // ... and lifts at expiry (15 s after it was set).
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(ban.expiresAt) - Date.now()) + 1_000));
+  assert.match((await banner(again.port('sftp'), last)).toString(), /^SSH-2\.0-/);
+  assert.equal(await sftpLogin(again, last, USER, PASSWORD), true);
 });
 
 test('deny and allow lists, IPv6 ::1, allow-list mode; CLI changes reach a running server', { timeout: 120_000 }, async (t) => {
