@@ -11,6 +11,7 @@ import { startControlServer, type ControlServer } from './control/control-server
 import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
 import { PROTOCOL_ADAPTERS } from './protocols/index.ts';
+import { takeSnapshot } from './posture/snapshot.ts';
 
 export interface RunningServer {
   core: Core;
@@ -29,6 +30,7 @@ function formatAddress(address: string, port: number): string {
 
 export async function startServer(loaded: LoadedConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningServer> {
   const { config } = loaded;
+  const startedAt = new Date();
   const core = await createCore(config);
   const adapters: ProtocolAdapter[] = [];
   const listeners: BoundListener[] = [];
@@ -56,7 +58,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       listeners.push(...(await adapter.start()));
     }
     if (config.metrics.enabled) health = await startHealthServer(core, metrics);
-    control = await startControlServer(core);
+    control = await startControlServer(core, { snapshot: () => takeSnapshot(core, listeners, loaded, startedAt) });
   } catch (err) {
     await control?.close();
     await Promise.all(adapters.map((a) => a.stop()));

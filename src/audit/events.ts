@@ -40,6 +40,8 @@ export type AuditEvent = Base &
     | { type: 'config.reload.failed'; what: string; detail: string }
     | { type: 'identity.certificate.expiring'; validTo: string; daysLeft: number; fingerprint: string }
     | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin' }
+    /** `portcullis posture` scans this server from loopback: the defender ignores loopback this long. */
+    | { type: 'posture.selfscan'; seconds: number }
     | { type: 'alert.raised'; rule: string; severity: 'critical' | 'warning' | 'notice'; summary: string }
     | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed'; subject: string; detail?: string }
   );

@@ -1,15 +1,8 @@
 import type { Command } from 'commander';
 import { configKeyPaths, envNameFor } from '../config/load.ts';
+import { redactSecrets } from '../config/redact.ts';
 import { configFor } from './context.ts';
 import { printJson } from './io.ts';
-
-/** SECURITY: secrets (webhook keys, SMTP passwords) never reach a terminal or a CI log. */
-export function redactSecrets(value: unknown, key = ''): unknown {
-  if (/secret|password|token/i.test(key) && value !== null && value !== undefined && value !== '') return '***';
-  if (Array.isArray(value)) return value.map((v) => redactSecrets(v));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, k)]));
-  return value;
-}
 
 export function registerConfigCommands(program: Command): void {
   const config = program.command('config').description('inspect the configuration');

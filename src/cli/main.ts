@@ -10,6 +10,7 @@ import { registerPolicyCommands } from './policy-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerSessionCommands } from './session-commands.ts';
 import { registerScanCommand } from '../scanner/cli.ts';
+import { registerPostureCommand } from '../posture/cli.ts';
 import { registerUserCommands } from './user-commands.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerSessionCommands(program);
   registerScanCommand(program);
+  registerPostureCommand(program);
   return program;
 }
 

@@ -107,6 +107,11 @@ export const LIMITS = {
   controlMaxLineBytes: 4096,
   /** Longest Unix socket path (sun_path is 108 bytes on Linux, with the NUL). */
   controlMaxSocketPathBytes: 107,
+  /**
+   * `portcullis posture` scans this server from loopback: for at most this long the defender
+   * neither scores nor rate-limits loopback addresses (asked for over the 0600 control socket).
+   */
+  postureSelfScanMaxMs: 180_000,
 
   // --- scanner (outbound probes) ---
   scanner: {

@@ -129,8 +129,11 @@ test('secrets are never echoed, neither in errors nor by config check', async ()
   const msg = errorOf(() => loadConfig({ env: { PORTCULLIS_ALERTS__WEBHOOK__SECRET: 'short-s3cret' }, cwd: os.tmpdir() }));
   assert.match(msg, /alerts\.webhook\.secret/);
   assert.doesNotMatch(msg, /short-s3cret/);
-  const { redactSecrets } = await import('../cli/config-commands.ts');
+  const { redactSecrets } = await import('./redact.ts');
   const shown = JSON.stringify(redactSecrets({ alerts: { webhook: { secret: 'x'.repeat(20), url: 'https://h' }, email: { password: 'pw' } } }));
   assert.doesNotMatch(shown, /xxxx|"pw"/);
   assert.match(shown, /https:\/\/h/);
+  const url = JSON.stringify(redactSecrets({ store: { url: 'postgres://app:hunter2@db:5432/files' } }));
+  assert.doesNotMatch(url, /hunter2/);
+  assert.match(url, /postgres:\/\/app:\*\*\*@db:5432\/files/);
 });

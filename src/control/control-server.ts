@@ -1,12 +1,14 @@
 // The control socket: DATADIR/control.sock, a Unix socket with mode 0600 in the 0700 data dir,
 // so only the server's own account can use it. One JSON request line in, one JSON reply line
-// out: `sessions.list` and `sessions.kill`. A kill is audited.
+// out, from a table of operations: `sessions.list`, `sessions.kill` (audited), and for
+// `portcullis posture` `posture.snapshot` and `posture.selfScan` (audited).
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Core } from '../app.ts';
 import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
+import type { PostureSnapshot } from '../posture/snapshot.ts';
 
 export const CONTROL_SOCKET = 'control.sock';
 
@@ -20,8 +22,15 @@ export interface LiveSession {
   transfer: { direction: 'upload' | 'download'; path: string; bytes: number; since: string } | null;
 }
 
-export type ControlRequest = { op: 'sessions.list' } | { op: 'sessions.kill'; id: string };
-export type ControlReply = { ok: true; sessions?: LiveSession[]; killed?: LiveSession } | { ok: false; code: string; message: string };
+export type ControlRequest = { op: 'sessions.list' } | { op: 'sessions.kill'; id: string } | { op: 'posture.snapshot' } | { op: 'posture.selfScan'; seconds: number };
+export type ControlReply =
+  | { ok: true; sessions?: LiveSession[]; killed?: LiveSession; snapshot?: PostureSnapshot; exemptSeconds?: number }
+  | { ok: false; code: string; message: string };
+
+/** What the control socket needs beyond the core (the server's listeners, its start-up facts). */
+export interface ControlContext {
+  snapshot(): Promise<PostureSnapshot>;
+}
 
 export function controlSocketPath(dataDir: string): string {
   return path.join(path.resolve(dataDir), CONTROL_SOCKET);
@@ -54,21 +63,37 @@ function resolve(core: Core, id: string): LiveSession {
   throw new PortcullisError('ERR_CONTROL_SESSION_NOT_FOUND', matches.length > 1 ? `"${id}" matches ${matches.length} sessions: give more of the id` : `no live session "${id}"`);
 }
 
-function handle(core: Core, line: string): ControlReply {
-  let req: ControlRequest;
-  try {
-    req = JSON.parse(line) as ControlRequest;
-  } catch {
-    throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'not JSON');
-  }
-  if (req.op === 'sessions.list') return { ok: true, sessions: liveSessions(core) };
-  if (req.op === 'sessions.kill' && typeof req.id === 'string') {
+type Operation = (core: Core, ctx: ControlContext, req: Record<string, unknown>) => ControlReply | Promise<ControlReply>;
+
+const OPERATIONS: Record<string, Operation> = {
+  'sessions.list': (core) => ({ ok: true, sessions: liveSessions(core) }),
+  'sessions.kill': (core, _ctx, req) => {
+    if (typeof req.id !== 'string') throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'sessions.kill needs an id');
     const target = resolve(core, req.id);
     core.admission.disconnect(target.id);
     core.audit.emit({ type: 'session.killed', protocol: 'cli', by: 'cli', target: target.id, sessionId: target.id, ...(target.user && { user: target.user }), remoteAddress: target.address });
     return { ok: true, killed: target };
+  },
+  'posture.snapshot': async (_core, ctx) => ({ ok: true, snapshot: await ctx.snapshot() }),
+  'posture.selfScan': (core, _ctx, req) => {
+    const seconds = typeof req.seconds === 'number' && Number.isFinite(req.seconds) ? Math.max(0, Math.min(req.seconds, LIMITS.postureSelfScanMaxMs / 1000)) : NaN;
+    if (Number.isNaN(seconds)) throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'posture.selfScan needs seconds');
+    core.access.defender.exemptLoopback(seconds * 1000);
+    core.audit.emit({ type: 'posture.selfscan', protocol: 'cli', seconds });
+    return { ok: true, exemptSeconds: seconds };
+  },
+};
+
+async function handle(core: Core, ctx: ControlContext, line: string): Promise<ControlReply> {
+  let req: Record<string, unknown>;
+  try {
+    req = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'not JSON');
   }
-  throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'unknown operation');
+  const op = req && typeof req === 'object' && typeof req.op === 'string' && Object.hasOwn(OPERATIONS, req.op) ? OPERATIONS[req.op] : undefined;
+  if (!op) throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'unknown operation');
+  return op(core, ctx, req);
 }
 
 export interface ControlServer {
@@ -76,7 +101,7 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-export async function startControlServer(core: Core): Promise<ControlServer | null> {
+export async function startControlServer(core: Core, ctx: ControlContext): Promise<ControlServer | null> {
   const file = controlSocketPath(core.config.dataDir);
   if (Buffer.byteLength(file) > LIMITS.controlMaxSocketPathBytes) {
     core.logger.warn({ path: file }, 'control socket path too long for a Unix socket: `portcullis sessions` is unavailable');
@@ -106,17 +131,14 @@ export async function startControlServer(core: Core): Promise<ControlServer | nu
       const nl = buf.indexOf('\n');
       if (nl < 0 && Buffer.byteLength(buf) <= LIMITS.controlMaxLineBytes) return;
       sock.removeAllListeners('data');
-      let reply: ControlReply;
-      if (nl < 0 || nl > LIMITS.controlMaxLineBytes) reply = { ok: false, code: 'ERR_CONTROL_BAD_REQUEST', message: 'request line too long' };
-      else {
-        try {
-          reply = handle(core, buf.slice(0, nl));
-        } catch (err) {
-          const e = err instanceof PortcullisError ? err : new PortcullisError('ERR_CONTROL_BAD_REQUEST', (err as Error).message);
-          reply = { ok: false, code: e.code, message: e.message };
-        }
-      }
-      sock.end(`${JSON.stringify(reply)}\n`);
+      const reply: Promise<ControlReply> =
+        nl < 0 || nl > LIMITS.controlMaxLineBytes
+          ? Promise.resolve({ ok: false, code: 'ERR_CONTROL_BAD_REQUEST', message: 'request line too long' })
+          : handle(core, ctx, buf.slice(0, nl)).catch((err: unknown) => {
+              const e = err instanceof PortcullisError ? err : new PortcullisError('ERR_CONTROL_BAD_REQUEST', (err as Error).message);
+              return { ok: false, code: e.code, message: e.message };
+            });
+      void reply.then((r) => sock.end(`${JSON.stringify(r)}\n`));
     });
   });
   await new Promise<void>((resolve, reject) => {

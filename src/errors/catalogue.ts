@@ -91,6 +91,9 @@ export const ERROR_CATALOGUE = {
   ERR_SCAN_UNSAFE: 'A probe refused an unsafe action (e.g. following PASV to another host)',
   ERR_SCAN_ADVISORIES: 'The advisories file is invalid',
   ERR_SCAN_USAGE: 'Bad command-line usage',
+
+  // posture (self-assessment of the running server)
+  ERR_POSTURE_LIFECYCLE: 'The runtime and dependency lifecycle file is invalid',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

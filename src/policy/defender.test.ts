@@ -79,6 +79,31 @@ test('scores add up within the window; the threshold bans; bans double for repea
   d.close();
 });
 
+test('the posture self-scan exemption covers loopback only, for a bounded time', () => {
+  let now = Date.parse('2026-11-21T10:00:00Z');
+  const audit = new Audit();
+  const d = new Defender(parseConfig({ defender: { threshold: 5 } }).defender, store.policy, audit, () => now);
+  d.exemptLoopback(60 * 60_000); // asks for an hour: capped at LIMITS.postureSelfScanMaxMs
+  for (let i = 0; i < 10; i++) {
+    audit.emit(failed('127.0.0.1', 'unknown-user'));
+    audit.emit(failed('::1', 'unknown-user'));
+  }
+  assert.equal(d.scoreOf('127.0.0.1'), 0);
+  assert.equal(d.scoreOf('::1'), 0);
+  // Not loopback: scored as ever, even during the self-scan.
+  audit.emit(failed('10.0.0.1', 'unknown-user'));
+  assert.equal(d.scoreOf('10.0.0.1'), 2);
+  assert.equal(d.isSafe('127.0.0.1'), true);
+  now += 181_000;
+  assert.equal(d.isSafe('127.0.0.1'), false, 'the exemption expires on its own');
+  audit.emit(failed('127.0.0.1', 'unknown-user'));
+  assert.equal(d.scoreOf('127.0.0.1'), 2);
+  d.exemptLoopback(60_000);
+  d.exemptLoopback(0);
+  assert.equal(d.isSafe('127.0.0.1'), false, 'and ends when asked');
+  d.close();
+});
+
 test('the user-failure throttle grows the delay per failure and never refuses', () => {
   let now = 0;
   const audit = new Audit();

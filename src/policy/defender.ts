@@ -4,11 +4,17 @@
 // restarts and are shared by nodes on one database); repeat offenders get doubling bans.
 import type { Audit } from '../audit/audit.ts';
 import type { AuditRecord } from '../audit/events.ts';
+import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
 import type { Ban, PolicyRepository } from '../store/policy-repository.ts';
 import { IpMatcher } from './ip-matcher.ts';
 
 type DefenderConfig = Config['defender'];
+
+/** 127.0.0.0/8 and ::1 (addresses arrive normalised: no IPv4-mapped form). */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}
 
 /** Which audit events score, and how much. */
 export function scoreOf(record: AuditRecord, scores: DefenderConfig['scores']): number {
@@ -32,6 +38,8 @@ export class Defender {
   /** Active bans by address (expiry in ms). Reloaded from the store on every policy change. */
   private bans = new Map<string, Ban>();
   private readonly safe: IpMatcher;
+  /** Until then (ms), loopback addresses are neither scored nor rate-limited: `posture` scans itself. */
+  private selfScanUntil = 0;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -45,7 +53,17 @@ export class Defender {
   }
 
   isSafe(address: string): boolean {
-    return this.safe.match(address, 'sftp') !== null;
+    return this.safe.match(address, 'sftp') !== null || (this.now() < this.selfScanUntil && isLoopback(address));
+  }
+
+  /**
+   * SECURITY: `portcullis posture` probes this server from loopback (unknown users, legacy TLS
+   * hellos) and must not ban 127.0.0.1 for everyone else on the host. Only the server's own
+   * account can ask (the control socket is 0600), only loopback is exempt, and only for at most
+   * LIMITS.postureSelfScanMaxMs; bans already in force stay in force. Pass 0 to end it.
+   */
+  exemptLoopback(ms: number): void {
+    this.selfScanUntil = ms > 0 ? this.now() + Math.min(ms, LIMITS.postureSelfScanMaxMs) : 0;
   }
 
   /** The active ban of an address, if any (expired bans are dropped and audited as lifted). */

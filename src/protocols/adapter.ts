@@ -7,6 +7,8 @@ import type { TlsIdentity } from '../identity/identity.ts';
 export interface BoundListener {
   /** e.g. `sftp`, `ftps (explicit)`, `ftps (implicit)`. */
   name: string;
+  /** The URL scheme a client (and `portcullis scan`) uses: explicit FTPS is `ftp://` + AUTH TLS. */
+  scheme: 'ftp' | 'ftps' | 'sftp';
   address: string;
   port: number;
 }

@@ -1,7 +1,7 @@
 import { CATALOGUE } from './catalogue.ts';
 import { LAYERS, SEVERITIES, severityRank, type CheckResult, type ScanReport } from './types.ts';
 
-const LAYER_TITLES: Record<string, string> = {
+export const LAYER_TITLES: Record<string, string> = {
   'secure-protocol': 'Secure protocols',
   encryption: 'Encryption',
   mfa: 'Multi-factor authentication',
@@ -10,7 +10,7 @@ const LAYER_TITLES: Record<string, string> = {
   patching: 'Patching',
 };
 
-const SEV_COLOUR: Record<string, string> = { critical: '35;1', high: '31;1', medium: '33', low: '36', info: '37' };
+export const SEV_COLOUR: Record<string, string> = { critical: '35;1', high: '31;1', medium: '33', low: '36', info: '37' };
 
 export function formatText(report: ScanReport, colour: boolean): string {
   const c = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);

@@ -36,11 +36,11 @@ class FtpsAdapter implements ProtocolAdapter {
     const bound: BoundListener[] = [];
     const explicit = await listen({ protocol: 'ftps', address: ftps.address, port: ftps.port, admission: this.core.admission, onConnection: this.accept(false) });
     this.listening.push(explicit);
-    bound.push({ name: 'ftps (explicit)', address: explicit.address, port: explicit.port });
+    bound.push({ name: 'ftps (explicit)', scheme: 'ftp', address: explicit.address, port: explicit.port });
     if (ftps.implicitPort !== null) {
       const implicit = await listen({ protocol: 'ftps', address: ftps.address, port: ftps.implicitPort, admission: this.core.admission, onConnection: this.accept(true) });
       this.listening.push(implicit);
-      bound.push({ name: 'ftps (implicit)', address: implicit.address, port: implicit.port });
+      bound.push({ name: 'ftps (implicit)', scheme: 'ftps', address: implicit.address, port: implicit.port });
     }
     return bound;
   }

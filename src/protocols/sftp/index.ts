@@ -96,7 +96,7 @@ class SftpAdapter implements ProtocolAdapter {
       admission: this.core.admission,
       onConnection: (socket, ctx) => this.accept(socket, ctx),
     });
-    return [{ name: 'sftp', address: this.listening.address, port: this.listening.port }];
+    return [{ name: 'sftp', scheme: 'sftp', address: this.listening.address, port: this.listening.port }];
   }
 
   async stop(): Promise<void> {
