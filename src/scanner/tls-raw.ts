@@ -265,6 +265,11 @@ export class RecordReader {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
   }
 
+  /** Bytes of an incomplete record still waiting for the rest. */
+  get pending(): number {
+    return this.buf.length;
+  }
+
   next(): RawRecord | undefined {
     const b = this.buf;
     if (b.length < 2) return undefined;
@@ -466,7 +471,10 @@ export class RawTlsConnection {
       if (this.failure) throw this.failure;
       const rec = this.reader.next();
       if (rec) return rec;
-      if (this.ended) return 'closed';
+      if (this.ended) {
+        if (this.reader.pending) throw new ScanError('ERR_SCAN_PROTOCOL', `connection closed inside a record (${this.reader.pending} bytes of it received)`);
+        return 'closed';
+      }
       const left = deadline - Date.now();
       if (left <= 0) return 'timeout';
       await new Promise<void>((resolve) => {

@@ -334,11 +334,14 @@ function decide(s: TargetScan, outcomes: [SubKey, Outcome][]): void {
     ...(o.status === 'fail' ? { fix: SUB[k].fix } : {}),
   }));
   const lines = subProbes.map(formatSubProbe);
+  const named = (status: SubProbeResult['status']): string[] => subProbes.filter((p) => p.status === status).map((p) => p.name);
+  const others = (['pass', 'not-applicable', 'error'] as const).filter((st) => named(st).length).map((st) => `${LABEL[st]}: ${named(st).join(', ')}`);
   const found = subProbes.filter((p) => p.status === 'fail');
   if (found.length) {
-    s.fail(ID, [`vulnerable to ${found.map((p) => `${p.name} (${p.cves.join(', ')})`).join(', ')}`, ...lines], { subProbes });
+    s.fail(ID, [`vulnerable to ${found.map((p) => `${p.name} (${p.cves.join(', ')})`).join(', ')}${others.length ? `; ${others.join('; ')}` : ''}`, ...lines], { subProbes });
   } else if (subProbes.some((p) => p.status === 'pass')) {
-    s.passWith(ID, lines, { subProbes });
+    // Never a silent pass: what could not be decided is named in the first line.
+    s.passWith(ID, [`no known vulnerability found (${others.join('; ')})`, ...lines], { subProbes });
   } else {
     s.error(ID, 'no sub-probe could decide anything (see evidence)', 'probe-failed', lines, { subProbes });
   }
