@@ -268,6 +268,7 @@ async function ticketbleed(s: TargetScan): Promise<Outcome> {
     const sid = Buffer.from([1 + (randomBytes(1)[0]! % 255)]);
     const out = await exchangeHello(conn, tlsHello(s, { ticket, sessionId: sid }), deadline);
     if (!out.hello) return notTested(`the resumption hello was not answered with a ServerHello (${out.kind === 'alert' ? formatAlert(out.alert) : out.kind})`);
+    // SECURITY: the echoed session id may hold server memory: only its length and first byte are used.
     const echoed = out.hello.sessionId;
     const resumed = out.kind === 'resumed';
     const sent = `a ${got.ticket!.length}-byte session ticket with a 1-byte session id`;
