@@ -79,6 +79,7 @@ void describe('tls.known-vulns', () => {
       for (const name of ['Heartbleed', 'CCS injection', 'POODLE (SSLv3)', 'DROWN (SSLv2)', 'insecure renegotiation', 'Ticketbleed']) {
         assert.equal(subs.get(name)!.status, 'pass', `${url} ${name}: ${subs.get(name)!.detail}`);
       }
+      assert.doesNotMatch(kv.evidence.join('\n'), /not tested/, show(kv));
       // ECDHE-only: ROBOT is not possible
       assert.equal(subs.get('ROBOT')!.status, 'not-applicable', subs.get('ROBOT')!.detail);
     }

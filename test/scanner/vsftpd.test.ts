@@ -73,6 +73,8 @@ void describe('real vsftpd', () => {
     for (const id of ['tls.known-vulns', 'tls.cert-weak-key', 'tls.cert-weak-signature', 'ftp.cleartext-only', 'ftp.ccc-allowed', 'ftp.user-enumeration', 'ftp.vsftpd-backdoor', 'ftp.proftpd-modcopy-unauth', 'ftp.iis-exposed']) {
       expectStatus(r, id, 'pass');
     }
+    // every check-29 sub-probe ran (none starved by the connection budget or timed out)
+    assert.doesNotMatch(r.get('tls.known-vulns').evidence.join('\n'), /could not run|before the timeout/, show(r.get('tls.known-vulns')));
     assert.match(r.get('ftp.anonymous-read').evidence.join(' '), /readme\.txt/);
     assert.match(r.get('ftp.anonymous-write').evidence.join(' '), /incoming\/pcscan-probe-/);
     // the probe cleaned up after itself
