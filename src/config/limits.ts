@@ -137,6 +137,16 @@ export const LIMITS = {
     /** Targets scanned at the same time. */
     defaultConcurrency: 4,
     maxConcurrency: 32,
+    /** Raw TLS probes (check 29): largest TLS record accepted (RFC 5246 §6.2.3: 2^14 + 2048). */
+    maxTlsRecordBytes: 16384 + 2048,
+    /** Largest SSLv2 record accepted (2-byte header: 15-bit length). */
+    maxSsl2RecordBytes: 32767,
+    /** Most handshake bytes (ServerHello … ServerHelloDone, certificates included) read in one probe. */
+    maxTlsHandshakeBytes: 128 * 1024,
+    /** Most bytes read from the server in one raw TLS probe, whatever they are. */
+    maxTlsProbeBytes: 256 * 1024,
+    /** How long a raw TLS probe waits for an answer whose absence is the verdict (no alert, no heartbeat). */
+    tlsQuietWindowMs: 3000,
     /** Usernames tried when comparing replies for user enumeration. */
     enumerationNames: ['root', 'admin'] as const,
   },

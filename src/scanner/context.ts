@@ -2,7 +2,7 @@ import { CATALOGUE, gatingMode, getCheck } from './catalogue.ts';
 import { ScanError } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import type { AdvisoryDb } from './advisories.ts';
-import type { AdvisoryMatch, CheckResult, Mode, ReasonCode, Severity, Target, TargetReport } from './types.ts';
+import type { AdvisoryMatch, CheckResult, Mode, ReasonCode, Severity, SubProbeResult, Target, TargetReport } from './types.ts';
 
 export interface ScanOptions {
   allow: ReadonlySet<Mode>;
@@ -21,6 +21,7 @@ export interface ResultExtra {
   severity?: Severity;
   potential?: boolean;
   advisories?: AdvisoryMatch[];
+  subProbes?: SubProbeResult[];
 }
 
 /** Bounds connections to one target: a few at a time, a fixed number in total, within the deadline. */
@@ -113,11 +114,17 @@ export class TargetScan {
       ...(r.reasonCode !== undefined ? { reasonCode: r.reasonCode } : {}),
       ...(r.potential ? { potential: true } : {}),
       ...(r.advisories ? { advisories: r.advisories } : {}),
+      ...(r.subProbes ? { subProbes: r.subProbes } : {}),
     });
   }
 
   pass(id: string, ...evidence: string[]): void {
     this.set(id, { status: 'pass', evidence });
+  }
+
+  /** A pass that carries extra structured data (e.g. sub-probe results). */
+  passWith(id: string, evidence: string[], extra: ResultExtra): void {
+    this.set(id, { status: 'pass', evidence, ...extra });
   }
 
   fail(id: string, evidence: string[], extra: ResultExtra = {}): void {
@@ -128,8 +135,8 @@ export class TargetScan {
     this.set(id, { status: 'not-applicable', evidence: [], reason, reasonCode: 'precondition' });
   }
 
-  error(id: string, reason: string, reasonCode: ReasonCode = 'probe-failed', evidence: string[] = []): void {
-    this.set(id, { status: 'error', evidence, reason, reasonCode });
+  error(id: string, reason: string, reasonCode: ReasonCode = 'probe-failed', evidence: string[] = [], extra: ResultExtra = {}): void {
+    this.set(id, { status: 'error', evidence, reason, reasonCode, ...extra });
   }
 
   /** Mark every still-open check in `ids` as error (e.g. when a shared probe failed). */

@@ -76,7 +76,7 @@ export const FIXES: Record<string, string> = {
   'ssh.small-hostkey':
     'Replace RSA host keys below 3072 bits (2048 minimum) and remove DSA host keys; add an Ed25519 host key.',
   'ssh.password-auth':
-    'Disable password and keyboard-interactive-only logins; require public keys, or password plus a second factor (OpenSSH: PasswordAuthentication no, AuthenticationMethods publickey or publickey,keyboard-interactive).',
+    'Disable password and keyboard-interactive-only logins; require public keys, or password plus a second factor (OpenSSH: PasswordAuthentication no, AuthenticationMethods publickey or publickey,keyboard-interactive). To confirm, scan again with --user and --password-stdin: the scanner then tries that password alone.',
   'ssh.terrapin':
     'Upgrade the SSH server to a release with strict key exchange (OpenSSH 9.6+), or disable chacha20-poly1305@openssh.com and CBC ciphers combined with -etm MACs.',
   'svc.version-disclosure':

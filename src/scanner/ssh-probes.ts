@@ -147,6 +147,60 @@ function authMethods(s: TargetScan): Promise<string[]> {
   });
 }
 
+type PasswordOutcome = { kind: 'full' } | { kind: 'partial' | 'refused'; methods: string[] };
+
+/**
+ * The operator's password alone, with the password method (never keyboard-interactive, never a
+ * code): a full login, a partial success (RFC 4252 §5.1: another method is required), or a refusal.
+ * SECURITY: only ever sent inside the SSH transport, and only when the operator gave it.
+ */
+function passwordAlone(s: TargetScan, username: string, password: string): Promise<PasswordOutcome> {
+  return probeSsh<PasswordOutcome>(s, 'no answer to the password request', (c, done) => {
+    let tried = false;
+    c.on('ready', () => done({ kind: 'full' }));
+    return {
+      username,
+      hostVerifier: () => true,
+      authHandler: (left, partial, next) => {
+        if (!tried) {
+          tried = true;
+          return next({ type: 'password', username, password } as never);
+        }
+        done({ kind: partial ? 'partial' : 'refused', methods: left ?? [] });
+        return next(false as never);
+      },
+    };
+  });
+}
+
+async function checkPasswordAuth(s: TargetScan): Promise<void> {
+  const methods = await authMethods(s);
+  const offered = `authentication methods offered to an unknown user: ${methods.join(', ')}`;
+  const weak = methods.filter((m) => m === 'password' || m === 'keyboard-interactive' || m.startsWith('none'));
+  if (!weak.length) {
+    s.pass('ssh.password-auth', `authentication methods offered: ${methods.join(', ')}`);
+    return;
+  }
+  if (weak.some((m) => m.startsWith('none')) || !s.hasCredentials) {
+    s.fail('ssh.password-auth', [
+      offered,
+      ...(s.hasCredentials ? [] : ['not confirmed: rerun with --user <name> --password-stdin to try that password alone (password method only); a server that then asks for a second factor passes this check']),
+    ]);
+    return;
+  }
+  const user = s.options.user!;
+  let outcome: PasswordOutcome;
+  try {
+    outcome = await passwordAlone(s, user, s.options.password!);
+  } catch (err) {
+    s.fail('ssh.password-auth', [offered, `not confirmed: the password-alone login as ${user} could not be completed (${errorMessage(err)})`]);
+    return;
+  }
+  if (outcome.kind === 'full') s.fail('ssh.password-auth', [`a password alone completed the login (confirmed) as ${user}`, offered]);
+  else if (outcome.kind === 'partial') s.pass('ssh.password-auth', `password is only a first factor: after it the server required ${outcome.methods.join(', ') || '(no method named)'}`, offered);
+  else s.fail('ssh.password-auth', [offered, `not confirmed: the password given for ${user} was refused by the password method (methods left: ${outcome.methods.join(', ')}); check --user and the password`]);
+}
+
 export async function scanSsh(s: TargetScan): Promise<void> {
   for (const id of SSH_CHECKS) s.implemented.add(id);
   let hello;
@@ -235,10 +289,7 @@ export async function scanSsh(s: TargetScan): Promise<void> {
     })(),
     (async () => {
       try {
-        const methods = await authMethods(s);
-        const weak = methods.filter((m) => m === 'password' || m === 'keyboard-interactive' || m.startsWith('none'));
-        if (weak.length) s.fail('ssh.password-auth', [`authentication methods offered to an unknown user: ${methods.join(', ')}`]);
-        else s.pass('ssh.password-auth', `authentication methods offered: ${methods.join(', ')}`);
+        await checkPasswordAuth(s);
       } catch (err) {
         s.error('ssh.password-auth', `probe failed: ${errorMessage(err)}`);
       }

@@ -1,17 +1,18 @@
-// TLS probes for FTPS endpoints (checks 19-31), using Node's OpenSSL. Weak settings
+// TLS probes for FTPS endpoints (checks 19-31), using Node's OpenSSL (check 29: raw records, tls-vulns.ts). Weak settings
 // (@SECLEVEL=0, TLS 1.0) are used here only to *probe* what the server accepts.
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { certFacts, certMatchesHost, WEAK_SIGNATURES } from './cert.ts';
 import type { TargetScan } from './context.ts';
-import { errorMessage, ScanError } from './errors.ts';
-import { connectTcp, FtpConnection, formatReply } from './ftp-client.ts';
+import { errorMessage } from './errors.ts';
+import { rawTlsSocket } from './tls-transport.ts';
+import { knownVulns } from './tls-vulns.ts';
 
 export const TLS_CHECKS = [
   'tls.legacy-protocol', 'tls.weak-cipher', 'tls.anon-cipher', 'tls.no-forward-secrecy', 'tls.weak-dh',
   'tls.cert-expired', 'tls.cert-untrusted', 'tls.cert-hostname-mismatch', 'tls.cert-weak-key',
-  'tls.cert-weak-signature', 'tls.client-renegotiation', 'tls.alpaca',
+  'tls.cert-weak-signature', 'tls.known-vulns', 'tls.client-renegotiation', 'tls.alpaca',
 ] as const;
 
 /** Cipher classes for tls.weak-cipher, as OpenSSL cipher strings. */
@@ -45,28 +46,6 @@ export interface Handshake {
   authError?: string;
   alpn?: string | false;
   renegotiated?: 'accepted' | 'refused';
-}
-
-/** A TCP socket ready for a ClientHello: implicit directly, explicit after AUTH TLS → 234. */
-async function rawTlsSocket(s: TargetScan): Promise<{ socket: net.Socket; release: () => void }> {
-  const release = await s.budget.acquire();
-  try {
-    if (s.target.scheme === 'ftps') {
-      const socket = await connectTcp(s.target.host, s.target.port, s.options.timeoutMs, s.signal);
-      return { socket, release };
-    }
-    const { conn } = await FtpConnection.connect({ host: s.target.host, port: s.target.port, implicitTls: false, timeoutMs: s.options.timeoutMs, signal: s.signal });
-    let r = await conn.cmd('AUTH TLS');
-    if (r.code !== 234) r = await conn.cmd('AUTH SSL');
-    if (r.code !== 234) {
-      conn.close();
-      throw new ScanError('ERR_SCAN_PROTOCOL', `AUTH TLS refused: ${formatReply(r)}`);
-    }
-    return { socket: conn.release(), release };
-  } catch (err) {
-    release();
-    throw err;
-  }
 }
 
 let trustStore: string[] | undefined;
@@ -153,20 +132,22 @@ const NOT_TESTABLE = 'not testable with this OpenSSL';
 export async function scanTls(s: TargetScan): Promise<void> {
   for (const id of TLS_CHECKS) s.implemented.add(id);
   if (!s.tlsAvailable) {
-    for (const id of [...TLS_CHECKS, 'tls.known-vulns']) s.notApplicable(id, 'the server offers no TLS (see ftp.cleartext-only)');
+    for (const id of TLS_CHECKS) s.notApplicable(id, 'the server offers no TLS (see ftp.cleartext-only)');
     return;
   }
-  s.error('tls.known-vulns', 'not implemented yet: Heartbleed, CCS injection, ROBOT, POODLE, DROWN, insecure renegotiation and Ticketbleed need raw TLS record probes; run testssl.sh against this endpoint meanwhile', 'not-implemented');
   const all = 'ALL:@SECLEVEL=0';
+  // ROBOT (in tls.known-vulns) reuses the static-RSA verdict of tls.no-forward-secrecy.
+  const noForwardSecrecy = guard(s, ['tls.no-forward-secrecy'], () => suiteClass(s, 'tls.no-forward-secrecy', 'kRSA', 'static-RSA key exchange'));
   await Promise.all([
     guard(s, ['tls.cert-expired', 'tls.cert-untrusted', 'tls.cert-hostname-mismatch', 'tls.cert-weak-key', 'tls.cert-weak-signature'], () => certChecks(s)),
     guard(s, ['tls.legacy-protocol'], () => legacyProtocols(s, all)),
     guard(s, ['tls.weak-cipher'], () => weakCiphers(s)),
     guard(s, ['tls.anon-cipher'], () => suiteClass(s, 'tls.anon-cipher', 'aNULL', 'anonymous (aNULL) key exchange')),
-    guard(s, ['tls.no-forward-secrecy'], () => suiteClass(s, 'tls.no-forward-secrecy', 'kRSA', 'static-RSA key exchange')),
+    noForwardSecrecy,
     guard(s, ['tls.weak-dh'], () => weakDh(s)),
     guard(s, ['tls.alpaca'], () => alpaca(s)),
     guard(s, ['tls.client-renegotiation'], () => renegotiation(s)),
+    guard(s, ['tls.known-vulns'], () => knownVulns(s, noForwardSecrecy.then(() => s.results.get('tls.no-forward-secrecy')))),
   ]);
 }
 

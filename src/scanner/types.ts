@@ -57,6 +57,19 @@ export interface AdvisoryMatch {
   distroNote?: string;
 }
 
+/** One sub-probe of a check that bundles several (check 29 tls.known-vulns). */
+export interface SubProbeResult {
+  /** e.g. "Heartbleed", "CCS injection", "POODLE (SSLv3)". */
+  name: string;
+  cves: string[];
+  /** fail = vulnerable; pass = probed, not vulnerable; not-applicable; error = could not be decided. */
+  status: CheckStatus;
+  /** What was sent and seen (never leaked bytes, only their count). */
+  detail: string;
+  /** On fail: the fix for this sub-probe, in plain words. */
+  fix?: string;
+}
+
 export interface CheckResult {
   n: number;
   id: string;
@@ -74,6 +87,8 @@ export interface CheckResult {
   /** True when the verdict rests on a banner/version inference rather than an observed behaviour. */
   potential?: boolean;
   advisories?: AdvisoryMatch[];
+  /** tls.known-vulns only: one entry per sub-probe, in catalogue order. */
+  subProbes?: SubProbeResult[];
 }
 
 export interface TargetReport {

@@ -69,9 +69,12 @@ void describe('real vsftpd', () => {
     ]) {
       expectStatus(r, id, 'fail');
     }
-    for (const id of ['tls.cert-weak-key', 'tls.cert-weak-signature', 'ftp.cleartext-only', 'ftp.ccc-allowed', 'ftp.user-enumeration', 'ftp.vsftpd-backdoor', 'ftp.proftpd-modcopy-unauth', 'ftp.iis-exposed']) {
+    // explicit FTPS with TLS 1.0 and every suite, but Debian's current OpenSSL: none of the check-29 bugs
+    for (const id of ['tls.known-vulns', 'tls.cert-weak-key', 'tls.cert-weak-signature', 'ftp.cleartext-only', 'ftp.ccc-allowed', 'ftp.user-enumeration', 'ftp.vsftpd-backdoor', 'ftp.proftpd-modcopy-unauth', 'ftp.iis-exposed']) {
       expectStatus(r, id, 'pass');
     }
+    // every check-29 sub-probe ran (none starved by the connection budget or timed out)
+    assert.doesNotMatch(r.get('tls.known-vulns').evidence.join('\n'), /could not run|before the timeout/, show(r.get('tls.known-vulns')));
     assert.match(r.get('ftp.anonymous-read').evidence.join(' '), /readme\.txt/);
     assert.match(r.get('ftp.anonymous-write').evidence.join(' '), /incoming\/pcscan-probe-/);
     // the probe cleaned up after itself
@@ -90,7 +93,7 @@ void describe('real vsftpd', () => {
       'ftp.cleartext-only', 'ftp.tls-optional-login', 'ftp.anonymous-login', 'ftp.anonymous-read', 'ftp.anonymous-write',
       'ftp.user-enumeration', 'ftp.syst-disclosure', 'svc.version-disclosure', 'ftp.proftpd-modcopy-unauth',
       'tls.legacy-protocol', 'tls.weak-cipher', 'tls.anon-cipher', 'tls.no-forward-secrecy', 'tls.weak-dh', 'tls.cert-expired',
-      'tls.cert-untrusted', 'tls.cert-hostname-mismatch', 'tls.cert-weak-key', 'tls.cert-weak-signature',
+      'tls.cert-untrusted', 'tls.cert-hostname-mismatch', 'tls.cert-weak-key', 'tls.cert-weak-signature', 'tls.known-vulns',
     ]) {
       expectStatus(r, id, 'pass');
     }
