@@ -150,7 +150,9 @@ function checkSyst(s: TargetScan, syst: FtpReply | undefined, stat: FtpReply | u
   const evidence: string[] = [];
   if (syst?.code === 215 && !GENERIC_SYST.test(syst.text.trim())) evidence.push(`SYST ${phase}: ${formatReply(syst)}`);
   if (stat && (stat.code === 211 || stat.code === 212 || stat.code === 213)) {
-    const revealing = stat.lines.filter((l) => /\d+\.\d+|windows|linux|bsd|version|vsftpd|proftpd|pure-ftpd|serv-u|filezilla/i.test(l));
+    // The client's own address (often echoed by STAT) is not a version number.
+    const withoutAddresses = (l: string) => l.replace(/\b\d{1,3}(\.\d{1,3}){3}\b|\[?[0-9a-f]*:[0-9a-f:.]+\]?/gi, '');
+    const revealing = stat.lines.filter((l) => /\d+\.\d+|windows|linux|bsd|version|vsftpd|proftpd|pure-ftpd|serv-u|filezilla/i.test(withoutAddresses(l)));
     if (revealing.length) evidence.push(`STAT ${phase}: ${revealing.join(' | ')}`);
   }
   if (evidence.length) s.fail('ftp.syst-disclosure', evidence);

@@ -7,7 +7,7 @@ import { certFacts, certMatchesHost, WEAK_SIGNATURES } from './cert.ts';
 import type { TargetScan } from './context.ts';
 import { errorMessage } from './errors.ts';
 import { rawTlsSocket } from './tls-transport.ts';
-import { knownVulns } from './tls-vulns.ts';
+import { knownVulns, type SslOutcomes } from './tls-vulns.ts';
 
 export const TLS_CHECKS = [
   'tls.legacy-protocol', 'tls.weak-cipher', 'tls.anon-cipher', 'tls.no-forward-secrecy', 'tls.weak-dh',
@@ -138,16 +138,19 @@ export async function scanTls(s: TargetScan): Promise<void> {
   const all = 'ALL:@SECLEVEL=0';
   // ROBOT (in tls.known-vulns) reuses the static-RSA verdict of tls.no-forward-secrecy.
   const noForwardSecrecy = guard(s, ['tls.no-forward-secrecy'], () => suiteClass(s, 'tls.no-forward-secrecy', 'kRSA', 'static-RSA key exchange'));
+  // tls.legacy-protocol reuses the raw SSLv3/SSLv2 hellos of tls.known-vulns (POODLE, DROWN).
+  let sslDone: (o: SslOutcomes | undefined) => void = () => undefined;
+  const ssl = new Promise<SslOutcomes | undefined>((resolve) => (sslDone = resolve));
   await Promise.all([
     guard(s, ['tls.cert-expired', 'tls.cert-untrusted', 'tls.cert-hostname-mismatch', 'tls.cert-weak-key', 'tls.cert-weak-signature'], () => certChecks(s)),
-    guard(s, ['tls.legacy-protocol'], () => legacyProtocols(s, all)),
+    guard(s, ['tls.legacy-protocol'], () => legacyProtocols(s, all, ssl)),
     guard(s, ['tls.weak-cipher'], () => weakCiphers(s)),
     guard(s, ['tls.anon-cipher'], () => suiteClass(s, 'tls.anon-cipher', 'aNULL', 'anonymous (aNULL) key exchange')),
     noForwardSecrecy,
     guard(s, ['tls.weak-dh'], () => weakDh(s)),
     guard(s, ['tls.alpaca'], () => alpaca(s)),
     guard(s, ['tls.client-renegotiation'], () => renegotiation(s)),
-    guard(s, ['tls.known-vulns'], () => knownVulns(s, noForwardSecrecy.then(() => s.results.get('tls.no-forward-secrecy')))),
+    guard(s, ['tls.known-vulns'], () => knownVulns(s, noForwardSecrecy.then(() => s.results.get('tls.no-forward-secrecy')), sslDone)).finally(() => sslDone(undefined)),
   ]);
 }
 
@@ -159,15 +162,28 @@ async function guard(s: TargetScan, ids: string[], fn: () => Promise<void>): Pro
   }
 }
 
-async function legacyProtocols(s: TargetScan, ciphers: string): Promise<void> {
+async function legacyProtocols(s: TargetScan, ciphers: string, ssl: Promise<SslOutcomes | undefined>): Promise<void> {
   const accepted: string[] = [];
-  const evidence: string[] = ['SSLv2, SSLv3: ' + NOT_TESTABLE + ' (Node/OpenSSL 3 cannot send those ClientHellos)'];
+  const evidence: string[] = [];
   for (const v of ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const) {
     const h = await handshake(s, { minVersion: v, maxVersion: v, ciphers });
     evidence.push(`${v}: ${h.ok ? `accepted (${h.cipher})` : `refused (${h.error})`}`);
     if (h.ok && (v === 'TLSv1' || v === 'TLSv1.1')) accepted.push(v);
   }
-  if (accepted.length) s.fail('tls.legacy-protocol', [`legacy protocol(s) accepted: ${accepted.join(', ')}`, ...evidence]);
+  // Node's OpenSSL 3 cannot send SSLv2/SSLv3 hellos; the raw record layer (tls-raw.ts) can.
+  const raw = await ssl;
+  let sslAccepted = false;
+  for (const [name, o] of [['SSLv3', raw?.ssl3], ['SSLv2', raw?.ssl2]] as const) {
+    if (!o || o.status === 'error' || o.status === 'not-applicable') evidence.unshift(`${name}: ${NOT_TESTABLE}${o ? ` (raw hello: ${o.detail})` : ''}`);
+    else {
+      evidence.unshift(`${name}: ${o.status === 'fail' ? 'accepted' : 'refused'} (raw hello: ${o.detail})`);
+      if (o.status === 'fail') {
+        accepted.unshift(name);
+        sslAccepted = true;
+      }
+    }
+  }
+  if (accepted.length) s.fail('tls.legacy-protocol', [`legacy protocol(s) accepted: ${accepted.join(', ')}`, ...evidence], sslAccepted ? { severity: 'high' } : {});
   else s.pass('tls.legacy-protocol', ...evidence);
 }
 

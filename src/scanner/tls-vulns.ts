@@ -33,7 +33,9 @@ const SUB = {
 } as const;
 type SubKey = keyof typeof SUB;
 
-type Outcome = { status: SubProbeResult['status']; detail: string };
+export type Outcome = { status: SubProbeResult['status']; detail: string };
+/** What the raw SSLv3 and SSLv2 hellos found, shared with tls.legacy-protocol (check 19). */
+export type SslOutcomes = { ssl3: Outcome; ssl2: Outcome };
 const vulnerable = (detail: string): Outcome => ({ status: 'fail', detail });
 const safe = (detail: string): Outcome => ({ status: 'pass', detail });
 const notApplicable = (detail: string): Outcome => ({ status: 'not-applicable', detail });
@@ -310,7 +312,7 @@ export function formatSubProbe(p: SubProbeResult): string {
 }
 
 /** Run every sub-probe and decide check 29. `noForwardSecrecy` settles once tls.no-forward-secrecy is decided. */
-export async function knownVulns(s: TargetScan, noForwardSecrecy: Promise<CheckResult | undefined>): Promise<void> {
+export async function knownVulns(s: TargetScan, noForwardSecrecy: Promise<CheckResult | undefined>, onSsl: (o: SslOutcomes) => void = () => undefined): Promise<void> {
   const shared = heartbleedAndRenegotiation(s).catch((err: unknown) => {
     const o = notTested(`could not run: ${errorMessage(err)}`);
     return { heartbleed: o, renegotiation: o };
@@ -323,6 +325,7 @@ export async function knownVulns(s: TargetScan, noForwardSecrecy: Promise<CheckR
     attempt(drown(s)),
     attempt(ticketbleed(s)),
   ]);
+  onSsl({ ssl3: poodleR, ssl2: drownR });
   decide(s, [['heartbleed', heartbleed], ['ccs', ccs], ['robot', robotR], ['poodle', poodleR], ['drown', drownR], ['renegotiation', renegotiation], ['ticketbleed', ticket]]);
 }
 

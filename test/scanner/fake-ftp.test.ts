@@ -24,6 +24,15 @@ void describe('fake FTP servers', () => {
     assert.equal(r.get('svc.exposed-service').severity, 'info');
   });
 
+  void test('STAT that echoes the client address discloses nothing; STAT naming an OS version does', async (t) => {
+    const quiet = await startFakeFtp(t, { greeting: '220 FTP server ready', stat: '211-Server status:\r\n Connected from 127.0.0.1\r\n Client [::1]:2121\r\n211 End of status' });
+    expectStatus(await scan(quiet.url), 'ftp.syst-disclosure', 'pass');
+    const loud = await startFakeFtp(t, { greeting: '220 FTP server ready', stat: '211-Server status:\r\n Connected from 127.0.0.1\r\n Running on Linux 5.10\r\n211 End of status' });
+    const r = await scan(loud.url);
+    expectStatus(r, 'ftp.syst-disclosure', 'fail');
+    assert.match(r.get('ftp.syst-disclosure').evidence.join(' '), /Linux 5\.10/);
+  });
+
   void test('vsFTPd 2.3.4 banner: backdoor, advisory, version disclosure', async (t) => {
     const srv = await startFakeFtp(t, { greeting: '220 (vsFTPd 2.3.4)' });
     const r = await scan(srv.url);

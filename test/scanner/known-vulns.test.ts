@@ -45,6 +45,16 @@ void describe('tls.known-vulns', () => {
       // SECURITY: leaked bytes are counted, never kept
       assert.doesNotMatch(JSON.stringify(r.report), /SECRET-MEMORY/);
       assert.ok(srv.rawConnections >= 5, `raw probes reached the fake (${srv.rawConnections})`);
+      // Check 19 reads the same raw SSLv3/SSLv2 answers: SSL accepted is a high legacy-protocol finding.
+      const legacy = r.get('tls.legacy-protocol');
+      if (c.vuln === 'sslv3' || c.vuln === 'sslv2') {
+        const name = c.vuln === 'sslv3' ? 'SSLv3' : 'SSLv2';
+        assert.equal(legacy.status, 'fail', show(legacy));
+        assert.equal(legacy.severity, 'high');
+        assert.match(legacy.evidence[0]!, new RegExp(`legacy protocol\\(s\\) accepted: .*${name}`));
+      } else {
+        assert.doesNotMatch(legacy.evidence.join(' '), /SSLv[23]: accepted/, show(legacy));
+      }
     });
   }
 
