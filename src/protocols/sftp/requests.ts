@@ -79,9 +79,10 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
       }
       if (!(pflags & OPEN_FLAGS.CREAT)) await this.session.stat(path); // must exist
       const mode = openMode(pflags);
-      const upload = await this.session.openWrite(path, mode);
+      // The requested permission bits apply to a file that starts empty (quirk 9: bits only).
+      const createMode = attrs.mode !== undefined && mode !== 'keep' && mode !== 'append' ? attrs.mode & 0o777 : undefined;
+      const upload = await this.session.openWrite(path, mode, createMode);
       try {
-        if (attrs.mode !== undefined && mode !== 'keep' && mode !== 'append') await upload.file.setAttributes({ mode: attrs.mode & 0o777 });
         return this.handleReply(id, { kind: 'write', path: upload.path, upload, inflight: 0 });
       } catch (err) {
         await upload.abort();
