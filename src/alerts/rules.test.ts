@@ -5,7 +5,7 @@ import { parseConfig } from '../config/load.ts';
 import { AlertRules } from './rules.ts';
 
 const download = (bytes: number): AuditRecord =>
-  ({ ts: '', event: 'file.download.completed', type: 'file.operation', op: 'download', outcome: 'completed', path: '/f', bytes, sessionId: 's', user: 'alice', remoteAddress: '192.0.2.1', protocol: 'sftp' }) as AuditRecord;
+  ({ ts: '', event: 'file.download.completed', type: 'file.operation', op: 'download', outcome: 'completed', path: '/f', bytes, sessionId: 's', user: 'alice', remoteAddress: '192.0.2.1', protocol: 'sftp' });
 
 void test('download volume: the window slides (old downloads stop counting) and many small files stay cheap', () => {
   const config = parseConfig({ dataDir: '/nonexistent', alerts: { rules: { downloadVolume: { bytes: 10_000, windowMinutes: 1 } } } }).alerts.rules;

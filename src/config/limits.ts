@@ -89,9 +89,10 @@ export const LIMITS = {
   maxAuditRecordBytes: 16 * 1024,
   /** Records sealed and written in one transaction. */
   auditBatchRecords: 500,
-  /** How long the trail writer gathers records before it writes them, ms (a full batch or a
-   * flush goes at once). One transaction per record cost ~0.5 ms of CPU each; gathered, ~60 µs. */
-  auditFlushDelayMs: 10,
+  /** How long the trail writer gathers records before it writes them, ms (a full batch, a
+   * flush or a shutdown writes at once). One transaction per record costs ~0.3-0.5 ms of CPU;
+   * gathered, ~60-90 µs a record. A process killed with SIGKILL loses at most this much. */
+  auditFlushDelayMs: 20,
   /** Default and bounds for the size at which audit.jsonl is rotated, bytes. */
   auditRotateBytes: { default: 64 * 1024 * 1024, min: 4096, ceiling: 4 * 1024 * 1024 * 1024 },
   /** Records `audit search` prints at most. */

@@ -40,6 +40,9 @@ export interface SftpServerOptions {
   symlinkOrder?: 'openssh' | 'draft';
   /** The client ended the channel: report our exit status before our end (scp checks it). */
   onClientEnd?(): void;
+  /** The connection's socket: replies sent together are corked into one write (a 255 KiB READ
+   * reply is 8 SSH packets; one writev instead of 8 writes). */
+  transport?: { cork(): void; uncork(): void };
 }
 
 // The caps live with every other hard limit in src/config/limits.ts.
@@ -200,10 +203,17 @@ export class SftpServer {
    * waits for WRITE statuses oldest first and hangs forever on one that overtook another. */
   private deliver(seq: number, reply: Buffer | null): void {
     this.ready.set(seq, reply);
-    for (let next = this.ready.get(this.sendSeq); next !== undefined; next = this.ready.get(this.sendSeq)) {
-      this.ready.delete(this.sendSeq);
-      this.sendSeq += 1;
-      if (next !== null) this.send(next);
+    if (seq !== this.sendSeq) return; // an earlier reply is still being worked on
+    const transport = this.options.transport;
+    transport?.cork();
+    try {
+      for (let next = this.ready.get(this.sendSeq); next !== undefined; next = this.ready.get(this.sendSeq)) {
+        this.ready.delete(this.sendSeq);
+        this.sendSeq += 1;
+        if (next !== null) this.send(next);
+      }
+    } finally {
+      transport?.uncork();
     }
   }
 
