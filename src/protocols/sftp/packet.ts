@@ -137,6 +137,9 @@ export class PacketFramer {
   }
 }
 
+/** length, type, id, data length: the bytes before the data of a DATA reply. */
+export const DATA_HEADER_BYTES = 4 + 1 + 4 + 4;
+
 /** Builds one reply packet in one buffer (grown when needed): no part list, no concat. */
 export class PacketWriter {
   private buf: Buffer;

@@ -16,7 +16,7 @@ import type { Session } from '../../session/session.ts';
 import type { VfsStatvfs } from '../../vfs/vfs.ts';
 import { encodeAttrs } from './attrs.ts';
 import { EXTENSIONS, FXP, SFTP_VERSION, ST_NOSUID, ST_RDONLY, STATUS, type StatusCode } from './constants.ts';
-import { MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
+import { DATA_HEADER_BYTES, MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type Request, type RequestDef } from './request-types.ts';
 import { REQUESTS } from './requests.ts';
 import { statusForError } from './status.ts';
@@ -49,6 +49,16 @@ export interface SftpServerOptions {
 export const MAX_PARALLEL_IO = LIMITS.sftpMaxParallelIo;
 export const MAX_QUEUED_REQUESTS = LIMITS.sftpMaxQueuedRequests;
 const MAX_HANDLE_BYTES = LIMITS.sftpMaxHandleBytes;
+
+/**
+ * READ replies are built in buffers of one size (header + the largest READ) taken from a
+ * process-wide free list and given back once the channel has taken their bytes (the write
+ * callback). A fresh 255 KiB buffer per READ meant an mmap/munmap pair and GC pressure for
+ * every request, even for a 4 KiB file.
+ */
+const READ_BUFFER_BYTES = DATA_HEADER_BYTES + LIMITS.sftpMaxReadWriteBytes;
+const freeReadBuffers: Buffer[] = [];
+const pooledMemory = new WeakSet<ArrayBufferLike>();
 
 export class SftpServer {
   private readonly framer: PacketFramer;
@@ -219,7 +229,11 @@ export class SftpServer {
 
   private send(packet: Buffer): void {
     if (!this.channel.writable) return;
-    if (!this.channel.write(packet)) {
+    const pooled = pooledMemory.has(packet.buffer) ? packet.buffer : null;
+    // A pooled buffer goes back only once the channel is done with it (ssh2 may keep a view
+    // while it waits for window); if the channel closes first, it is simply not reused.
+    const written = pooled ? this.channel.write(packet, () => recycleMemory(pooled)) : this.channel.write(packet);
+    if (!written) {
       this.outputBlocked = true;
       this.updateInput();
     }
@@ -243,6 +257,20 @@ export class SftpServer {
       else w.u32(0);
     }
     return w.finish();
+  }
+
+  /** A buffer for one READ reply (see READ_BUFFER_BYTES); `recycle` it if it is not sent. */
+  readBuffer(size: number): Buffer {
+    if (size > READ_BUFFER_BYTES) return Buffer.allocUnsafe(size);
+    const buf = freeReadBuffers.pop();
+    if (buf) return buf;
+    const fresh = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    pooledMemory.add(fresh.buffer);
+    return fresh;
+  }
+
+  recycle(buf: Buffer): void {
+    if (pooledMemory.has(buf.buffer)) recycleMemory(buf.buffer);
   }
 
   // --- handles ---
@@ -320,4 +348,10 @@ export class SftpServer {
       .u64(s.nameMax)
       .finish();
   }
+}
+
+function recycleMemory(memory: ArrayBufferLike): void {
+  // SECURITY: never listed twice (two READs sharing one buffer would mix their replies).
+  if (freeReadBuffers.length >= LIMITS.sftpPooledReadBuffers || freeReadBuffers.some((b) => b.buffer === memory)) return;
+  freeReadBuffers.push(Buffer.from(memory, 0, READ_BUFFER_BYTES));
 }
