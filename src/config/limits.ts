@@ -12,6 +12,9 @@ export const LIMITS = {
   maxPathDepth: 128,
   /** Entries returned per directory listing batch (listings are streamed in batches). */
   listBatchEntries: 512,
+  /** Directory entries whose lstat runs at once while listing (the thread pool is shared by
+   * every session: a big folder must not queue hundreds of calls ahead of everyone else). */
+  listStatConcurrency: 32,
 
   // --- connections and admission ---
   /** Default and ceiling for simultaneous connections, all protocols together. */

@@ -125,12 +125,24 @@ export class LocalVfs implements Vfs {
   async *readdir(vpath: string): AsyncIterable<VfsDirEntry> {
     const real = await this.resolve(vpath, true);
     const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries }));
+    // Entries are stat'ed a few dozen at a time, side by side, instead of one round trip each.
+    let names: string[] = [];
+    const statNames = async (): Promise<VfsDirEntry[]> => {
+      const stats = await Promise.all(names.map((name) => fs.lstat(path.join(real, name)).catch(() => null)));
+      const out: VfsDirEntry[] = [];
+      stats.forEach((st, i) => {
+        if (st) out.push({ name: names[i]!, stat: toVfsStat(st) });
+      });
+      names = [];
+      return out;
+    };
     try {
       for await (const entry of dir as AsyncIterable<Dirent>) {
         if (entry.name.startsWith(UPLOAD_TEMP_PREFIX)) continue; // in-flight uploads stay hidden
-        const st = await fs.lstat(path.join(real, entry.name)).catch(() => null);
-        if (st) yield { name: entry.name, stat: toVfsStat(st) };
+        names.push(entry.name);
+        if (names.length >= LIMITS.listStatConcurrency) yield* await statNames();
       }
+      yield* await statNames();
     } catch (err) {
       throw fromSystemError(err);
     }
