@@ -95,9 +95,10 @@ export const LIMITS = {
   maxAuditRecordBytes: 16 * 1024,
   /** Records sealed and written in one transaction. */
   auditBatchRecords: 500,
-  /** How long the trail writer gathers records before it writes them, ms (a full batch, a
-   * flush or a shutdown writes at once). One transaction per record costs ~0.3-0.5 ms of CPU;
-   * gathered, ~60-90 µs a record. A process killed with SIGKILL loses at most this much. */
+  /** Least time between two audit transactions while records keep coming, ms (a record
+   * after a quiet spell, a full batch, a flush and a shutdown are written at once). One
+   * transaction per record costs ~0.3-0.5 ms of CPU; gathered, ~60-90 µs a record. A process
+   * killed with SIGKILL loses at most this much more than before. */
   auditFlushDelayMs: 20,
   /** Default and bounds for the size at which audit.jsonl is rotated, bytes. */
   auditRotateBytes: { default: 64 * 1024 * 1024, min: 4096, ceiling: 4 * 1024 * 1024 * 1024 },

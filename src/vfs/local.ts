@@ -12,11 +12,16 @@ import { parseVirtualPath, UPLOAD_TEMP_PREFIX, virtualDirname } from './virtual-
 
 const HAS_PROC_FD = process.platform === 'linux';
 /** The umask, read once at start (nothing in the server changes it). Should it change later,
- * uploads may get fewer permission bits than asked for, never more. */
+ * uploads may get fewer permission bits than asked for, never more. Where it cannot be read
+ * (a worker thread), every bit counts as masked: the exact mode is then always set. */
 const PROCESS_UMASK = (() => {
-  const mask = process.umask(0o022);
-  process.umask(mask);
-  return mask;
+  try {
+    const mask = process.umask(0o022);
+    process.umask(mask);
+    return mask;
+  } catch {
+    return 0o777;
+  }
 })();
 
 export function toVfsStat(st: Stats): VfsStat {

@@ -38,18 +38,27 @@ export class ChainedAuditSink {
   /** Ends the current gathering wait early (a full batch, flush, close). */
   private wake: (() => void) | null = null;
 
+  /** When the last transaction started (performance.now()). */
+  private lastWriteAt = -Infinity;
+
   private async drain(): Promise<void> {
-    // Gather for a moment so a burst of events lands in one transaction: the transaction, not
-    // the record, is what costs (small files over SFTP/FTPS emit one record each).
+    // The transaction, not the record, is what costs (small files over SFTP/FTPS emit one
+    // record each). A record after a quiet spell is written at once (after one turn of the
+    // event loop, so a burst lands together); while records keep coming, transactions are at
+    // least LIMITS.auditFlushDelayMs apart and each takes everything gathered meanwhile.
+    const wait = this.lastWriteAt + LIMITS.auditFlushDelayMs - performance.now();
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
+        clearImmediate(immediate);
         this.wake = null;
         resolve();
       };
-      const timer = setTimeout(done, LIMITS.auditFlushDelayMs);
+      const timer = wait > 0 ? setTimeout(done, wait) : undefined;
+      const immediate = wait > 0 ? undefined : setImmediate(done);
       this.wake = done;
     });
+    this.lastWriteAt = performance.now();
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, LIMITS.auditBatchRecords);
       try {
