@@ -16,15 +16,29 @@ export interface Raised {
 
 type RulesConfig = Config['alerts']['rules'];
 
-/** Timestamps (and amounts) within a sliding window, per key. */
+/**
+ * Timestamps (and amounts) within a sliding window, per key. Each key keeps its entries in
+ * arrival order with a running sum, and drops expired ones from the front: adding is O(1)
+ * amortised (a user downloading thousands of small files must not make every download walk
+ * the whole window).
+ */
 class Windows {
-  private readonly entries = new Map<string, { at: number; amount: number }[]>();
+  private readonly entries = new Map<string, { list: { at: number; amount: number }[]; head: number; sum: number }>();
   add(key: string, at: number, amount: number, windowMs: number): number {
-    const list = (this.entries.get(key) ?? []).filter((e) => e.at > at - windowMs);
-    list.push({ at, amount });
-    this.entries.set(key, list);
-    if (this.entries.size > 10_000) for (const k of [...this.entries.keys()].slice(0, 1000)) this.entries.delete(k);
-    return list.reduce((s, e) => s + e.amount, 0);
+    let w = this.entries.get(key);
+    if (!w) {
+      w = { list: [], head: 0, sum: 0 };
+      this.entries.set(key, w);
+      if (this.entries.size > 10_000) for (const k of [...this.entries.keys()].slice(0, 1000)) this.entries.delete(k);
+    }
+    while (w.head < w.list.length && w.list[w.head]!.at <= at - windowMs) w.sum -= w.list[w.head++]!.amount;
+    if (w.head > 1024 && w.head * 2 > w.list.length) {
+      w.list = w.list.slice(w.head);
+      w.head = 0;
+    }
+    w.list.push({ at, amount });
+    w.sum += amount;
+    return w.sum;
   }
   reset(key: string): void {
     this.entries.delete(key);

@@ -52,7 +52,15 @@ export function seal(head: ChainHead, records: readonly AuditRecord[]): { sealed
   return { sealed, head: { seq, hash } };
 }
 
-/** One line of the JSON-lines trail. */
+const lines = new WeakMap<ChainedRecord, string>();
+
+/** One line of the JSON-lines trail. Sealed records are never changed, so each is encoded once
+ * (the store row and the file line are the same text). */
 export function encodeChainedLine(record: ChainedRecord): string {
-  return `${canonicalJson(record)}\n`;
+  let line = lines.get(record);
+  if (line === undefined) {
+    line = `${canonicalJson(record)}\n`;
+    lines.set(record, line);
+  }
+  return line;
 }

@@ -12,6 +12,9 @@ export const LIMITS = {
   maxPathDepth: 128,
   /** Entries returned per directory listing batch (listings are streamed in batches). */
   listBatchEntries: 512,
+  /** Directory entries whose lstat runs at once while listing (the thread pool is shared by
+   * every session: a big folder must not queue hundreds of calls ahead of everyone else). */
+  listStatConcurrency: 32,
 
   // --- connections and admission ---
   /** Default and ceiling for simultaneous connections, all protocols together. */
@@ -52,6 +55,9 @@ export const LIMITS = {
   sftpMaxPacketBytes: 256 * 1024 + 1024,
   /** Largest read or write payload per request, bytes (255 KiB, as OpenSSH). */
   sftpMaxReadWriteBytes: 255 * 1024,
+  /** READ reply buffers (one max-size READ each, ~255 KiB) kept for reuse, for the whole
+   * process: 32 is 8 MiB at most, whatever the number of sessions. */
+  sftpPooledReadBuffers: 32,
   /** READ/WRITE requests in flight at once per SFTP session. */
   sftpMaxParallelIo: 64,
   /** Parsed SFTP requests waiting to run before the channel is paused (back-pressure). */
@@ -89,6 +95,11 @@ export const LIMITS = {
   maxAuditRecordBytes: 16 * 1024,
   /** Records sealed and written in one transaction. */
   auditBatchRecords: 500,
+  /** Least time between two audit transactions while records keep coming, ms (a record
+   * after a quiet spell, a full batch, a flush and a shutdown are written at once). One
+   * transaction per record costs ~0.3-0.5 ms of CPU; gathered, ~60-90 µs a record. A process
+   * killed with SIGKILL loses at most this much more than before. */
+  auditFlushDelayMs: 20,
   /** Default and bounds for the size at which audit.jsonl is rotated, bytes. */
   auditRotateBytes: { default: 64 * 1024 * 1024, min: 4096, ceiling: 4 * 1024 * 1024 * 1024 },
   /** Records `audit search` prints at most. */

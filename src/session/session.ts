@@ -184,16 +184,21 @@ export class Session {
     }
   }
 
-  /** Opens a file to upload. The audit event is emitted by `Upload.commit` or `Upload.abort`. */
-  async openWrite(path: string, mode: WriteMode): Promise<Upload> {
+  /** Opens a file to upload. The audit event is emitted by `Upload.commit` or `Upload.abort`.
+   * `createMode`: permission bits for a file that starts empty (SFTP OPEN attributes). */
+  async openWrite(path: string, mode: WriteMode, createMode?: number): Promise<Upload> {
     const p = parseVirtualPath(path);
     const started = Date.now();
     try {
       if (this.closed) throw new PortcullisError('ERR_SESSION_CLOSED');
-      const needs: Permission[] = ['upload'];
-      if (mode !== 'exclusive' && (await this.exists(p))) needs.push('overwrite');
-      for (const perm of needs) if (!this.can(perm)) throw new PortcullisError('ERR_PERMISSION_DENIED', `needs the ${perm} permission`);
-      const file = await this.vfs.openWrite(p, mode);
+      if (!this.can('upload')) throw new PortcullisError('ERR_PERMISSION_DENIED', 'needs the upload permission');
+      const file = await this.vfs.openWrite(p, mode, {
+        ...(createMode !== undefined && { createMode }),
+        // Replacing an existing name needs overwrite too; the Vfs asks before it creates anything.
+        authorize: (exists) => {
+          if (mode !== 'exclusive' && exists && !this.can('overwrite')) throw new PortcullisError('ERR_PERMISSION_DENIED', 'needs the overwrite permission');
+        },
+      });
       const upload = new Upload(p, file, started, mode === 'truncate' || mode === 'exclusive', this.transfers, (ok, detail, code) => this.emit('upload', ok ? 'completed' : 'failed', detail, code));
       this.transfers.add(upload);
       return upload;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile, readlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, readlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isPortcullisError } from '../errors/index.ts';
+import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import { LocalVfs } from './local.ts';
 
 let base: string;
@@ -211,4 +211,36 @@ describe('uploads are atomic', () => {
     assert.equal(await outcome(() => vfs.rename('/', '/x', false)), 'ERR_PERMISSION_DENIED');
     assert.equal(await outcome(() => vfs.rmdir('/..')), 'ERR_PERMISSION_DENIED');
   });
+});
+
+test('openWrite: authorize sees whether the name exists (a symlink counts) before anything is created', async () => {
+  const seen: [string, boolean][] = [];
+  for (const name of ['/file.txt', '/brand-new.txt', '/link-in']) {
+    const refused = await outcome(() =>
+      vfs.openWrite(name, 'truncate', {
+        authorize: (exists) => {
+          seen.push([name, exists]);
+          throw new PortcullisError('ERR_PERMISSION_DENIED');
+        },
+      }),
+    );
+    assert.equal(refused, 'ERR_PERMISSION_DENIED', name);
+  }
+  assert.deepEqual(seen, [
+    ['/file.txt', true],
+    ['/brand-new.txt', false],
+    ['/link-in', true],
+  ]);
+  // Nothing was created: no temporary file, no new name.
+  assert.deepEqual((await readdir(home)).filter((n) => n.startsWith('.portcullis-upload-') || n === 'brand-new.txt'), []);
+  assert.equal(await readFile(path.join(home, 'file.txt'), 'utf8'), 'inside');
+});
+
+test('openWrite: createMode gives the new file exactly those permission bits, whatever the umask', async () => {
+  for (const mode of [0o600, 0o666, 0o4755]) {
+    const u = await vfs.openWrite(`/mode-${mode.toString(8)}.bin`, 'truncate', { createMode: mode });
+    await u.write(Buffer.from('x'), 0);
+    await u.commit();
+    assert.equal((await stat(path.join(home, `mode-${mode.toString(8)}.bin`))).mode & 0o7777, mode & 0o777);
+  }
 });

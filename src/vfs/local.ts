@@ -2,15 +2,27 @@
 // the virtual path under the home's real path and resolves symlinks; anything that lands
 // outside the home is refused (ERR_VFS_ESCAPE) at the moment it is used.
 import { randomBytes } from 'node:crypto';
-import { constants, type Dirent, type Stats } from 'node:fs';
+import { constants, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { LIMITS } from '../config/limits.ts';
 import { fromSystemError, PortcullisError } from '../errors/index.ts';
-import type { Vfs, VfsAttributes, VfsDirEntry, VfsFile, VfsStat, VfsStatvfs, VfsUpload, WriteMode } from './vfs.ts';
+import type { OpenWriteOptions, Vfs, VfsAttributes, VfsDirEntry, VfsFile, VfsStat, VfsStatvfs, VfsUpload, WriteMode } from './vfs.ts';
 import { parseVirtualPath, UPLOAD_TEMP_PREFIX, virtualDirname } from './virtual-path.ts';
 
 const HAS_PROC_FD = process.platform === 'linux';
+/** The umask, read once at start (nothing in the server changes it). Should it change later,
+ * uploads may get fewer permission bits than asked for, never more. Where it cannot be read
+ * (a worker thread), every bit counts as masked: the exact mode is then always set. */
+const PROCESS_UMASK = (() => {
+  try {
+    const mask = process.umask(0o022);
+    process.umask(mask);
+    return mask;
+  } catch {
+    return 0o777;
+  }
+})();
 
 export function toVfsStat(st: Stats): VfsStat {
   return {
@@ -83,15 +95,22 @@ export class LocalVfs implements Vfs {
     return this.assertInside(path.join(this.assertInside(parent), path.basename(lexical)));
   }
 
-  /** SECURITY: after open, confirm the descriptor's file is inside the jail (closes the race
-   * between resolving a path and opening it, should a component be swapped for a symlink). */
-  private async assertHandleInside(handle: FileHandle): Promise<void> {
+  /**
+   * SECURITY: after open, confirm the descriptor's file is inside the jail (closes the race
+   * between resolving a path and opening it, should a component be swapped for a symlink).
+   * Synchronous on purpose: /proc/self/fd/N is answered from the kernel's own tables (no disk
+   * I/O, nothing that can block), and a thread-pool round trip costs far more than the call.
+   * Throws ERR_VFS_ESCAPE; the caller closes the handle.
+   */
+  private assertHandleInside(handle: FileHandle): void {
     if (!HAS_PROC_FD) return;
-    const real = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
-    if (real === null || !this.inside(real)) {
-      await handle.close();
-      throw new PortcullisError('ERR_VFS_ESCAPE');
+    let real: string | null;
+    try {
+      real = readlinkSync(`/proc/self/fd/${handle.fd}`);
+    } catch {
+      real = null;
     }
+    if (real === null || !this.inside(real)) throw new PortcullisError('ERR_VFS_ESCAPE');
   }
 
   private toVirtual(real: string): string {
@@ -111,12 +130,24 @@ export class LocalVfs implements Vfs {
   async *readdir(vpath: string): AsyncIterable<VfsDirEntry> {
     const real = await this.resolve(vpath, true);
     const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries }));
+    // Entries are stat'ed a few dozen at a time, side by side, instead of one round trip each.
+    let names: string[] = [];
+    const statNames = async (): Promise<VfsDirEntry[]> => {
+      const stats = await Promise.all(names.map((name) => fs.lstat(path.join(real, name)).catch(() => null)));
+      const out: VfsDirEntry[] = [];
+      stats.forEach((st, i) => {
+        if (st) out.push({ name: names[i]!, stat: toVfsStat(st) });
+      });
+      names = [];
+      return out;
+    };
     try {
       for await (const entry of dir as AsyncIterable<Dirent>) {
         if (entry.name.startsWith(UPLOAD_TEMP_PREFIX)) continue; // in-flight uploads stay hidden
-        const st = await fs.lstat(path.join(real, entry.name)).catch(() => null);
-        if (st) yield { name: entry.name, stat: toVfsStat(st) };
+        names.push(entry.name);
+        if (names.length >= LIMITS.listStatConcurrency) yield* await statNames();
       }
+      yield* await statNames();
     } catch (err) {
       throw fromSystemError(err);
     }
@@ -126,39 +157,71 @@ export class LocalVfs implements Vfs {
     const real = await this.resolve(vpath, true);
     // SECURITY: O_NOFOLLOW — the path is already resolved; a symlink here means it was swapped.
     const handle = await wrap(() => fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW));
-    await this.assertHandleInside(handle);
-    const st = await handle.stat();
-    if (st.isDirectory()) {
-      await handle.close();
-      throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+    try {
+      this.assertHandleInside(handle);
+      const st = await wrap(() => handle.stat());
+      if (st.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
     }
     return new LocalFile(handle);
   }
 
-  async openWrite(vpath: string, mode: WriteMode): Promise<VfsUpload> {
+  /**
+   * The final name of an upload: its real path and what is there now. The common cases (a new
+   * name, or a name that is not a symlink) cost two lookups: the parent's realpath and an lstat
+   * of the name, the same two a separate existence check made before. A symlink falls back to
+   * the full resolution (its target decides, and must be inside the home).
+   */
+  private async uploadTarget(vpath: string): Promise<{ finalPath: string; existing: Stats | null; exists: boolean }> {
+    const lexical = this.lexical(vpath);
+    if (lexical === this.root) return { finalPath: this.root, existing: await wrap(() => fs.stat(this.root)), exists: true };
+    const parent = this.assertInside(await wrap(() => fs.realpath(path.dirname(lexical))));
+    const named = path.join(parent, path.basename(lexical));
+    this.assertInside(named);
+    const st = await fs.lstat(named).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw fromSystemError(err);
+    });
+    if (!st?.isSymbolicLink()) return { finalPath: named, existing: st, exists: st !== null };
+    // SECURITY: a symlink as the final name: resolved in full and confined like any path.
     const finalPath = await this.resolve(vpath, true);
-    const existing = await fs.stat(finalPath).catch(() => null);
+    return { finalPath, existing: await fs.stat(finalPath).catch(() => null), exists: true };
+  }
+
+  async openWrite(vpath: string, mode: WriteMode, options: OpenWriteOptions = {}): Promise<VfsUpload> {
+    const { finalPath, existing, exists } = await this.uploadTarget(vpath);
+    options.authorize?.(exists);
     if (existing?.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
     if (existing && mode === 'exclusive') throw new PortcullisError('ERR_VFS_EXISTS');
     const dir = path.dirname(finalPath);
     const temp = path.join(dir, `${UPLOAD_TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-    if (existing && (mode === 'keep' || mode === 'append')) {
+    const fromExisting = existing !== null && (mode === 'keep' || mode === 'append');
+    if (fromExisting) {
       // Start from the current content (a reflink where the filesystem can), so a resumed
       // upload that fails still leaves the old file untouched under its name.
       await wrap(() => fs.copyFile(finalPath, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE));
     }
-    const flags = existing && (mode === 'keep' || mode === 'append') ? constants.O_RDWR | constants.O_NOFOLLOW : constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    const flags = fromExisting ? constants.O_RDWR | constants.O_NOFOLLOW : constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+    // SECURITY: permission bits only, as in applyAttributes.
+    const createMode = options.createMode !== undefined && !fromExisting ? options.createMode & 0o777 : undefined;
     let handle: FileHandle;
     try {
-      handle = await fs.open(temp, flags, existing ? existing.mode & 0o777 : 0o644);
+      handle = await fs.open(temp, flags, createMode ?? (existing ? existing.mode & 0o777 : 0o644));
     } catch (err) {
       await fs.unlink(temp).catch(() => undefined);
       throw fromSystemError(err);
     }
-    await this.assertHandleInside(handle).catch(async (err: unknown) => {
+    try {
+      this.assertHandleInside(handle);
+      // The umask may have cleared bits the client asked for: set them exactly (as chmod did).
+      if (createMode !== undefined && (createMode & PROCESS_UMASK) !== 0) await wrap(() => handle.chmod(createMode));
+    } catch (err) {
+      await handle.close().catch(() => undefined);
       await fs.unlink(temp).catch(() => undefined);
       throw err;
-    });
+    }
     const appendAt = mode === 'append' ? (existing?.size ?? 0) : null;
     return new LocalUpload(handle, temp, finalPath, appendAt);
   }

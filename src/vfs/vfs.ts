@@ -66,12 +66,24 @@ export type WriteMode =
   | 'append' // start from the existing content, writes go to the end (APPE, SFTP APPEND)
   | 'exclusive'; // fail if the file exists (STOU, SFTP EXCL)
 
+export interface OpenWriteOptions {
+  /** Permission bits for a file that starts empty ('truncate', 'exclusive'); default: the
+   * existing file's bits, else 0644. */
+  createMode?: number;
+  /**
+   * Called once the backend knows whether the final name exists (lstat: a symlink counts as
+   * existing), before anything is created. Throwing refuses the upload. The Session checks the
+   * overwrite permission here, so the name is looked up once instead of twice.
+   */
+  authorize?(exists: boolean): void;
+}
+
 export interface Vfs {
   stat(vpath: string): Promise<VfsStat>;
   lstat(vpath: string): Promise<VfsStat>;
   readdir(vpath: string): AsyncIterable<VfsDirEntry>;
   openRead(vpath: string): Promise<VfsFile>;
-  openWrite(vpath: string, mode: WriteMode): Promise<VfsUpload>;
+  openWrite(vpath: string, mode: WriteMode, options?: OpenWriteOptions): Promise<VfsUpload>;
   mkdir(vpath: string): Promise<void>;
   rmdir(vpath: string): Promise<void>;
   remove(vpath: string): Promise<void>;

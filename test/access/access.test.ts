@@ -121,6 +121,7 @@ test('deny and allow lists, IPv6 ::1, allow-list mode; CLI changes reach a runni
   assert.equal((await runCli(['deny', 'add', '::1'], { env })).code, 0);
   await new Promise((r) => setTimeout(r, 600));
   assert.equal((await banner(sftp, '::1', '::1')).length, 0, 'IPv6 deny from the CLI applied to the running server');
+  await s.server.core.trail?.flush(); // the trail writer gathers records for a few ms
   const events = await s.server.core.store.audit.search({ eventPrefix: 'conn.refused' });
   assert.ok(events.some((e) => e.remoteAddress === '::1' && 'rule' in e && /deny cli deny ::1\/128/.test(e.rule)), JSON.stringify(events.map((e) => ('rule' in e ? e.rule : ''))));
   assert.equal((await runCli(['deny', 'remove', '::1'], { env })).code, 0);
@@ -139,6 +140,7 @@ test('per-user CIDRs (deny wins), session caps, and the connection rate limit', 
   assert.equal(await sftpLogin(s, '127.0.0.9', USER, PASSWORD), false, 'deny wins over allow');
   assert.equal(await ftpsLogin(s, '127.0.0.9', USER, PASSWORD), false);
   assert.equal(await sftpLogin(s, '127.0.1.8', USER, PASSWORD), false, 'outside the allowed CIDR');
+  await s.server.core.trail?.flush(); // the trail writer gathers records for a few ms
   const failures = await s.server.core.store.audit.search({ user: USER, eventPrefix: 'auth.failed' });
   assert.ok(failures.some((e) => 'reason' in e && e.reason === 'address-not-allowed'));
 

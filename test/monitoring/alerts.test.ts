@@ -68,6 +68,7 @@ test('ban and new-address login reach the webhook (signed), email and syslog', a
   await new Promise((r) => setTimeout(r, 300));
   await f.srv.server.alerts.idle();
   assert.equal(hook.hits.length, 2);
+  await f.srv.server.core.trail?.flush(); // the trail writer gathers records for a few ms
   const raised = await f.srv.server.core.store.audit.search({ eventPrefix: 'alert.raised' });
   assert.deepEqual(raised.map((r) => (r as { rule?: string }).rule).sort(), ['ban-added', 'new-address-login']);
 });

@@ -60,6 +60,7 @@ test('sessions list shows an FTPS download in progress; sessions kill ends it an
   assert.equal(killed!.target, s.id);
   assert.equal(killed!.user, USER);
   assert.equal(killed!.protocol, 'cli');
+  await f.srv.server.core.trail?.flush(); // the trail writer gathers records for a few ms
   const downloads = await f.srv.server.core.store.audit.search({ eventPattern: 'file.download.*' });
   assert.equal(downloads.at(-1)!.event, 'file.download.failed');
 });

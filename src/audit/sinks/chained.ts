@@ -1,8 +1,9 @@
 // The audit trail writer: seals every record into the hash chain and writes it to the store's
 // audit_events table (which keeps the chain head) and to the JSON-lines files, in emission
-// order, batched off the hot path. With the store on, the chain head row is the lock shared by
-// every writer (server, CLI commands, other nodes). With the store off, the files' last record
-// is the head (one writing process at a time).
+// order, batched off the hot path (records are gathered for LIMITS.auditFlushDelayMs). With
+// the store on, the chain head row is the lock shared by every writer (server, CLI commands,
+// other nodes). With the store off, the files' last record is the head (one writing process at
+// a time).
 import { LIMITS } from '../../config/limits.ts';
 import type { AuditRepository } from '../../store/audit-repository.ts';
 import type { Audit } from '../audit.ts';
@@ -29,13 +30,35 @@ export class ChainedAuditSink {
   ) {
     this.unsubscribe = audit.subscribe((r) => {
       this.queue.push(r);
+      if (this.queue.length >= LIMITS.auditBatchRecords) this.wake?.();
       this.flushing ??= this.drain();
     });
   }
 
+  /** Ends the current gathering wait early (a full batch, flush, close). */
+  private wake: (() => void) | null = null;
+
+  /** When the last transaction started (performance.now()). */
+  private lastWriteAt = -Infinity;
+
   private async drain(): Promise<void> {
-    // Yield once so a burst of events lands in one transaction.
-    await new Promise((r) => setImmediate(r));
+    // The transaction, not the record, is what costs (small files over SFTP/FTPS emit one
+    // record each). A record after a quiet spell is written at once (after one turn of the
+    // event loop, so a burst lands together); while records keep coming, transactions are at
+    // least LIMITS.auditFlushDelayMs apart and each takes everything gathered meanwhile.
+    const wait = this.lastWriteAt + LIMITS.auditFlushDelayMs - performance.now();
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        clearImmediate(immediate);
+        this.wake = null;
+        resolve();
+      };
+      const timer = wait > 0 ? setTimeout(done, wait) : undefined;
+      const immediate = wait > 0 ? undefined : setImmediate(done);
+      this.wake = done;
+    });
+    this.lastWriteAt = performance.now();
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, LIMITS.auditBatchRecords);
       try {
@@ -96,7 +119,10 @@ export class ChainedAuditSink {
 
   /** Resolves when everything emitted so far is written. */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.flushing) {
+      this.wake?.();
+      await this.flushing;
+    }
   }
 
   async close(): Promise<void> {

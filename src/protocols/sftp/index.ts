@@ -305,6 +305,7 @@ class SshConnection {
       onActivity: () => this.timers.touch(),
       onClientEnd: () => channel.exit(0),
       symlinkOrder: this.symlinkOrder,
+      transport: this.socket,
     });
     this.sftp.add(sftp);
     channel.on('close', () => this.sftp.delete(sftp));

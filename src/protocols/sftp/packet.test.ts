@@ -81,3 +81,16 @@ void test('PacketWriter frames a reply with its length', () => {
   assert.equal(r.text(), 'Success');
   assert.equal(r.text(), 'en');
 });
+
+void test('PacketWriter: uint64 above 32 bits, long strings and raw bytes grow the buffer', () => {
+  const big = 2 ** 40 + 12345;
+  const text = 'é'.repeat(300); // 600 bytes: past the first 256-byte buffer
+  const out = new PacketWriter(105, 1).u64(big).string(text).raw(Buffer.from([1, 2, 3])).u64(0).finish();
+  assert.equal(out.readUInt32BE(0), out.length - 4);
+  assert.equal(out.readBigUInt64BE(9), BigInt(big));
+  assert.equal(out.readUInt32BE(17), Buffer.byteLength(text));
+  assert.equal(out.subarray(21, 21 + 600).toString('utf8'), text);
+  assert.deepEqual([...out.subarray(621, 624)], [1, 2, 3]);
+  assert.equal(out.readBigUInt64BE(624), 0n);
+  assert.equal(out.length, 632);
+});

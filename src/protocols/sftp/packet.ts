@@ -137,52 +137,69 @@ export class PacketFramer {
   }
 }
 
-/** Builds one reply packet. */
+/** length, type, id, data length: the bytes before the data of a DATA reply. */
+export const DATA_HEADER_BYTES = 4 + 1 + 4 + 4;
+
+/** Builds one reply packet in one buffer (grown when needed): no part list, no concat. */
 export class PacketWriter {
-  private parts: Buffer[] = [];
-  private length = 0;
+  private buf: Buffer;
+  private pos = 4; // the length goes in front on finish()
 
   constructor(type: number, id?: number) {
+    this.buf = Buffer.allocUnsafe(256);
     this.u8(type);
     if (id !== undefined) this.u32(id);
   }
 
-  private push(b: Buffer): this {
-    this.parts.push(b);
-    this.length += b.length;
-    return this;
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
   }
 
   u8(v: number): this {
-    return this.push(Buffer.from([v & 0xff]));
+    this.ensure(1);
+    this.buf[this.pos++] = v & 0xff;
+    return this;
   }
 
   u32(v: number): this {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32BE(v >>> 0, 0);
-    return this.push(b);
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.pos += 4;
+    return this;
   }
 
+  /** A non-negative integer up to Number.MAX_SAFE_INTEGER (sizes, offsets, counts). */
   u64(v: number): this {
-    const b = Buffer.allocUnsafe(8);
-    b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(v))), 0);
-    return this.push(b);
+    const n = Math.max(0, Math.floor(v)) || 0;
+    const high = Math.floor(n / 0x1_0000_0000);
+    this.ensure(8);
+    this.buf.writeUInt32BE(high >>> 0, this.pos);
+    this.buf.writeUInt32BE((n - high * 0x1_0000_0000) >>> 0, this.pos + 4);
+    this.pos += 8;
+    return this;
   }
 
   string(v: string | Buffer): this {
-    const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
-    this.u32(b.length);
-    return this.push(b);
+    if (typeof v !== 'string') return this.u32(v.length).raw(v);
+    const len = Buffer.byteLength(v, 'utf8');
+    this.u32(len);
+    this.ensure(len);
+    this.pos += this.buf.write(v, this.pos, len, 'utf8');
+    return this;
   }
 
   raw(b: Buffer): this {
-    return this.push(b);
+    this.ensure(b.length);
+    this.pos += b.copy(this.buf, this.pos);
+    return this;
   }
 
   /** The framed packet: uint32 length + payload. */
   finish(): Buffer {
-    const header = Buffer.allocUnsafe(4);
-    header.writeUInt32BE(this.length, 0);
-    return Buffer.concat([header, ...this.parts], 4 + this.length);
+    this.buf.writeUInt32BE(this.pos - 4, 0);
+    return this.buf.subarray(0, this.pos);
   }
 }

@@ -5,7 +5,7 @@ import { PortcullisError } from '../../errors/index.ts';
 import type { VfsDirEntry, WriteMode } from '../../vfs/vfs.ts';
 import { encodeAttrs, formatLongname, parseAttrs, type ParsedAttrs } from './attrs.ts';
 import { FXP, OPEN_FLAGS, STATUS } from './constants.ts';
-import { PacketWriter } from './packet.ts';
+import { DATA_HEADER_BYTES, PacketWriter } from './packet.ts';
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type RequestDef } from './request-types.ts';
 import type { SftpServer } from './sftp-server.ts';
 
@@ -56,7 +56,7 @@ async function withHandle<T>(h: Handle, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const DATA_HEADER = 4 + 1 + 4 + 4; // length, type, id, data length
+const DATA_HEADER = DATA_HEADER_BYTES;
 
 export const REQUESTS: Partial<Record<number, RequestDef>> = {
   [FXP.OPEN]: {
@@ -79,9 +79,10 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
       }
       if (!(pflags & OPEN_FLAGS.CREAT)) await this.session.stat(path); // must exist
       const mode = openMode(pflags);
-      const upload = await this.session.openWrite(path, mode);
+      // The requested permission bits apply to a file that starts empty (quirk 9: bits only).
+      const createMode = attrs.mode !== undefined && mode !== 'keep' && mode !== 'append' ? attrs.mode & 0o777 : undefined;
+      const upload = await this.session.openWrite(path, mode, createMode);
       try {
-        if (attrs.mode !== undefined && mode !== 'keep' && mode !== 'append') await upload.file.setAttributes({ mode: attrs.mode & 0o777 });
         return this.handleReply(id, { kind: 'write', path: upload.path, upload, inflight: 0 });
       } catch (err) {
         await upload.abort();
@@ -113,10 +114,21 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
       const len = Math.min(reader.u32('length'), this.limits.maxReadWriteBytes);
       const { handle } = this.fileHandle(raw);
       const source = handle.kind === 'read' ? handle.download : null;
-      // Reply buffer allocated once; the file is read straight into it.
-      const out = Buffer.allocUnsafe(DATA_HEADER + len);
-      const n = await withHandle(handle, () => (source ? source.read(out, DATA_HEADER, len, offset) : handle.kind === 'write' ? handle.upload.file.read(out, DATA_HEADER, len, offset) : Promise.resolve(0)));
-      if (n === 0) return this.status(id, STATUS.EOF, 'End of file');
+      // The file is read straight into the reply buffer (a reused one, see readBuffer).
+      const out = this.readBuffer(DATA_HEADER + len);
+      let n: number;
+      try {
+        n = await withHandle(handle, () => (source ? source.read(out, DATA_HEADER, len, offset) : handle.kind === 'write' ? handle.upload.file.read(out, DATA_HEADER, len, offset) : Promise.resolve(0)));
+      } catch (err) {
+        this.recycle(out);
+        throw err;
+      }
+      if (n === 0) {
+        this.recycle(out);
+        return this.status(id, STATUS.EOF, 'End of file');
+      }
+      // SECURITY: the buffer may be a reused one: only the header and the n bytes just read
+      // are sent, never what an earlier READ left beyond them.
       out.writeUInt32BE(DATA_HEADER - 4 + n, 0);
       out[4] = FXP.DATA;
       out.writeUInt32BE(id >>> 0, 5);

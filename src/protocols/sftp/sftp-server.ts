@@ -16,7 +16,7 @@ import type { Session } from '../../session/session.ts';
 import type { VfsStatvfs } from '../../vfs/vfs.ts';
 import { encodeAttrs } from './attrs.ts';
 import { EXTENSIONS, FXP, SFTP_VERSION, ST_NOSUID, ST_RDONLY, STATUS, type StatusCode } from './constants.ts';
-import { MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
+import { DATA_HEADER_BYTES, MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type Request, type RequestDef } from './request-types.ts';
 import { REQUESTS } from './requests.ts';
 import { statusForError } from './status.ts';
@@ -40,12 +40,25 @@ export interface SftpServerOptions {
   symlinkOrder?: 'openssh' | 'draft';
   /** The client ended the channel: report our exit status before our end (scp checks it). */
   onClientEnd?(): void;
+  /** The connection's socket: replies sent together are corked into one write (a 255 KiB READ
+   * reply is 8 SSH packets; one writev instead of 8 writes). */
+  transport?: { cork(): void; uncork(): void };
 }
 
 // The caps live with every other hard limit in src/config/limits.ts.
 export const MAX_PARALLEL_IO = LIMITS.sftpMaxParallelIo;
 export const MAX_QUEUED_REQUESTS = LIMITS.sftpMaxQueuedRequests;
 const MAX_HANDLE_BYTES = LIMITS.sftpMaxHandleBytes;
+
+/**
+ * READ replies are built in buffers of one size (header + the largest READ) taken from a
+ * process-wide free list and given back once the channel has taken their bytes (the write
+ * callback). A fresh 255 KiB buffer per READ meant an mmap/munmap pair and GC pressure for
+ * every request, even for a 4 KiB file.
+ */
+const READ_BUFFER_BYTES = DATA_HEADER_BYTES + LIMITS.sftpMaxReadWriteBytes;
+const freeReadBuffers: Buffer[] = [];
+const pooledMemory = new WeakSet<ArrayBufferLike>();
 
 export class SftpServer {
   private readonly framer: PacketFramer;
@@ -200,16 +213,27 @@ export class SftpServer {
    * waits for WRITE statuses oldest first and hangs forever on one that overtook another. */
   private deliver(seq: number, reply: Buffer | null): void {
     this.ready.set(seq, reply);
-    for (let next = this.ready.get(this.sendSeq); next !== undefined; next = this.ready.get(this.sendSeq)) {
-      this.ready.delete(this.sendSeq);
-      this.sendSeq += 1;
-      if (next !== null) this.send(next);
+    if (seq !== this.sendSeq) return; // an earlier reply is still being worked on
+    const transport = this.options.transport;
+    transport?.cork();
+    try {
+      for (let next = this.ready.get(this.sendSeq); next !== undefined; next = this.ready.get(this.sendSeq)) {
+        this.ready.delete(this.sendSeq);
+        this.sendSeq += 1;
+        if (next !== null) this.send(next);
+      }
+    } finally {
+      transport?.uncork();
     }
   }
 
   private send(packet: Buffer): void {
     if (!this.channel.writable) return;
-    if (!this.channel.write(packet)) {
+    const pooled = pooledMemory.has(packet.buffer) ? packet.buffer : null;
+    // A pooled buffer goes back only once the channel is done with it (ssh2 may keep a view
+    // while it waits for window); if the channel closes first, it is simply not reused.
+    const written = pooled ? this.channel.write(packet, () => recycleMemory(pooled)) : this.channel.write(packet);
+    if (!written) {
       this.outputBlocked = true;
       this.updateInput();
     }
@@ -233,6 +257,20 @@ export class SftpServer {
       else w.u32(0);
     }
     return w.finish();
+  }
+
+  /** A buffer for one READ reply (see READ_BUFFER_BYTES); `recycle` it if it is not sent. */
+  readBuffer(size: number): Buffer {
+    if (size > READ_BUFFER_BYTES) return Buffer.allocUnsafe(size);
+    const buf = freeReadBuffers.pop();
+    if (buf) return buf;
+    const fresh = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+    pooledMemory.add(fresh.buffer);
+    return fresh;
+  }
+
+  recycle(buf: Buffer): void {
+    if (pooledMemory.has(buf.buffer)) recycleMemory(buf.buffer);
   }
 
   // --- handles ---
@@ -310,4 +348,10 @@ export class SftpServer {
       .u64(s.nameMax)
       .finish();
   }
+}
+
+function recycleMemory(memory: ArrayBufferLike): void {
+  // SECURITY: never listed twice (two READs sharing one buffer would mix their replies).
+  if (freeReadBuffers.length >= LIMITS.sftpPooledReadBuffers || freeReadBuffers.some((b) => b.buffer === memory)) return;
+  freeReadBuffers.push(Buffer.from(memory, 0, READ_BUFFER_BYTES));
 }
