@@ -386,7 +386,8 @@ export class FtpConnection {
     const guard = upload ? new CloseNotifyGuard(raw) : null;
     let data: tls.TLSSocket;
     try {
-      data = await this.bindTls().handshake(guard ?? raw);
+      // A deeper write queue keeps the socket fed between file reads (large downloads).
+      data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataWriteBufferBytes });
     } catch {
       raw.destroy();
       throw new DataChannelError(425, 'TLS handshake on the data connection failed');

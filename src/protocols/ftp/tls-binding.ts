@@ -162,9 +162,9 @@ export class TlsBinding {
    * Runs the server side of a TLS handshake on an accepted (or connected) socket. With a
    * CloseNotifyGuard the TLS socket ends only on the peer's close_notify.
    */
-  handshake(socket: net.Socket | CloseNotifyGuard): Promise<tls.TLSSocket> {
+  handshake(socket: net.Socket | CloseNotifyGuard, options: { highWaterMark?: number } = {}): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
-      const s = new tls.TLSSocket(socket, { isServer: true, server: this.events, secureContext: this.context, requestCert: true, rejectUnauthorized: false });
+      const s = new tls.TLSSocket(socket, { isServer: true, server: this.events, secureContext: this.context, requestCert: true, rejectUnauthorized: false, ...options });
       if (socket instanceof CloseNotifyGuard) socket.watch(s);
       this.handshaking.add(s);
       const settle = (err: Error | null): void => {
