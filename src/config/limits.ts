@@ -92,11 +92,6 @@ export const LIMITS = {
   maxAuditRecordBytes: 16 * 1024,
   /** Records sealed and written in one transaction. */
   auditBatchRecords: 500,
-  /**
-   * Time the trail writer gathers records before it seals and writes them in one transaction, ms
-   * (a busy server writes one batch per window instead of one per operation; close flushes).
-   */
-  auditBatchDelayMs: 10,
   /** Default and bounds for the size at which audit.jsonl is rotated, bytes. */
   auditRotateBytes: { default: 64 * 1024 * 1024, min: 4096, ceiling: 4 * 1024 * 1024 * 1024 },
   /** Records `audit search` prints at most. */

@@ -1,9 +1,8 @@
 // The audit trail writer: seals every record into the hash chain and writes it to the store's
 // audit_events table (which keeps the chain head) and to the JSON-lines files, in emission
-// order, batched off the hot path (the records of LIMITS.auditBatchDelayMs go in one
-// transaction). With the store on, the chain head row is the lock shared by every writer
-// (server, CLI commands, other nodes). With the store off, the files' last record is the head
-// (one writing process at a time).
+// order, batched off the hot path. With the store on, the chain head row is the lock shared by
+// every writer (server, CLI commands, other nodes). With the store off, the files' last record
+// is the head (one writing process at a time).
 import { LIMITS } from '../../config/limits.ts';
 import type { AuditRepository } from '../../store/audit-repository.ts';
 import type { Audit } from '../audit.ts';
@@ -35,8 +34,8 @@ export class ChainedAuditSink {
   }
 
   private async drain(): Promise<void> {
-    // Gather a short while so the events of several operations land in one transaction.
-    await new Promise((r) => setTimeout(r, LIMITS.auditBatchDelayMs));
+    // Yield once so a burst of events lands in one transaction.
+    await new Promise((r) => setImmediate(r));
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, LIMITS.auditBatchRecords);
       try {
