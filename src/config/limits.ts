@@ -48,7 +48,7 @@ export const LIMITS = {
   /** TLS sessions cached per control connection (for session-ID resumption on data connections). */
   ftpTlsSessionCacheEntries: 32,
   /** Bytes buffered on a TLS data connection before the transfer waits (back-pressure), each way. */
-  ftpDataWriteBufferBytes: 1024 * 1024,
+  ftpDataBufferBytes: 1024 * 1024,
 
   // --- SFTP ---
   /** Largest SFTP packet accepted, bytes (limits@openssh.com max-packet-length). */

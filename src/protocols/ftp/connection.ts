@@ -387,7 +387,7 @@ export class FtpConnection {
     let data: tls.TLSSocket;
     try {
       // A deeper write queue keeps the socket fed between file reads (large downloads).
-      data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataWriteBufferBytes });
+      data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataBufferBytes });
     } catch {
       raw.destroy();
       throw new DataChannelError(425, 'TLS handshake on the data connection failed');

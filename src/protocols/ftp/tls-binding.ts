@@ -60,7 +60,7 @@ export class CloseNotifyGuard extends Duplex {
     // The TLS socket inherits allowHalfOpen (false): it answers the peer's close_notify with its
     // own and ends. The TCP socket under it must not end or close by itself before TLS has read
     // everything up to the TCP end.
-    super({ allowHalfOpen: false });
+    super({ allowHalfOpen: false, readableHighWaterMark: LIMITS.ftpDataBufferBytes });
     raw.allowHalfOpen = true;
     raw.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) raw.pause();
