@@ -3,6 +3,7 @@
 # /dev/shm, measured interleaved in one run:
 #   * 1 GiB download and upload with curl (--ssl-reqd)
 #   * 2,000 small files (4 KiB) with `lftp mirror` (download) and `mirror -R` (upload)
+# Each metric is run on both servers back to back (the first one alternates per round).
 # Prints MB/s, files/s and the ratio ours/vsftpd. Needs: curl lftp vsftpd openssl node.
 # usage: bench/ftps-vs-vsftpd.sh [rounds]   (default 1)
 set -euo pipefail
@@ -72,25 +73,48 @@ rate() { echo "scale=1; $1 / ($3 - $2)" | bc; }
 CURL=(curl -sS --fail -k --ssl-reqd -u "$USER_NAME:$PASS")
 LFTP_SET="set ssl:verify-certificate no; set ftp:ssl-force true; set ftp:ssl-protect-data true; set mirror:parallel-transfer-count 1"
 
-declare -A R
+port_of() { [ "$1" = ours ] && echo $OUR_PORT || echo $VS_PORT; }
+lftp_on() { lftp -c "$LFTP_SET; open -u $USER_NAME,$PASS ftp://127.0.0.1:$(port_of "$1"); $2"; }
+# One measurement of metric $1 against server $2; stores R[$2.$1] (this round) and adds to S[$2.$1].
+measure() {
+  local metric=$1 target=$2 port t0 t1 amount
+  port=$(port_of "$target")
+  case $metric in
+    up)        t0=$(now); "${CURL[@]}" -T "$W/src/big.bin" "ftp://127.0.0.1:$port/big.bin"; t1=$(now); amount=1073.741824 ;;
+    down)      t0=$(now); "${CURL[@]}" -o "$W/out/big.bin" "ftp://127.0.0.1:$port/big.bin"; t1=$(now); amount=1073.741824
+               cmp -s "$W/src/big.bin" "$W/out/big.bin" || { echo "$target: downloaded big.bin differs" >&2; exit 1; }
+               rm -f "$W/out/big.bin" ;;
+    smallup)   t0=$(now); lftp_on "$target" "mirror -R $W/src/small small"; t1=$(now); amount=2000 ;;
+    smalldown) rm -rf "$W/out/small"
+               t0=$(now); lftp_on "$target" "mirror small $W/out/small"; t1=$(now); amount=2000
+               [ "$(ls "$W/out/small" | wc -l)" = 2000 ] || { echo "$target: small download incomplete" >&2; exit 1; } ;;
+  esac
+  R[$target.$metric]=$(rate "$amount" "$t0" "$t1")
+  S[$target.$metric]=$(echo "${S[$target.$metric]:-0} + ${R[$target.$metric]}" | bc)
+}
+
+# Interleaved: within a round each metric is measured on both servers back to back, and the
+# server that goes first alternates from one round to the next.
+declare -A R S
+METRICS=("up:1 GiB upload MB/s" "down:1 GiB download MB/s" "smallup:2000 files up files/s" "smalldown:2000 files down files/s")
+table() {   # $1: R (this round) or S (sum over rounds); $2: divisor
+  local -n T=$1
+  printf '%-34s %10s %10s %7s\n' metric ours vsftpd ratio
+  for m in "${METRICS[@]}"; do
+    k=${m%%:*}
+    printf '%-34s %10s %10s %7s\n' "${m#*:}" "$(echo "scale=1; ${T[ours.$k]} / $2" | bc)" "$(echo "scale=1; ${T[vs.$k]} / $2" | bc)" "$(echo "scale=2; ${T[ours.$k]} / ${T[vs.$k]}" | bc)"
+  done
+}
 for round in $(seq 1 "$ROUNDS"); do
-  for target in ours vs; do
-    port=$([ $target = ours ] && echo $OUR_PORT || echo $VS_PORT)
-    t0=$(now); "${CURL[@]}" -T "$W/src/big.bin" "ftp://127.0.0.1:$port/big.bin"; t1=$(now)
-    R[$target.up]=$(rate 1073.741824 "$t0" "$t1")
-    t0=$(now); "${CURL[@]}" -o "$W/out/big.bin" "ftp://127.0.0.1:$port/big.bin"; t1=$(now)
-    R[$target.down]=$(rate 1073.741824 "$t0" "$t1")
-    t0=$(now); lftp -c "$LFTP_SET; open -u $USER_NAME,$PASS ftp://127.0.0.1:$port; mirror -R $W/src/small small" ; t1=$(now)
-    R[$target.smallup]=$(rate 2000 "$t0" "$t1")
-    rm -rf "$W/out/small"
-    t0=$(now); lftp -c "$LFTP_SET; open -u $USER_NAME,$PASS ftp://127.0.0.1:$port; mirror small $W/out/small" ; t1=$(now)
-    R[$target.smalldown]=$(rate 2000 "$t0" "$t1")
-    lftp -c "$LFTP_SET; open -u $USER_NAME,$PASS ftp://127.0.0.1:$port; rm -r small; rm big.bin" || true
+  if [ $((round % 2)) = 1 ]; then ORDER=(ours vs); else ORDER=(vs ours); fi
+  for m in "${METRICS[@]}"; do
+    for target in "${ORDER[@]}"; do measure "${m%%:*}" "$target"; done
   done
-  echo "round $round"
-  printf '%-28s %12s %12s %8s\n' metric ours vsftpd ratio
-  for m in "down:1 GiB download MB/s" "up:1 GiB upload MB/s" "smalldown:2000 files down files/s" "smallup:2000 files up files/s"; do
-    k=${m%%:*}; label=${m#*:}
-    printf '%-28s %12s %12s %8s\n' "$label" "${R[ours.$k]}" "${R[vs.$k]}" "$(echo "scale=2; ${R[ours.$k]} / ${R[vs.$k]}" | bc)"
-  done
+  for target in ours vs; do lftp_on "$target" "rm -r small; rm big.bin" >/dev/null 2>&1 || true; done
+  echo "round $round (${ORDER[0]} first)"
+  table R 1
 done
+if [ "$ROUNDS" -gt 1 ]; then
+  echo "mean of $ROUNDS rounds"
+  table S "$ROUNDS"
+fi

@@ -42,13 +42,16 @@ export const LIMITS = {
   /** Time to complete a TLS handshake (control or data), ms. */
   ftpTlsHandshakeTimeoutMs: 15_000,
   /**
-   * After an upload's data connection ends, time allowed for its control connection to show that
-   * the client died with it (a killed client closes both; the data end alone cannot tell a
-   * complete upload from a truncated one), ms. Costs this much per upload.
+   * Plain FTP only (ftps.allowPlaintext): after an upload's data connection ends, time allowed for
+   * its control connection to show that the client died with it (a killed client closes both;
+   * without TLS a FIN cannot tell a complete upload from a truncated one), ms. Costs this much
+   * per plain upload. Under TLS the client's close_notify tells, and nothing is waited for.
    */
   ftpUploadCommitGraceMs: 20,
   /** TLS sessions cached per control connection (for session-ID resumption on data connections). */
   ftpTlsSessionCacheEntries: 32,
+  /** Bytes buffered on a TLS data connection before the transfer waits (back-pressure), each way. */
+  ftpDataBufferBytes: 1024 * 1024,
 
   // --- SFTP ---
   /** Largest SFTP packet accepted, bytes (limits@openssh.com max-packet-length). */

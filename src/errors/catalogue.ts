@@ -48,6 +48,7 @@ export const ERROR_CATALOGUE = {
   // protocol input
   ERR_PROTOCOL_MALFORMED: 'The client sent malformed protocol input',
   ERR_PROTOCOL_LINE_TOO_LONG: 'The command line is too long',
+  ERR_PROTOCOL_TLS_TRUNCATED: 'The connection ended without a TLS close_notify: the data may be truncated',
 
   // users and keys (store, CLI)
   ERR_USER_INVALID_NAME: 'The user name is not valid',

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
+import type { AuditRecord } from '../../src/audit/events.ts';
 import { MiB, PASSWORD, RawFtp, USER, randomFile, readAll, requireBinary, startFtps } from './helpers.ts';
 
 void test('plaintext USER and PASS before AUTH TLS get 530 naming AUTH TLS; FEAT is answered in clear', async (t) => {
@@ -259,4 +260,51 @@ void test('ALPACA (CVE-2021-3618): a TLS client naming another protocol (http/1.
     s.once('error', (err: NodeJS.ErrnoException) => resolve(`refused ${err.code ?? err.message}`));
   });
   assert.match(outcome, /^refused ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL/);
+
+for (const cut of ['FIN after the last byte (half-close)', 'socket destroyed mid-upload'] as const) {
+  void test(`an upload whose TLS data connection ends with a bare TCP ${cut}, no close_notify, is not committed: 426 and an audited failure`, { timeout: 30_000 }, async (t) => {
+    const f = await startFtps(t);
+    const events: AuditRecord[] = [];
+    t.after(f.srv.server.core.audit.subscribe((e) => events.push(e)));
+    await writeFile(path.join(f.home, 'cut.bin'), 'the old content');
+    const c = await RawFtp.login(f.explicitPort);
+    t.after(() => c.close());
+    assert.equal((await c.cmd('TYPE I'))?.code, 200);
+    const raw = await c.passive();
+    assert.equal((await c.cmd('STOR cut.bin'))?.code, 150);
+    const data = await c.dataTls(raw);
+    data.resume(); // read what the server sends (session tickets) so the close is a FIN, not a RST
+    const chunk = randomBytes(256 * 1024);
+    for (let i = 0; i < 4; i++) await new Promise<void>((resolve, reject) => data.write(chunk, (err) => (err ? reject(err) : resolve())));
+    await sleep(100); // let the bytes reach the server's file
+    // An attacker (or a killed client) ends the TCP stream under TLS: no close_notify is sent.
+    if (cut.startsWith('FIN')) raw.end();
+    else raw.destroy();
+    const r = await c.next();
+    assert.equal(r?.code, 426, r?.text);
+    assert.match(r.text, /close_notify/);
+    assert.equal(await readFile(path.join(f.home, 'cut.bin'), 'utf8'), 'the old content', 'the final name keeps its old content');
+    assert.deepEqual((await readdir(f.home)).filter((n) => n !== 'cut.bin'), [], 'no temporary file is left');
+    assert.equal((await c.cmd('NOOP'))?.code, 200, 'the control connection stays usable');
+    await sleep(200); // audit events are published synchronously, but let the failure settle
+    const uploads = events.filter((e): e is Extract<AuditRecord, { type: 'file.operation' }> => e.type === 'file.operation' && e.op === 'upload');
+    assert.equal(uploads.length, 1, 'the upload is audited exactly once');
+    assert.equal(uploads[0]!.outcome, 'failed');
+    assert.equal(uploads[0]!.code, 'ERR_PROTOCOL_TLS_TRUNCATED');
+  });
+}
+
+void test('an upload that ends with close_notify is committed at once, even when the client quits right after', { timeout: 30_000 }, async (t) => {
+  const f = await startFtps(t);
+  const c = await RawFtp.login(f.explicitPort);
+  t.after(() => c.close());
+  const raw = await c.passive();
+  assert.equal((await c.cmd('STOR whole.bin'))?.code, 150);
+  const data = await c.dataTls(raw);
+  data.resume();
+  const body = randomBytes(300 * 1024);
+  data.end(body); // close_notify, then FIN
+  const r = await c.next();
+  assert.equal(r?.code, 226, r?.text);
+  assert.deepEqual(await readFile(path.join(f.home, 'whole.bin')), body);
 });

@@ -6,10 +6,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LIMITS } from '../../config/limits.ts';
 import { PortcullisError } from '../../errors/index.ts';
 import type { VfsStat, WriteMode } from '../../vfs/vfs.ts';
-import type { FtpConnection } from './connection.ts';
+import type { FtpConnection, UploadData } from './connection.ts';
+import { replyForErrorCode } from './error-replies.ts';
 import { checkActiveTarget, formatEpsvReply, formatPasvReply, parseEprtArgument, parsePortArgument } from './data-channel.ts';
 import { formatFtpTime, formatListLine, formatMlsxLine, isListableName, parseFtpTime } from './listing.ts';
 import { quotePath } from './replies.ts';
@@ -161,29 +161,33 @@ async function store(c: FtpConnection, p: string, mode: WriteMode, offset: numbe
   });
   await c.runTransfer(async (signal) => {
     c.reply(150, preliminary);
-    let data: Duplex;
+    let opened: UploadData;
     try {
-      data = await c.openData(signal);
+      opened = await c.openUploadData(signal);
     } catch (err) {
       await upload.abort();
       throw err;
     }
+    const { data, endedCleanly } = opened;
     const sink = upload.createWriteStream(offset) as NodeJS.WritableStream & Writable;
     try {
-      // Read to the end of the data stream (TLS close or FIN) before answering: a client that
-      // closes right after its last byte loses nothing.
+      // Read to the end of the data stream (TLS close_notify; FIN without TLS) before
+      // answering: a client that closes right after its last byte loses nothing.
       await pipeline(data, sink, { signal });
       await releaseStream(sink);
-    } catch {
+    } catch (err) {
       data.destroy();
       await releaseStream(sink);
-      await upload.abort();
-      c.reply(426, 'Connection closed; transfer aborted');
+      // SECURITY: a data connection cut without close_notify (a killed client, a forged FIN)
+      // is a truncated upload: discarded, audited as such, and answered 426.
+      const truncated = err instanceof PortcullisError && err.code === 'ERR_PROTOCOL_TLS_TRUNCATED';
+      await upload.abort(truncated ? 'ERR_PROTOCOL_TLS_TRUNCATED' : 'ERR_VFS_TRANSFER_ABORTED');
+      const r = replyForErrorCode(truncated ? 'ERR_PROTOCOL_TLS_TRUNCATED' : 'ERR_VFS_TRANSFER_ABORTED');
+      c.reply(r.code, r.text);
       return;
     }
-    // SECURITY: a client killed mid-upload closes both connections, the data one often first;
-    // if the control connection goes too, the file may be truncated and is not kept.
-    if (await c.controlEndsWithin(LIMITS.ftpUploadCommitGraceMs)) {
+    // SECURITY: only an upload whose end is the client's own is committed (see openUploadData).
+    if (!(await endedCleanly())) {
       await upload.abort('ERR_SESSION_CLOSED');
       return;
     }

@@ -23,7 +23,7 @@ import { DataChannelError, type PassivePorts } from './data-channel.ts';
 import { replyForError, replyForErrorCode } from './error-replies.ts';
 import { LineReader } from './line-reader.ts';
 import { formatReply } from './replies.ts';
-import { TlsBinding } from './tls-binding.ts';
+import { CloseNotifyGuard, TlsBinding } from './tls-binding.ts';
 
 export interface FtpConnectionDeps {
   core: Core;
@@ -32,6 +32,13 @@ export interface FtpConnectionDeps {
 }
 
 type DataSetup = { kind: 'passive'; server: net.Server; socket: Promise<net.Socket> } | { kind: 'active'; address: string; port: number };
+
+/** An upload's data connection, and the check that its end was the client's own. */
+export interface UploadData {
+  data: Duplex;
+  /** True when the upload ended as the client meant it to (see openUploadData). */
+  endedCleanly: () => Promise<boolean>;
+}
 
 export interface RunningTransfer {
   controller: AbortController;
@@ -345,6 +352,23 @@ export class FtpConnection {
 
   /** The data connection of the current transfer: connected, and under TLS bound to ours. */
   async openData(signal: AbortSignal): Promise<Duplex> {
+    return (await this.connectData(signal, false)).data;
+  }
+
+  /**
+   * The data connection of an upload. Under TLS it ends only on the client's close_notify
+   * (CloseNotifyGuard): a bare TCP FIN fails the transfer with ERR_PROTOCOL_TLS_TRUNCATED, so a
+   * finished stream is a complete upload and is committed at once. Without TLS (plain FTP,
+   * when an operator allows it) a FIN is all there is: the upload is kept only if the control
+   * connection is still there LIMITS.ftpUploadCommitGraceMs later (a killed client closes both).
+   */
+  async openUploadData(signal: AbortSignal): Promise<UploadData> {
+    const { data, guard } = await this.connectData(signal, true);
+    if (guard) return { data, endedCleanly: () => Promise.resolve(guard.closedCleanly) };
+    return { data, endedCleanly: async () => !(await this.controlEndsWithin(LIMITS.ftpUploadCommitGraceMs)) };
+  }
+
+  private async connectData(signal: AbortSignal, upload: boolean): Promise<{ data: Duplex; guard: CloseNotifyGuard | null }> {
     const setup = this.dataSetup;
     this.dataSetup = null;
     if (!setup) throw new DataChannelError(425, 'Use PASV, EPSV, PORT or EPRT first');
@@ -356,11 +380,14 @@ export class FtpConnection {
     });
     if (!this.secure) {
       raw.resume();
-      return raw;
+      return { data: raw, guard: null };
     }
+    // SECURITY: an upload's end must be the client's TLS close_notify, not a bare FIN.
+    const guard = upload ? new CloseNotifyGuard(raw) : null;
     let data: tls.TLSSocket;
     try {
-      data = await this.bindTls().handshake(raw);
+      // A deeper write queue keeps the socket fed between file reads (large downloads).
+      data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataBufferBytes });
     } catch {
       raw.destroy();
       throw new DataChannelError(425, 'TLS handshake on the data connection failed');
@@ -378,7 +405,7 @@ export class FtpConnection {
       throw new DataChannelError(522, 'Data connection must resume the TLS session of the control connection (TLS session reuse required)');
     }
     data.once('close', () => raw.destroy());
-    return data;
+    return { data, guard };
   }
 
   private connectActive(address: string, port: number): Promise<net.Socket> {

@@ -26,6 +26,7 @@ const TABLE: Partial<Record<ErrorCode, FtpErrorReply>> = {
   ERR_SESSION_LOGIN_TIMEOUT: { code: 421, text: 'Login timeout' },
   ERR_PROTOCOL_MALFORMED: { code: 501, text: 'Syntax error in parameters or arguments' },
   ERR_PROTOCOL_LINE_TOO_LONG: { code: 500, text: 'Command line too long' },
+  ERR_PROTOCOL_TLS_TRUNCATED: { code: 426, text: 'Data connection closed without TLS close_notify; upload discarded' },
   ERR_AUTH_FAILED: { code: 530, text: 'Login incorrect' },
   ERR_AUTH_METHOD_NOT_ALLOWED: { code: 530, text: 'Login incorrect' },
   ERR_AUTH_USER_CHANGED: { code: 530, text: 'Login incorrect' },

@@ -28,6 +28,7 @@ export const SFTP_STATUS_FOR: Partial<Record<ErrorCode, StatusCode>> = {
   ERR_VFS_TRANSFER_ABORTED: STATUS.FAILURE,
   ERR_PROTOCOL_MALFORMED: STATUS.BAD_MESSAGE,
   ERR_PROTOCOL_LINE_TOO_LONG: STATUS.BAD_MESSAGE,
+  ERR_PROTOCOL_TLS_TRUNCATED: STATUS.CONNECTION_LOST,
 };
 
 /** Status code and message for any error thrown by a request handler. */
