@@ -260,6 +260,7 @@ void test('ALPACA (CVE-2021-3618): a TLS client naming another protocol (http/1.
     s.once('error', (err: NodeJS.ErrnoException) => resolve(`refused ${err.code ?? err.message}`));
   });
   assert.match(outcome, /^refused ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL/);
+});
 
 for (const cut of ['FIN after the last byte (half-close)', 'socket destroyed mid-upload'] as const) {
   void test(`an upload whose TLS data connection ends with a bare TCP ${cut}, no close_notify, is not committed: 426 and an audited failure`, { timeout: 30_000 }, async (t) => {

@@ -25,6 +25,13 @@ export const TLS12_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
+/**
+ * SECURITY: ALPACA (CVE-2021-3618): a client that names another application protocol (a browser
+ * lured into sending HTTPS here) is refused with no_application_protocol. FTP clients send no
+ * ALPN, or "ftp". A per-socket option: it must reach every server-side TLSSocket.
+ */
+export const ftpAlpn = ({ protocols }: { protocols: string[] }): string | undefined => (protocols.includes('ftp') ? 'ftp' : undefined);
+
 export function serverTlsOptions(identity: TlsIdentity): tls.TlsOptions {
   return {
     cert: identity.cert,
@@ -39,10 +46,7 @@ export function serverTlsOptions(identity: TlsIdentity): tls.TlsOptions {
     // SECURITY: no renegotiation, no compression (CRIME).
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_COMPRESSION,
     handshakeTimeout: LIMITS.ftpTlsHandshakeTimeoutMs,
-    // SECURITY: ALPACA (CVE-2021-3618): a client that names another application protocol (a
-    // browser lured into sending HTTPS here) is refused with no_application_protocol. FTP clients
-    // send no ALPN, or "ftp".
-    ALPNCallback: ({ protocols }) => (protocols.includes('ftp') ? 'ftp' : undefined),
+    ALPNCallback: ftpAlpn,
   };
 }
 
@@ -142,7 +146,7 @@ export class TlsBinding {
   private readonly handshaking = new Set<tls.TLSSocket>();
 
   constructor(identity: TlsIdentity) {
-    const { requestCert: _r, rejectUnauthorized: _u, handshakeTimeout: _h, ...contextOptions } = serverTlsOptions(identity);
+    const { requestCert: _r, rejectUnauthorized: _u, handshakeTimeout: _h, ALPNCallback: _a, ...contextOptions } = serverTlsOptions(identity);
     this.context = tls.createSecureContext({
       ...contextOptions,
       // SECURITY: per-control-connection keys: tickets from elsewhere never resume here.
@@ -168,7 +172,7 @@ export class TlsBinding {
    */
   handshake(socket: net.Socket | CloseNotifyGuard, options: { highWaterMark?: number } = {}): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
-      const s = new tls.TLSSocket(socket, { isServer: true, server: this.events, secureContext: this.context, requestCert: true, rejectUnauthorized: false, ...options });
+      const s = new tls.TLSSocket(socket, { isServer: true, server: this.events, secureContext: this.context, requestCert: true, rejectUnauthorized: false, ALPNCallback: ftpAlpn, ...options });
       if (socket instanceof CloseNotifyGuard) socket.watch(s);
       this.handshaking.add(s);
       const settle = (err: Error | null): void => {
