@@ -28,7 +28,9 @@ export interface TestServer {
 
 export async function makeTempDir(t: TestContext, prefix = 'portcullis-test-'): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // A server using this dir may still write its last audit records while `after` hooks run
+  // (they run in the order they were added): retry on ENOTEMPTY instead of failing the test.
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
   return dir;
 }
 
