@@ -8,10 +8,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { controlRequest } from '../../src/control/control-client.ts';
 import { loadLifecycle } from '../../src/posture/lifecycle.ts';
 import type { PostureReport } from '../../src/posture/posture.ts';
 import { runCli, startServe } from '../helpers/cli.ts';
-import { makeTempDir } from '../helpers/server.ts';
+import { makeTempDir, startTestServer } from '../helpers/server.ts';
 
 // Only the listening addresses differ from the built-in defaults (port 0: tests run side by side).
 const DEFAULT_INSTALL = `
@@ -132,4 +133,15 @@ test('posture without a running server says so and exits non-zero', async (t) =>
   const r = await runCli(['posture'], { cwd: dir });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /control socket cannot be reached|ERR_CONTROL_UNAVAILABLE/);
+});
+
+test('the self-scan exemption over the control socket: capped at 3 minutes, validated, ended on request', async (t) => {
+  const s = await startTestServer(t, { defender: { enabled: true } });
+  const capped = await controlRequest(s.dataDir, { op: 'posture.selfScan', seconds: 86_400 });
+  assert.equal(capped.exemptSeconds, 180, 'asking for a day gets LIMITS.postureSelfScanMaxMs');
+  assert.equal(s.server.core.access.defender.isSafe('127.0.0.1'), true);
+  assert.equal(s.server.core.access.defender.isSafe('203.0.113.9'), false, 'only loopback');
+  await assert.rejects(controlRequest(s.dataDir, { op: 'posture.selfScan', seconds: 'forever' as unknown as number }), /posture\.selfScan needs seconds/);
+  await controlRequest(s.dataDir, { op: 'posture.selfScan', seconds: 0 });
+  assert.equal(s.server.core.access.defender.isSafe('127.0.0.1'), false);
 });
