@@ -32,23 +32,28 @@ export const TLS12_CIPHERS = [
  */
 export const ftpAlpn = ({ protocols }: { protocols: string[] }): string | undefined => (protocols.includes('ftp') ? 'ftp' : undefined);
 
-export function serverTlsOptions(identity: TlsIdentity): tls.TlsOptions {
+/** What every FTPS TLS context shares (certificate, versions, suites, options). */
+export function tlsContextOptions(identity: TlsIdentity): tls.SecureContextOptions {
   return {
     cert: identity.cert,
     key: identity.key,
     minVersion: 'TLSv1.2',
     ciphers: `${TLS13_CIPHERS}:${TLS12_CIPHERS}`,
     honorCipherOrder: true,
-    // A client certificate is asked for but not required: one pinned to the user is an FTPS
-    // second factor (auth/mfa/client-certificates.ts decides, not OpenSSL's chain check).
-    requestCert: true,
-    rejectUnauthorized: false,
     // SECURITY: no renegotiation, no compression (CRIME).
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_COMPRESSION,
-    handshakeTimeout: LIMITS.ftpTlsHandshakeTimeoutMs,
-    ALPNCallback: ftpAlpn,
   };
 }
+
+/** Per-socket server options (a SecureContext cannot carry them). */
+const SOCKET_OPTIONS = {
+  isServer: true,
+  // A client certificate is asked for but not required: one pinned to the user is an FTPS
+  // second factor (auth/mfa/client-certificates.ts decides, not OpenSSL's chain check).
+  requestCert: true,
+  rejectUnauthorized: false,
+  ALPNCallback: ftpAlpn,
+} as const;
 
 /**
  * SECURITY: TLS truncation. A TLS stream that ends with a bare TCP FIN, without the peer's
@@ -146,9 +151,8 @@ export class TlsBinding {
   private readonly handshaking = new Set<tls.TLSSocket>();
 
   constructor(identity: TlsIdentity) {
-    const { requestCert: _r, rejectUnauthorized: _u, handshakeTimeout: _h, ALPNCallback: _a, ...contextOptions } = serverTlsOptions(identity);
     this.context = tls.createSecureContext({
-      ...contextOptions,
+      ...tlsContextOptions(identity),
       // SECURITY: per-control-connection keys: tickets from elsewhere never resume here.
       ticketKeys: randomBytes(48),
       sessionIdContext: randomBytes(16).toString('hex'),
@@ -172,7 +176,7 @@ export class TlsBinding {
    */
   handshake(socket: net.Socket | CloseNotifyGuard, options: { highWaterMark?: number } = {}): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
-      const s = new tls.TLSSocket(socket, { isServer: true, server: this.events, secureContext: this.context, requestCert: true, rejectUnauthorized: false, ALPNCallback: ftpAlpn, ...options });
+      const s = new tls.TLSSocket(socket, { ...SOCKET_OPTIONS, server: this.events, secureContext: this.context, ...options });
       if (socket instanceof CloseNotifyGuard) socket.watch(s);
       this.handshaking.add(s);
       const settle = (err: Error | null): void => {
