@@ -62,6 +62,7 @@ dataDir: $W/ours/data
 log: { level: warn }
 sftp: { enabled: false }
 metrics: { enabled: false }
+mfa: { required: false }   # vsftpd has no second factor: compare the protocol, not the login
 ftps: { address: 127.0.0.1, port: $OUR_PORT, implicitPort: null, passivePorts: "51000-51100" }
 CONF
 (cd "$HERE" && echo "$PASS" | node bin/portcullis.js user add "$USER_NAME" --password-stdin --home "$W/ours/home" --config "$W/ours/config.yaml" >/dev/null)

@@ -66,6 +66,7 @@ sftp: { address: 127.0.0.1, port: $OUR_PORT }
 limits: { maxConnectionsPerAddress: 256 }
 rateLimits: { connectionsPerSecond: 0 }   # sshd has no such limit: 200 sequential logins would trip ours
 defender: { safeList: ["127.0.0.1/32"] }
+mfa: { required: false }   # sshd has no second factor: compare the protocol, not the login
 CONF
 (cd "$HERE" && node bin/portcullis.js user add "$USER_NAME" --key "$W/id.pub" --home "$W/ours/home" --config "$W/ours/config.yaml" >/dev/null)
 (cd "$HERE" && exec /usr/bin/time -v -o "$W/ours/time.txt" node bin/portcullis.js serve --config "$W/ours/config.yaml" >/dev/null) & OURS_TIME=$!; PIDS+=($OURS_TIME)

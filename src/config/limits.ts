@@ -58,9 +58,9 @@ export const LIMITS = {
   sftpMaxPacketBytes: 256 * 1024 + 1024,
   /** Largest read or write payload per request, bytes (255 KiB, as OpenSSH). */
   sftpMaxReadWriteBytes: 255 * 1024,
-  /** READ reply buffers (one max-size READ each, ~255 KiB) kept for reuse, for the whole
-   * process: 32 is 8 MiB at most, whatever the number of sessions. */
-  sftpPooledReadBuffers: 32,
+  /** SFTP buffers (~257 KiB each: a READ reply or a large request being reassembled) kept
+   * for reuse, for the whole process: 32 is 8 MiB at most, whatever the number of sessions. */
+  sftpPooledBuffers: 32,
   /** READ/WRITE requests in flight at once per SFTP session. */
   sftpMaxParallelIo: 64,
   /** Parsed SFTP requests waiting to run before the channel is paused (back-pressure). */

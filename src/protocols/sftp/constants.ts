@@ -3,6 +3,9 @@
 
 export const SFTP_VERSION = 3;
 
+/** length, type, id, data length: the bytes before the data of a DATA reply. */
+export const DATA_HEADER_BYTES = 4 + 1 + 4 + 4;
+
 export const FXP = {
   INIT: 1,
   VERSION: 2,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { isPortcullisError } from '../../errors/index.ts';
+import { pooledBuffersFree, pooledMemory, releaseBuffer } from './buffer-pool.ts';
 import { MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
 
 function packet(type: number, body: Buffer): Buffer {
@@ -93,4 +94,34 @@ void test('PacketWriter: uint64 above 32 bits, long strings and raw bytes grow t
   assert.deepEqual([...out.subarray(621, 624)], [1, 2, 3]);
   assert.equal(out.readBigUInt64BE(624), 0n);
   assert.equal(out.length, 632);
+});
+
+void test('PacketFramer: a large packet spread over chunks is filled into a pooled buffer, exact in length, reused after release', () => {
+  const first = packet(6, randomBytes(200_000));
+  const second = packet(6, randomBytes(50_000));
+  const framer = new PacketFramer(256 * 1024);
+  const got: Buffer[] = [];
+  for (const p of [first, second]) {
+    for (let off = 0; off < p.length; off += 32_768) {
+      framer.push(p.subarray(off, off + 32_768));
+      for (let q = framer.next(); q !== null; q = framer.next()) got.push(q);
+    }
+  }
+  assert.equal(got.length, 2);
+  assert.ok(got[0]!.equals(first.subarray(4)));
+  assert.ok(got[1]!.equals(second.subarray(4)));
+  const memory = pooledMemory(got[0]!);
+  assert.ok(memory, 'the large payload is pooled memory');
+  assert.notEqual(memory, pooledMemory(got[1]!), 'two live packets never share a buffer');
+  releaseBuffer(got[0]);
+  releaseBuffer(got[0]); // SECURITY: a second release must not list it twice
+  const free = pooledBuffersFree();
+  const third = packet(6, randomBytes(40_000));
+  for (let off = 0; off < third.length; off += 32_768) framer.push(third.subarray(off, off + 32_768));
+  const reused = framer.next()!;
+  assert.equal(pooledMemory(reused), memory, 'the released buffer is taken again');
+  assert.equal(pooledBuffersFree(), free - 1);
+  assert.equal(reused.length, third.length - 4, 'only this packet\'s bytes, not the earlier, longer one\'s');
+  assert.ok(reused.equals(third.subarray(4)));
+  assert.equal(framer.bufferedBytes, 0);
 });

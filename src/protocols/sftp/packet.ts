@@ -2,6 +2,7 @@
 // payloads, and a writer for replies. Every read checks the remaining length first; a packet
 // that lies about a length is malformed, and a malformed packet ends the connection.
 import { PortcullisError } from '../../errors/index.ts';
+import { acquireBuffer } from './buffer-pool.ts';
 
 /** A packet that cannot be parsed: fatal for the connection (never answered). */
 export class MalformedPacketError extends Error {
@@ -68,18 +69,28 @@ export class SftpReader {
   }
 }
 
+/** Packets from this size up that span chunks are reassembled in pooled buffers. */
+const POOL_FROM_BYTES = 16 * 1024;
+
 /**
- * Splits the channel stream into packets (uint32 length + payload). Chunks are kept as they
- * arrive and joined only per packet, so a 255 KiB WRITE is copied once.
+ * Splits the channel stream into packets (uint32 length + payload). A packet that arrives
+ * whole in one chunk is a view of it (no copy). A packet spread over several chunks is copied
+ * once: a large one (a 255 KiB WRITE comes as eight 32 KiB channel chunks) into a pooled
+ * buffer as its pieces arrive, so the channel's chunks die young instead of waiting for the
+ * rest of the packet (buffer-pool.ts says why that matters). Give a payload back with
+ * `releaseBuffer` once its request is done.
  */
 export class PacketFramer {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** The large packet being filled, when one has started. */
+  private assembling: { buf: Buffer; len: number; filled: number } | null = null;
 
   constructor(private readonly maxPacketBytes: number) {}
 
+  /** Bytes received and not yet handed out as packets. */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.buffered + (this.assembling?.filled ?? 0);
   }
 
   push(chunk: Buffer): void {
@@ -101,16 +112,20 @@ export class PacketFramer {
       if (consume) this.consume(n);
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    const out = n >= POOL_FROM_BYTES ? acquireBuffer(n).subarray(0, n) : Buffer.allocUnsafe(n);
+    this.copyOut(out, 0, n);
+    if (consume) this.consume(n);
+    return out;
+  }
+
+  private copyOut(out: Buffer, at: number, n: number): void {
     let copied = 0;
     for (let i = 0; copied < n; i++) {
       const c = this.chunks[i]!;
       const k = Math.min(c.length, n - copied);
-      c.copy(out, copied, 0, k);
+      c.copy(out, at + copied, 0, k);
       copied += k;
     }
-    if (consume) this.consume(n);
-    return out;
   }
 
   private consume(n: number): void {
@@ -126,19 +141,34 @@ export class PacketFramer {
 
   /** The next complete packet payload, or null when more bytes are needed. */
   next(): Buffer | null {
+    const a = this.assembling;
+    if (a) {
+      const n = Math.min(a.len - a.filled, this.buffered);
+      this.copyOut(a.buf, a.filled, n);
+      this.consume(n);
+      a.filled += n;
+      if (a.filled < a.len) return null;
+      this.assembling = null;
+      return a.buf.subarray(0, a.len);
+    }
     if (this.buffered < 4) return null;
     const len = this.peek4();
     // SECURITY: bounded before anything is buffered for it (limits@openssh.com max-packet-length).
     if (len < 5) throw new MalformedPacketError(`packet length ${len} too small`);
     if (len > this.maxPacketBytes) throw new MalformedPacketError(`packet length ${len} over the ${this.maxPacketBytes}-byte limit`);
-    if (this.buffered < 4 + len) return null;
-    this.take(4);
-    return this.take(len);
+    if (this.buffered >= 4 + len) {
+      this.take(4);
+      return this.take(len);
+    }
+    if (len >= POOL_FROM_BYTES) {
+      // A large packet still on its way: start filling its buffer with what is here.
+      this.take(4);
+      this.assembling = { buf: acquireBuffer(len), len, filled: 0 };
+      return this.next();
+    }
+    return null;
   }
 }
-
-/** length, type, id, data length: the bytes before the data of a DATA reply. */
-export const DATA_HEADER_BYTES = 4 + 1 + 4 + 4;
 
 /** Builds one reply packet in one buffer (grown when needed): no part list, no concat. */
 export class PacketWriter {

@@ -21,6 +21,8 @@ export interface Request {
   type: number;
   id: number;
   reader: SftpReader;
+  /** The packet's bytes (possibly a pooled buffer, given back when the request is done). */
+  payload: Buffer;
 }
 
 export interface RequestDef {

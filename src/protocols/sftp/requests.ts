@@ -5,7 +5,8 @@ import { PortcullisError } from '../../errors/index.ts';
 import type { VfsDirEntry, WriteMode } from '../../vfs/vfs.ts';
 import { encodeAttrs, formatLongname, parseAttrs, type ParsedAttrs } from './attrs.ts';
 import { FXP, OPEN_FLAGS, STATUS } from './constants.ts';
-import { DATA_HEADER_BYTES, PacketWriter } from './packet.ts';
+import { DATA_HEADER_BYTES } from './constants.ts';
+import { PacketWriter } from './packet.ts';
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type RequestDef } from './request-types.ts';
 import type { SftpServer } from './sftp-server.ts';
 

@@ -16,7 +16,8 @@ import type { Session } from '../../session/session.ts';
 import type { VfsStatvfs } from '../../vfs/vfs.ts';
 import { encodeAttrs } from './attrs.ts';
 import { EXTENSIONS, FXP, SFTP_VERSION, ST_NOSUID, ST_RDONLY, STATUS, type StatusCode } from './constants.ts';
-import { DATA_HEADER_BYTES, MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
+import { acquireBuffer, pooledMemory, releaseBuffer } from './buffer-pool.ts';
+import { MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type Request, type RequestDef } from './request-types.ts';
 import { REQUESTS } from './requests.ts';
 import { statusForError } from './status.ts';
@@ -49,16 +50,6 @@ export interface SftpServerOptions {
 export const MAX_PARALLEL_IO = LIMITS.sftpMaxParallelIo;
 export const MAX_QUEUED_REQUESTS = LIMITS.sftpMaxQueuedRequests;
 const MAX_HANDLE_BYTES = LIMITS.sftpMaxHandleBytes;
-
-/**
- * READ replies are built in buffers of one size (header + the largest READ) taken from a
- * process-wide free list and given back once the channel has taken their bytes (the write
- * callback). A fresh 255 KiB buffer per READ meant an mmap/munmap pair and GC pressure for
- * every request, even for a 4 KiB file.
- */
-const READ_BUFFER_BYTES = DATA_HEADER_BYTES + LIMITS.sftpMaxReadWriteBytes;
-const freeReadBuffers: Buffer[] = [];
-const pooledMemory = new WeakSet<ArrayBufferLike>();
 
 export class SftpServer {
   private readonly framer: PacketFramer;
@@ -131,7 +122,7 @@ export class SftpServer {
     }
     if (type === FXP.INIT) throw new MalformedPacketError('INIT sent twice');
     const id = reader.u32('request id');
-    this.queue.push({ type, id, reader });
+    this.queue.push({ type, id, reader, payload });
   }
 
   private sendVersion(_clientVersion: number): void {
@@ -161,6 +152,8 @@ export class SftpServer {
       if (!parallel) this.barrierRunning = true;
       this.inflight += 1;
       void this.execute(req, def, this.nextSeq++).finally(() => {
+        // The request is done with its bytes (handlers copy what they keep).
+        releaseBuffer(req.payload);
         this.inflight -= 1;
         if (!parallel) this.barrierRunning = false;
         if (this.inflight === 0) for (const fn of this.idle.splice(0)) fn();
@@ -229,10 +222,10 @@ export class SftpServer {
 
   private send(packet: Buffer): void {
     if (!this.channel.writable) return;
-    const pooled = pooledMemory.has(packet.buffer) ? packet.buffer : null;
+    const pooled = pooledMemory(packet);
     // A pooled buffer goes back only once the channel is done with it (ssh2 may keep a view
     // while it waits for window); if the channel closes first, it is simply not reused.
-    const written = pooled ? this.channel.write(packet, () => recycleMemory(pooled)) : this.channel.write(packet);
+    const written = pooled ? this.channel.write(packet, () => releaseBuffer(pooled)) : this.channel.write(packet);
     if (!written) {
       this.outputBlocked = true;
       this.updateInput();
@@ -259,18 +252,13 @@ export class SftpServer {
     return w.finish();
   }
 
-  /** A buffer for one READ reply (see READ_BUFFER_BYTES); `recycle` it if it is not sent. */
+  /** A buffer for one READ reply (buffer-pool.ts); `recycle` it if it is not sent. */
   readBuffer(size: number): Buffer {
-    if (size > READ_BUFFER_BYTES) return Buffer.allocUnsafe(size);
-    const buf = freeReadBuffers.pop();
-    if (buf) return buf;
-    const fresh = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-    pooledMemory.add(fresh.buffer);
-    return fresh;
+    return acquireBuffer(size);
   }
 
   recycle(buf: Buffer): void {
-    if (pooledMemory.has(buf.buffer)) recycleMemory(buf.buffer);
+    releaseBuffer(buf);
   }
 
   // --- handles ---
@@ -348,10 +336,4 @@ export class SftpServer {
       .u64(s.nameMax)
       .finish();
   }
-}
-
-function recycleMemory(memory: ArrayBufferLike): void {
-  // SECURITY: never listed twice (two READs sharing one buffer would mix their replies).
-  if (freeReadBuffers.length >= LIMITS.sftpPooledReadBuffers || freeReadBuffers.some((b) => b.buffer === memory)) return;
-  freeReadBuffers.push(Buffer.from(memory, 0, READ_BUFFER_BYTES));
 }
