@@ -8,9 +8,13 @@
 #   * each server's CPU seconds and peak RSS (both run under /usr/bin/time -v; for sshd that
 #     covers the children it waited for)
 # Prints MB/s, files/s, logins/s and ours/OpenSSH. Run as root (creates a system user for sshd).
-# usage: bench/sftp-vs-openssh.sh [size-MiB]   (default 1024)
+# Big and small transfers run ROUNDS times, interleaved: within a round each metric runs on both
+# servers back to back, and which server goes first alternates from round to round; the table
+# shows the mean over rounds.
+# usage: bench/sftp-vs-openssh.sh [size-MiB] [rounds]   (defaults 1024, 3)
 set -euo pipefail
 SIZE_MB=${1:-1024}
+ROUNDS=${2:-3}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 for b in sftp ssh-keygen /usr/sbin/sshd /usr/bin/time node bc; do command -v "$b" >/dev/null || { echo "missing: $b (apt-get install -y openssh-client openssh-server time bc)" >&2; exit 1; }; done
 W=$(mktemp -d /dev/shm/sftpbench.XXXXXX)
@@ -78,33 +82,55 @@ SFTP=(sftp -q -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o Log
 MB=$(echo "scale=6; $SIZE_MB * 1.048576" | bc)
 batch() { printf '%s\n' "$@" > "$W/batch"; }
 
-declare -A R
-for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com aes128-ctr; do
-  for target in ours os; do
-    port=$([ $target = ours ] && echo $OUR_PORT || echo $OS_PORT)
-    batch "put $W/src/big.bin big.bin"
-    t0=$(now); "${SFTP[@]}" -c "$cipher" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
-    R[$target.up.$cipher]=$(rate "$MB" "$t0" "$t1")
-    batch "get big.bin $W/out/big.bin"
-    t0=$(now); "${SFTP[@]}" -c "$cipher" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
-    R[$target.down.$cipher]=$(rate "$MB" "$t0" "$t1")
-    cmp -s "$W/src/big.bin" "$W/out/big.bin" || { echo "$target $cipher: download differs" >&2; exit 1; }
-    rm -f "$W/out/big.bin"
-    batch "rm big.bin"; "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null
-  done
-done
+declare -A R   # sums over rounds
+add() { R[$1]=$(echo "scale=3; ${R[$1]:-0} + $2" | bc); }
+order() { if [ $(($1 % 2)) -eq 1 ]; then echo "ours os"; else echo "os ours"; fi; }
+port_of() { [ "$1" = ours ] && echo $OUR_PORT || echo $OS_PORT; }
+
+# Warm-up, not measured: one 64 MiB put and get per server, so that the first measured transfer
+# of the long-running Node process does not run on unoptimised code (sshd forks per connection
+# and has nothing to warm up).
+head -c $((64*1024*1024)) "$W/src/big.bin" > "$W/src/warm.bin"
 for target in ours os; do
-  port=$([ $target = ours ] && echo $OUR_PORT || echo $OS_PORT)
-  batch "mkdir small" "put -r $W/src/small/ small"
-  t0=$(now); "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
-  R[$target.smallup]=$(rate 2000 "$t0" "$t1")
-  rm -rf "$W/out/small"; mkdir -p "$W/out/small"
-  batch "get -r small/ $W/out/small"
-  t0=$(now); "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
-  R[$target.smalldown]=$(rate 2000 "$t0" "$t1")
+  batch "put $W/src/warm.bin warm.bin" "get warm.bin $W/out/warm.bin" "rm warm.bin"
+  "${SFTP[@]}" -P "$(port_of $target)" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null
+done
+
+for round in $(seq 1 "$ROUNDS"); do
+  for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com aes128-ctr; do
+    for target in $(order "$round"); do
+      port=$(port_of $target)
+      batch "put $W/src/big.bin big.bin"
+      t0=$(now); "${SFTP[@]}" -c "$cipher" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
+      add "$target.up.$cipher" "$(rate "$MB" "$t0" "$t1")"
+      batch "get big.bin $W/out/big.bin"
+      t0=$(now); "${SFTP[@]}" -c "$cipher" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
+      add "$target.down.$cipher" "$(rate "$MB" "$t0" "$t1")"
+      cmp -s "$W/src/big.bin" "$W/out/big.bin" || { echo "$target $cipher: download differs" >&2; exit 1; }
+      rm -f "$W/out/big.bin"
+      batch "rm big.bin"; "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null
+    done
+  done
+  for target in $(order "$round"); do
+    port=$(port_of $target)
+    batch "mkdir small" "put -r $W/src/small/ small"
+    t0=$(now); "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
+    add "$target.smallup" "$(rate 2000 "$t0" "$t1")"
+    rm -rf "$W/out/small"; mkdir -p "$W/out/small"
+    batch "get -r small/ $W/out/small"
+    t0=$(now); "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; t1=$(now)
+    add "$target.smalldown" "$(rate 2000 "$t0" "$t1")"
+    [ "$(find "$W/out/small" -type f | wc -l)" -eq 2000 ] || { echo "$target: small download incomplete" >&2; exit 1; }
+    batch "-rm small/small/*" "-rmdir small/small" "-rm small/*" "rmdir small"; "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null
+  done
+  echo "round $round of $ROUNDS done" >&2
+done
+# Logins once (sshd's are slow: 200 take about a minute).
+declare -A LOGINS
+for target in ours os; do
   batch "pwd"
-  t0=$(now); for i in $(seq 1 200); do "${SFTP[@]}" -P "$port" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; done; t1=$(now)
-  R[$target.logins]=$(rate 200 "$t0" "$t1")
+  t0=$(now); for i in $(seq 1 200); do "${SFTP[@]}" -P "$(port_of $target)" -b "$W/batch" "$USER_NAME@127.0.0.1" >/dev/null; done; t1=$(now)
+  LOGINS[$target]=$(rate 200 "$t0" "$t1")
 done
 
 # stop both servers (the processes we started, by pid) so /usr/bin/time writes its report
@@ -114,15 +140,20 @@ sleep 3
 cpu() { awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{printf "%.1f", u+s}' "$1" 2>/dev/null || echo '?'; }
 rss() { awk -F': ' '/Maximum resident/{printf "%.0f", $2/1024}' "$1" 2>/dev/null || echo '?'; }
 
-printf '%-44s %12s %12s %8s\n' metric ours openssh ratio
+mean() { echo "scale=1; ${R[$1]} / $ROUNDS" | bc; }
+echo "mean of $ROUNDS interleaved rounds ($SIZE_MB MiB big file, 2,000 x 4 KiB small files)"
+printf '%-52s %10s %10s %8s\n' metric ours openssh ratio
 for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com aes128-ctr; do
   for d in down up; do
-    printf '%-44s %12s %12s %8s\n' "$SIZE_MB MiB $d MB/s ($cipher)" "${R[ours.$d.$cipher]}" "${R[os.$d.$cipher]}" "$(echo "scale=2; ${R[ours.$d.$cipher]} / ${R[os.$d.$cipher]}" | bc)"
+    o=$(mean "ours.$d.$cipher"); x=$(mean "os.$d.$cipher")
+    printf '%-52s %10s %10s %8s\n' "$SIZE_MB MiB $d MB/s ($cipher)" "$o" "$x" "$(echo "scale=2; $o / $x" | bc)"
   done
 done
-for m in "smalldown:2000 x 4 KiB down files/s" "smallup:2000 x 4 KiB up files/s" "logins:200 sequential logins/s"; do
+for m in "smalldown:2000 x 4 KiB down files/s" "smallup:2000 x 4 KiB up files/s"; do
   k=${m%%:*}; label=${m#*:}
-  printf '%-44s %12s %12s %8s\n' "$label" "${R[ours.$k]}" "${R[os.$k]}" "$(echo "scale=2; ${R[ours.$k]} / ${R[os.$k]}" | bc)"
+  o=$(mean "ours.$k"); x=$(mean "os.$k")
+  printf '%-52s %10s %10s %8s\n' "$label" "$o" "$x" "$(echo "scale=2; $o / $x" | bc)"
 done
-printf '%-44s %12s %12s\n' "server CPU seconds (user+sys)" "$(cpu "$W/ours/time.txt")" "$(cpu "$W/os/time.txt")"
-printf '%-44s %12s %12s\n' "server peak RSS MiB" "$(rss "$W/ours/time.txt")" "$(rss "$W/os/time.txt")"
+printf '%-52s %10s %10s %8s\n' "200 sequential logins/s (one run)" "${LOGINS[ours]}" "${LOGINS[os]}" "$(echo "scale=2; ${LOGINS[ours]} / ${LOGINS[os]}" | bc)"
+printf '%-52s %10s %10s\n' "server CPU seconds (user+sys)" "$(cpu "$W/ours/time.txt")" "$(cpu "$W/os/time.txt")"
+printf '%-52s %10s %10s\n' "server peak RSS MiB" "$(rss "$W/ours/time.txt")" "$(rss "$W/os/time.txt")"
