@@ -66,7 +66,9 @@ mfa: { required: false }   # vsftpd has no second factor: compare the protocol, 
 ftps: { address: 127.0.0.1, port: $OUR_PORT, implicitPort: null, passivePorts: "51000-51100" }
 CONF
 (cd "$HERE" && echo "$PASS" | node bin/portcullis.js user add "$USER_NAME" --password-stdin --home "$W/ours/home" --config "$W/ours/config.yaml" >/dev/null)
-(cd "$HERE" && node bin/portcullis.js serve --config "$W/ours/config.yaml" >/dev/null) & PIDS+=($!)
+# exec: $! is the server itself, so the cleanup kills it (a subshell in between would survive it
+# and keep the bench lock open).
+(cd "$HERE" && exec node bin/portcullis.js serve --config "$W/ours/config.yaml" >/dev/null) & PIDS+=($!)
 sleep 3
 
 now() { date +%s.%N; }
