@@ -5,6 +5,7 @@ import { PortcullisError } from '../../errors/index.ts';
 import type { VfsDirEntry, WriteMode } from '../../vfs/vfs.ts';
 import { encodeAttrs, formatLongname, parseAttrs, type ParsedAttrs } from './attrs.ts';
 import { FXP, OPEN_FLAGS, STATUS } from './constants.ts';
+import { acquireBuffer, releaseBuffer } from './buffer-pool.ts';
 import { DATA_HEADER_BYTES } from './constants.ts';
 import { PacketWriter } from './packet.ts';
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type RequestDef } from './request-types.ts';
@@ -115,17 +116,17 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
       const len = Math.min(reader.u32('length'), this.limits.maxReadWriteBytes);
       const { handle } = this.fileHandle(raw);
       const source = handle.kind === 'read' ? handle.download : null;
-      // The file is read straight into the reply buffer (a reused one, see readBuffer).
-      const out = this.readBuffer(DATA_HEADER + len);
+      // The file is read straight into the reply buffer (a reused one: buffer-pool.ts).
+      const out = acquireBuffer(DATA_HEADER + len);
       let n: number;
       try {
         n = await withHandle(handle, () => (source ? source.read(out, DATA_HEADER, len, offset) : handle.kind === 'write' ? handle.upload.file.read(out, DATA_HEADER, len, offset) : Promise.resolve(0)));
       } catch (err) {
-        this.recycle(out);
+        releaseBuffer(out);
         throw err;
       }
       if (n === 0) {
-        this.recycle(out);
+        releaseBuffer(out);
         return this.status(id, STATUS.EOF, 'End of file');
       }
       // SECURITY: the buffer may be a reused one: only the header and the n bytes just read

@@ -16,7 +16,7 @@ import type { Session } from '../../session/session.ts';
 import type { VfsStatvfs } from '../../vfs/vfs.ts';
 import { encodeAttrs } from './attrs.ts';
 import { EXTENSIONS, FXP, SFTP_VERSION, ST_NOSUID, ST_RDONLY, STATUS, type StatusCode } from './constants.ts';
-import { acquireBuffer, pooledMemory, releaseBuffer } from './buffer-pool.ts';
+import { pooledMemory, releaseBuffer } from './buffer-pool.ts';
 import { MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type Request, type RequestDef } from './request-types.ts';
 import { REQUESTS } from './requests.ts';
@@ -250,15 +250,6 @@ export class SftpServer {
       else w.u32(0);
     }
     return w.finish();
-  }
-
-  /** A buffer for one READ reply (buffer-pool.ts); `recycle` it if it is not sent. */
-  readBuffer(size: number): Buffer {
-    return acquireBuffer(size);
-  }
-
-  recycle(buf: Buffer): void {
-    releaseBuffer(buf);
   }
 
   // --- handles ---
