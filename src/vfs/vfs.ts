@@ -37,6 +37,8 @@ export interface VfsAttributes {
 
 /** An open file for reading (and, for uploads, writing) at any offset. */
 export interface VfsFile {
+  /** `buffer` is lent: filled before the promise settles, never touched after (SFTP passes
+   * reused buffers: src/protocols/sftp/buffer-pool.ts). */
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
   stat(): Promise<VfsStat>;
   /** A stream from `start` to the end, with back-pressure. */
@@ -49,6 +51,8 @@ export interface VfsFile {
  * in place, `abort` removes it. Until commit, the final name keeps its old content (or none).
  */
 export interface VfsUpload extends VfsFile {
+  /** `buffer` is lent for the call only: a backend that needs the bytes later (a buffered
+   * object-store part) copies them, because SFTP reuses the buffer for the next request. */
   write(buffer: Buffer, position: number): Promise<number>;
   truncate(size: number): Promise<void>;
   sync(): Promise<void>;
