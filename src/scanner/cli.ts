@@ -9,6 +9,7 @@ import { LIMITS } from './limits.ts';
 import { formatHtml } from './report-html.ts';
 import { formatSarif } from './report-sarif.ts';
 import { formatText } from './report-text.ts';
+import { withRunSink } from './isolation.ts';
 import { scanAll, type ProgressEvent } from './scan.ts';
 import { parseTarget } from './target.ts';
 import { SEVERITIES, severityRank, type Mode, type ScanReport, type Severity } from './types.ts';
@@ -119,11 +120,21 @@ export async function runScan(urls: string[], o: ScanCliOptions): Promise<number
     concurrency: Math.min(o.concurrency, LIMITS.maxConcurrency),
     advisories,
   };
-  const report = await scanAll(targets, options, o.progress ? progressReporter() : undefined);
+  // Errors that escape every target's probes are reported, never the end of the run.
+  const stray: string[] = [];
+  const report = await withRunSink(
+    (err) => stray.push(errorMessage(err)),
+    () => scanAll(targets, options, o.progress ? progressReporter() : undefined),
+  );
   const toFile = o.output !== undefined;
   const text = render(report, o.format, !toFile && process.stdout.isTTY === true && !process.env.NO_COLOR);
   if (toFile) writeFileSync(o.output!, text);
   else process.stdout.write(text);
+  const broken = [...report.targets.filter((t) => t.scannerError).map((t) => `${t.target.url}: ${t.scannerError!}`), ...stray];
+  if (broken.length > 0) {
+    for (const b of broken) process.stderr.write(`portcullis scan: ${b} (report written; the checks it left open are errors)\n`);
+    return 2;
+  }
   return exitCodeFor(report, o.failOn);
 }
 

@@ -176,6 +176,7 @@ export class TargetScan {
       durationMs: Date.now() - startedAt.getTime(),
       reachable: this.reachable,
       ...(this.banner !== undefined ? { banner: this.banner } : {}),
+      ...(failure !== undefined ? { scannerError: failure } : {}),
       results,
     };
   }

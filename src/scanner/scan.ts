@@ -2,23 +2,39 @@
 import { TargetScan, type ScanOptions } from './context.ts';
 import { errorMessage } from './errors.ts';
 import { scanFtp } from './ftp-probes.ts';
+import { runIsolated } from './isolation.ts';
 import { scanSsh } from './ssh-probes.ts';
 import { scanTls } from './tls-probes.ts';
-import { SEVERITIES, type CheckStatus, type ScanReport, type Severity, type Target, type TargetReport } from './types.ts';
+import { SEVERITIES, type CheckStatus, type ScanReport, type Scheme, type Severity, type Target, type TargetReport } from './types.ts';
 
 export const SCANNER_VERSION = '0.1.0';
 
-export async function scanTarget(target: Target, options: ScanOptions): Promise<TargetReport> {
+export type Prober = (s: TargetScan) => Promise<void>;
+
+/** The probes run for each kind of target. */
+export const PROBERS: Record<Scheme, Prober> = {
+  sftp: scanSsh,
+  ftp: async (s) => {
+    await scanFtp(s);
+    if (s.reachable) await scanTls(s);
+  },
+  ftps: async (s) => {
+    await scanFtp(s);
+    if (s.reachable) await scanTls(s);
+  },
+};
+
+export async function scanTarget(target: Target, options: ScanOptions, probers: Record<Scheme, Prober> = PROBERS): Promise<TargetReport> {
   const startedAt = new Date();
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), options.targetTimeoutMs);
   const s = new TargetScan(target, options, ac.signal);
   let failure: string | undefined;
-  const work = (target.scheme === 'sftp' ? scanSsh(s) : scanFtp(s).then(() => (s.reachable ? scanTls(s) : undefined))).catch(
-    (err: unknown) => {
-      failure = `scanner error: ${errorMessage(err)}`;
-    },
-  );
+  const fail = (err: unknown): void => {
+    failure ??= `scanner error: ${errorMessage(err)}`;
+    if (!ac.signal.aborted) ac.abort(); // the checks still open end as errors; other targets go on
+  };
+  const work = runIsolated(fail, () => probers[target.scheme](s)).catch(fail);
   // The deadline wins over slow probes: whatever is undecided then is reported as timed out.
   const deadline = new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([work, deadline]);
@@ -37,6 +53,7 @@ export async function scanAll(
   targets: Target[],
   options: ScanOptions,
   onProgress?: (e: ProgressEvent) => void,
+  probers: Record<Scheme, Prober> = PROBERS,
 ): Promise<ScanReport> {
   const reports: TargetReport[] = new Array<TargetReport>(targets.length);
   let next = 0;
@@ -48,7 +65,7 @@ export async function scanAll(
       const t = targets[i]!;
       running.add(t.url);
       onProgress?.({ done, total: targets.length, current: [...running] });
-      reports[i] = await scanTarget(t, options);
+      reports[i] = await scanTarget(t, options, probers);
       running.delete(t.url);
       done++;
       onProgress?.({ done, total: targets.length, current: [...running] });

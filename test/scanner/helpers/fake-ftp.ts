@@ -28,6 +28,9 @@ export interface FakeFtpOptions {
   maxLoginFails?: number;
   /** USER reply for a given name (user enumeration). */
   userReply?: (user: string) => string;
+  /** Reset (TCP RST) every data connection: as soon as it is accepted, or once the transfer
+   * command's preliminary reply has been sent. */
+  resetData?: 'accept' | 'transfer';
 }
 
 export interface FakeFtp {
@@ -67,7 +70,7 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
         const line = buf.slice(0, i).replace(/\r$/, '');
         buf = buf.slice(i + 1);
         commands.push(line);
-        void onLine(line);
+        onLine(line).catch(() => undefined);
       }
     };
     const attach = (s: net.Socket): void => {
@@ -85,6 +88,7 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           sockets.add(d);
           d.on('error', () => d.destroy());
           srv.close();
+          if (o.resetData === 'accept') d.resetAndDestroy();
           resolve(d);
         });
       });
@@ -94,6 +98,11 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
     const dataSocket = async (): Promise<net.Socket> => {
       const raw = await pending!;
       pending = undefined;
+      if (o.resetData === 'transfer') {
+        raw.resetAndDestroy();
+        send('426 Connection closed; transfer aborted.');
+        throw new Error('data connection reset by the fake server');
+      }
       if (!protP || !dataCtx) return raw;
       const ts = new tls.TLSSocket(raw, { isServer: true, secureContext: dataCtx });
       ts.on('error', () => ts.destroy());
