@@ -75,6 +75,7 @@ export class TargetScan {
     readonly target: Target,
     readonly options: ScanOptions,
     signal: AbortSignal,
+    private readonly onDecided?: (decided: number) => void,
   ) {
     this.signal = signal;
     this.budget = new ConnectionBudget(signal);
@@ -116,6 +117,7 @@ export class TargetScan {
       ...(r.advisories ? { advisories: r.advisories } : {}),
       ...(r.subProbes ? { subProbes: r.subProbes } : {}),
     });
+    if (!prev) this.onDecided?.(this.results.size);
   }
 
   pass(id: string, ...evidence: string[]): void {

@@ -1,4 +1,5 @@
 // Scan engine: one TargetScan per target, bounded concurrency, per-target deadline.
+import { CATALOGUE } from './catalogue.ts';
 import { TargetScan, type ScanOptions } from './context.ts';
 import { errorMessage } from './errors.ts';
 import { scanFtp } from './ftp-probes.ts';
@@ -24,11 +25,16 @@ export const PROBERS: Record<Scheme, Prober> = {
   },
 };
 
-export async function scanTarget(target: Target, options: ScanOptions, probers: Record<Scheme, Prober> = PROBERS): Promise<TargetReport> {
+export async function scanTarget(
+  target: Target,
+  options: ScanOptions,
+  probers: Record<Scheme, Prober> = PROBERS,
+  onDecided?: (decided: number) => void,
+): Promise<TargetReport> {
   const startedAt = new Date();
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), options.targetTimeoutMs);
-  const s = new TargetScan(target, options, ac.signal);
+  const s = new TargetScan(target, options, ac.signal, onDecided);
   let failure: string | undefined;
   const fail = (err: unknown): void => {
     failure ??= `scanner error: ${errorMessage(err)}`;
@@ -43,10 +49,20 @@ export async function scanTarget(target: Target, options: ScanOptions, probers: 
   return s.finalize(startedAt, failure);
 }
 
+/** Checks decided so far for one running target, out of those that apply to its scheme. */
+export interface CheckProgress {
+  url: string;
+  decided: number;
+  total: number;
+}
+
 export interface ProgressEvent {
   done: number;
   total: number;
-  current: string[];
+  /** The targets being scanned now, with their checks decided so far. */
+  current: CheckProgress[];
+  /** Set when a target has just finished. */
+  finished?: TargetReport;
 }
 
 export async function scanAll(
@@ -58,21 +74,31 @@ export async function scanAll(
   const reports: TargetReport[] = new Array<TargetReport>(targets.length);
   let next = 0;
   let done = 0;
-  const running = new Set<string>();
+  const running = new Map<string, CheckProgress>();
+  const emit = (finished?: TargetReport): void =>
+    onProgress?.({ done, total: targets.length, current: [...running.values()].map((c) => ({ ...c })), ...(finished ? { finished } : {}) });
   const worker = async (): Promise<void> => {
     while (next < targets.length) {
       const i = next++;
       const t = targets[i]!;
-      running.add(t.url);
-      onProgress?.({ done, total: targets.length, current: [...running] });
-      reports[i] = await scanTarget(t, options, probers);
+      const progress: CheckProgress = { url: t.url, decided: 0, total: checksFor(t.scheme) };
+      running.set(t.url, progress);
+      emit();
+      reports[i] = await scanTarget(t, options, probers, (decided) => {
+        progress.decided = Math.min(decided, progress.total);
+        emit();
+      });
       running.delete(t.url);
       done++;
-      onProgress?.({ done, total: targets.length, current: [...running] });
+      emit(reports[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, targets.length) }, worker));
   return buildReport(reports, options);
+}
+
+function checksFor(scheme: Scheme): number {
+  return CATALOGUE.filter((c) => c.protocols.includes(scheme)).length;
 }
 
 export function buildReport(targets: TargetReport[], options: ScanOptions): ScanReport {
