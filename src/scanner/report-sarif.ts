@@ -6,12 +6,17 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error
 /** GitHub code scanning reads properties.security-severity (CVSS-like 0-10). */
 const SCORE: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0', info: '0.0' };
 
+/** Joins parts into sentences with exactly one period after each (no "..", no missing stop). */
+export function sentence(...parts: string[]): string {
+  return parts.map((p) => p.trim().replace(/[.\s]+$/, '') + '.').join(' ');
+}
+
 export function formatSarif(report: ScanReport): string {
   const rules = CATALOGUE.map((m) => ({
     id: m.id,
     name: m.id.replace(/[.-](\w)/g, (_x, ch: string) => ch.toUpperCase()),
     shortDescription: { text: m.title },
-    fullDescription: { text: `${m.title}. Probe: ${m.how}.` },
+    fullDescription: { text: sentence(m.title, `Probe: ${m.how}`) },
     help: { text: m.fix },
     defaultConfiguration: { level: LEVEL[m.severity] },
     properties: { tags: ['security', m.layer, ...m.modes], 'security-severity': SCORE[m.severity], layer: m.layer, catalogueNumber: m.n },
@@ -24,7 +29,7 @@ export function formatSarif(report: ScanReport): string {
         ruleId: r.id,
         ruleIndex: ruleIndex.get(r.id)!,
         level: LEVEL[r.severity],
-        message: { text: `${r.title}${r.potential ? ' (potential)' : ''} on ${t.target.url}. Evidence: ${r.evidence.join(' / ')}. Fix: ${r.fix}` },
+        message: { text: sentence(`${r.title}${r.potential ? ' (potential)' : ''} on ${t.target.url}`, `Evidence: ${r.evidence.join(' / ')}`, `Fix: ${r.fix}`) },
         locations: [{ physicalLocation: { artifactLocation: { uri: t.target.url } } }],
         properties: { severity: r.severity, 'security-severity': SCORE[r.severity], layer: r.layer, potential: r.potential === true, evidence: r.evidence },
       })),
@@ -34,8 +39,9 @@ export function formatSarif(report: ScanReport): string {
       .filter((r) => r.status === 'error')
       .map((r) => ({
         level: 'warning' as const,
-        message: { text: `${r.id} not checked on ${t.target.url}: ${r.reason ?? 'error'}` },
-        descriptor: { id: r.id, index: ruleIndex.get(r.id)! },
+        message: { text: sentence(`${r.id} not checked on ${t.target.url}: ${r.reason ?? 'error'}`) },
+        // The rule the notification is about (descriptor would name a notification descriptor).
+        associatedRule: { id: r.id, index: ruleIndex.get(r.id)! },
       })),
   );
   const sarif = {

@@ -1,12 +1,15 @@
 // Report formats: JSON schema shape, SARIF 2.1.0 structure, text grouping, self-contained HTML.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadAdvisories } from '../../src/scanner/advisories.ts';
 import { exitCodeFor, render } from '../../src/scanner/cli.ts';
 import { buildReport } from '../../src/scanner/scan.ts';
 import { startFakeFtp } from './helpers/fake-ftp.ts';
 import { scan } from './helpers/scan.ts';
-import { validateSarif } from './sarif-validate.ts';
+import { multitoolValidate, schemaValidate, validateSarif } from './sarif-validate.ts';
+import { tempDir } from './helpers/certs.ts';
 import type { ScanReport } from '../../src/scanner/types.ts';
 
 interface Sarif {
@@ -37,6 +40,19 @@ void describe('reports', () => {
     assert.ok(ruleIds.includes('ftp.iis-exposed'));
     assert.ok(ruleIds.includes('ftp.anonymous-login'));
     assert.equal(sarif.runs[0]!.tool.driver.rules.length, 44);
+    // Skipped checks are linked to their rule; no sentence ends in a doubled period.
+    const run = sarif.runs[0]! as unknown as { tool: { driver: { rules: { id: string }[] } }; invocations: { toolExecutionNotifications: { associatedRule?: { id: string; index: number }; descriptor?: unknown }[] }[] };
+    const notes = run.invocations[0]!.toolExecutionNotifications;
+    assert.ok(notes.length > 0);
+    for (const n of notes) {
+      assert.equal(n.descriptor, undefined);
+      assert.equal(run.tool.driver.rules[n.associatedRule!.index]!.id, n.associatedRule!.id);
+    }
+    assert.ok(!/\.\.(\s|")/.test(JSON.stringify(sarif)), 'no doubled periods');
+    const file = path.join(tempDir(t, 'pcscan-sarif-'), 'report.sarif');
+    writeFileSync(file, render(report, 'sarif', false));
+    assert.deepEqual(schemaValidate(JSON.parse(render(report, 'sarif', false))), []);
+    assert.deepEqual(await multitoolValidate(file), []);
 
     const plain = render(report, 'text', false);
     assert.ok(!plain.includes('\x1b['), 'no colour codes when not a terminal');
@@ -53,6 +69,10 @@ void describe('reports', () => {
 
   void test('validator rejects a broken SARIF document', () => {
     assert.ok(validateSarif({ version: '2.0.0', runs: [{ tool: { driver: {} }, results: [{ ruleId: 'x' }] }] }).length >= 3);
+    assert.ok(schemaValidate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: { text: 'm' }, level: 'bogus' }] }] }).length >= 1);
+    // The notification form this scanner used to write: `descriptor` there names a notification
+    // descriptor, so a skipped check was not linked to its rule (associatedRule is).
+    assert.deepEqual(schemaValidate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, invocations: [{ executionSuccessful: true, toolExecutionNotifications: [{ message: { text: 'm' }, associatedRule: { id: 'a', index: 0 } }] }] }] }), []);
   });
 
   void test('--fail-on thresholds', async (t) => {
