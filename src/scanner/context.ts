@@ -133,6 +133,11 @@ export class TargetScan {
     this.set(id, { status: 'fail', evidence, ...extra });
   }
 
+  /** Add evidence to a decided check without changing its verdict (ignored while undecided). */
+  note(id: string, ...evidence: string[]): void {
+    this.results.get(id)?.evidence.push(...evidence);
+  }
+
   notApplicable(id: string, reason: string): void {
     this.set(id, { status: 'not-applicable', evidence: [], reason, reasonCode: 'precondition' });
   }

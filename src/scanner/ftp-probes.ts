@@ -159,10 +159,18 @@ function checkSyst(s: TargetScan, syst: FtpReply | undefined, stat: FtpReply | u
   else s.pass('ftp.syst-disclosure', `SYST/STAT ${phase}: ${[syst, stat].filter(Boolean).map((r) => formatReply(r!)).join(' ; ') || 'no answer'}`);
 }
 
-function checkStatVersion(s: TargetScan, stat: FtpReply | undefined, phase: string): void {
+/**
+ * A version in STAT counts as disclosed when anyone can read it: before login, or after an
+ * anonymous login. After a login with the operator's own credentials only account holders see it
+ * (vsftpd prints its version there and no setting removes it): noted, not a finding.
+ */
+function checkStatVersion(s: TargetScan, stat: FtpReply | undefined, phase: string, seenBy: 'anyone' | 'account holders'): void {
   if (!stat || stat.code < 200 || stat.code > 299) return;
   const info = identifyFtp(stat.lines.join(' '));
-  if (info?.version) s.fail('svc.version-disclosure', [`STAT ${phase} discloses ${info.product} ${info.version}: ${stat.lines.join(' | ')}`]);
+  if (!info?.version) return;
+  const line = `STAT ${phase} shows ${info.product} ${info.version}: ${stat.lines.join(' | ')}`;
+  if (seenBy === 'anyone') s.fail('svc.version-disclosure', [line]);
+  else s.note('svc.version-disclosure', `${line} (seen by account holders only: not counted as a disclosure)`);
 }
 
 export async function scanFtp(s: TargetScan): Promise<void> {
@@ -190,7 +198,7 @@ export async function scanFtp(s: TargetScan): Promise<void> {
     const stat = await conn.cmd('STAT');
     bannerChecks(s, first.greeting, syst);
     checkSyst(s, syst, stat, 'before login');
-    checkStatVersion(s, stat, 'before login');
+    checkStatVersion(s, stat, 'before login', 'anyone');
 
     // 16: ProFTPD mod_copy before login. SECURITY: CPFR only (names a source); never CPTO.
     const cpfr = await conn.cmd('SITE CPFR /etc/passwd');
@@ -257,11 +265,13 @@ async function probeBruteForceProtection(s: TargetScan, secure: boolean): Promis
     try {
       const user = randomName('pcscan');
       const times: number[] = [];
+      let asked = false;
       for (let i = 1; i <= attempts; i++) {
         const t0 = Date.now();
         let r: FtpReply;
         try {
           const u = await sess.conn.cmd(`USER ${user}`);
+          if (u.code === 331) asked = true;
           r = u.code === 331 ? await sess.conn.cmd(`PASS ${randomBytes(9).toString('base64url')}`) : u;
         } catch (err) {
           s.pass(id, `connection closed after ${i - 1} failed login(s): ${errorMessage(err)}`, ...evidence);
@@ -273,6 +283,12 @@ async function probeBruteForceProtection(s: TargetScan, secure: boolean): Promis
           s.pass(id, `server ended the session after ${i} failed login(s)`, ...evidence);
           return;
         }
+      }
+      // A server that refuses every USER without asking for a password (anonymous-only, or a
+      // closed user list) gives nothing to guess: there is no finding to show.
+      if (!asked) {
+        s.notApplicable(id, `the server never asked for a password (${evidence[0] ?? 'USER refused'}), so there is nothing to guess`);
+        return;
       }
       const first = times[0]!;
       const last = times[times.length - 1]!;
@@ -466,7 +482,7 @@ async function loggedInProbes(s: TargetScan, sess: FtpSession, anonymous: boolea
     const syst = await conn.cmd('SYST');
     const stat = await conn.cmd('STAT');
     checkSyst(s, syst, stat, 'after login');
-    checkStatVersion(s, stat, 'after login');
+    checkStatVersion(s, stat, anonymous ? 'after an anonymous login' : 'after login', anonymous ? 'anyone' : 'account holders');
   } catch {
     // the pre-login result stands
   }

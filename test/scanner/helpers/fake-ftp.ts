@@ -28,6 +28,8 @@ export interface FakeFtpOptions {
   maxLoginFails?: number;
   /** USER reply for a given name (user enumeration). */
   userReply?: (user: string) => string;
+  /** STAT reply after login (default: `stat`, else a bare 211). */
+  loggedInStat?: string;
   /** Reset (TCP RST) every data connection: as soon as it is accepted, or once the transfer
    * command's preliminary reply has been sent. */
   resetData?: 'accept' | 'transfer';
@@ -125,7 +127,7 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           send(o.syst ?? '215 UNIX Type: L8');
           return;
         case 'STAT':
-          send(o.stat ?? (loggedIn ? '211 End of status' : '530 Please login with USER and PASS.'));
+          send(loggedIn ? (o.loggedInStat ?? o.stat ?? '211 End of status') : (o.stat ?? '530 Please login with USER and PASS.'));
           return;
         case 'SITE':
           send(/^CPFR/i.test(arg) ? (o.cpfrReply ?? '530 Please login with USER and PASS.') : '500 Unknown SITE command.');
