@@ -133,6 +133,13 @@ export class TargetScan {
     this.set(id, { status: 'fail', evidence, ...extra });
   }
 
+  /** Things a write probe created on the target and could not remove. */
+  readonly leftovers: string[] = [];
+
+  leftover(what: string): void {
+    this.leftovers.push(what);
+  }
+
   /** Add evidence to a decided check without changing its verdict (ignored while undecided). */
   note(id: string, ...evidence: string[]): void {
     this.results.get(id)?.evidence.push(...evidence);
@@ -184,6 +191,7 @@ export class TargetScan {
       reachable: this.reachable,
       ...(this.banner !== undefined ? { banner: this.banner } : {}),
       ...(failure !== undefined ? { scannerError: failure } : {}),
+      ...(this.leftovers.length ? { leftovers: [...this.leftovers] } : {}),
       results,
     };
   }

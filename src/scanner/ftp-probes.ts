@@ -523,6 +523,8 @@ async function probeAnonWrite(s: TargetScan, sess: FtpSession, uploadDirs: strin
   const { conn } = sess;
   const evidence: string[] = [];
   let wrote = false;
+  /** What the probe created and has not yet removed. */
+  let created: string | undefined;
   try {
     for (const dir of ['', ...uploadDirs]) {
       const prefix = dir ? `${dir}/` : '';
@@ -531,20 +533,29 @@ async function probeAnonWrite(s: TargetScan, sess: FtpSession, uploadDirs: strin
       evidence.push(`MKD ${sub}: ${formatReply(mkd)}`);
       if (mkd.code === 257) {
         wrote = true;
-        evidence.push(`RMD ${sub}: ${formatReply(await conn.cmd(`RMD ${sub}`))}`);
+        created = `directory /${sub}`;
+        const rmd = await conn.cmd(`RMD ${sub}`);
+        created = undefined;
+        evidence.push(`RMD ${sub}: ${formatReply(rmd)}`);
+        if (rmd.code !== 250) s.leftover(`directory /${sub} (RMD: ${formatReply(rmd)})`);
       }
       const file = `${prefix}${randomName('pcscan-probe-')}.txt`;
       const st = await passiveStore(conn, sess.protectedData, file, Buffer.from('portcullis scan write probe; safe to delete\n'));
       evidence.push(`STOR ${file}: ${st.replies.map(formatReply).join(' ; ')}`);
       if (st.stored) {
         wrote = true;
-        evidence.push(`DELE ${file}: ${formatReply(await conn.cmd(`DELE ${file}`))}`);
+        created = `file /${file}`;
+        const dele = await conn.cmd(`DELE ${file}`);
+        created = undefined;
+        evidence.push(`DELE ${file}: ${formatReply(dele)}`);
+        if (dele.code !== 250) s.leftover(`file /${file} (DELE: ${formatReply(dele)})`);
       }
       if (wrote) break;
     }
     if (wrote) s.fail(id, evidence);
     else s.pass(id, ...evidence);
   } catch (err) {
+    if (created) s.leftover(`${created} (not removed: ${errorMessage(err)})`);
     if (wrote) s.fail(id, evidence);
     else s.error(id, `probe failed: ${errorMessage(err)}`, 'probe-failed', evidence);
   }

@@ -44,6 +44,9 @@ export function formatSarif(report: ScanReport): string {
         associatedRule: { id: r.id, index: ruleIndex.get(r.id)! },
       })),
   );
+  const left = report.targets.flatMap((t) =>
+    (t.leftovers ?? []).map((l) => ({ level: 'warning' as const, message: { text: sentence(`Write probe left ${l} on ${t.target.url}; remove it by hand`) } })),
+  );
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -57,7 +60,7 @@ export function formatSarif(report: ScanReport): string {
             rules,
           },
         },
-        invocations: [{ executionSuccessful: true, toolExecutionNotifications: notRun }],
+        invocations: [{ executionSuccessful: true, toolExecutionNotifications: [...left, ...notRun] }],
         results,
       },
     ],

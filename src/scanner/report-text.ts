@@ -15,6 +15,10 @@ export const SEV_COLOUR: Record<string, string> = { critical: '35;1', high: '31;
 export function formatText(report: ScanReport, colour: boolean): string {
   const c = (code: string, s: string): string => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
   const out: string[] = [];
+  const left = leftovers(report);
+  if (left.length) {
+    out.push(c('33;1', 'WARNING: write probes left these on the targets; remove them by hand:'), ...left.map((l) => `   ${l}`), '');
+  }
   for (const t of report.targets) {
     out.push(c('1', `== ${t.target.url}`) + `  (${t.reachable ? 'reachable' : 'NOT reachable'}, ${(t.durationMs / 1000).toFixed(1)} s)`);
     if (t.banner) out.push(`   banner: ${t.banner.split('\n')[0]}`);
@@ -45,4 +49,9 @@ function formatFinding(r: CheckResult, c: (code: string, s: string) => string): 
   for (const e of r.evidence) lines.push(`       evidence: ${e}`);
   lines.push(`       fix: ${r.fix}`);
   return lines;
+}
+
+/** Everything a write probe created and could not remove, one line each, prefixed with the target. */
+export function leftovers(report: ScanReport): string[] {
+  return report.targets.flatMap((t) => (t.leftovers ?? []).map((l) => `${t.target.url}: ${l}`));
 }

@@ -100,6 +100,9 @@ export interface TargetReport {
   /** Set when a probe failed in a way the scanner did not expect (a bug or an unhandled network
    * event): the checks it left open are errors, and the CLI exits 2 after writing the report. */
   scannerError?: string;
+  /** Probe files or directories the scanner created (--allow writes) and could not delete: the
+   * operator must remove them by hand. */
+  leftovers?: string[];
   results: CheckResult[];
 }
 

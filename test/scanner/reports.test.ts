@@ -67,6 +67,36 @@ void describe('reports', () => {
     assert.match(html, /ftp\.iis-exposed/);
   });
 
+  void test('probe files the scanner could not delete are a warning at the top of every format', async (t) => {
+    const srv = await startFakeFtp(t, { greeting: '220 ready', anonymous: true, writable: true, undeletable: true });
+    const r = await scan(srv.url, { allow: ['writes'] });
+    assert.equal(r.get('ftp.anonymous-write').status, 'fail');
+    const left = r.report.leftovers ?? [];
+    assert.equal(left.length, 2, JSON.stringify(left));
+    assert.ok(left.some((l) => /^directory \/pcscan-probe-/.test(l)) && left.some((l) => /^file \/pcscan-probe-.*\.txt \(DELE: 550/.test(l)), JSON.stringify(left));
+    assert.deepEqual([...srv.files.keys()].map((f) => `file /${f}`), left.filter((l) => l.startsWith('file')).map((l) => l.replace(/ \(.*$/, '')));
+    const report = buildReport([r.report], options);
+    const text = render(report, 'text', false);
+    assert.match(text.split('\n')[0]!, /^WARNING: write probes left these on the targets/);
+    assert.ok(text.indexOf('pcscan-probe-') < text.indexOf('== '));
+    const html = render(report, 'html', false);
+    assert.ok(html.indexOf('class="warn"') < html.indexOf('<section>'));
+    const sarif = JSON.parse(render(report, 'sarif', false)) as { runs: { invocations: { toolExecutionNotifications: { message: { text: string } }[] }[] }[] };
+    assert.ok(sarif.runs[0]!.invocations[0]!.toolExecutionNotifications.some((n) => /Write probe left file \/pcscan-probe-/.test(n.message.text)));
+    assert.deepEqual(schemaValidate(sarif), []);
+  });
+
+  void test('HTML: per-target summary counts, layer names in words, what was not checked shown without unfolding', async (t) => {
+    const srv = await startFakeFtp(t, { greeting: '220 Microsoft FTP Service', syst: '215 Windows_NT' });
+    const html = render(buildReport([(await scan(srv.url)).report], options), 'html', false);
+    assert.match(html, /<table class="summary"><tr><th>critical<\/th><th>high<\/th>/);
+    assert.match(html, /<h3>Access restriction<\/h3>/);
+    assert.ok(!/<h3>access-restriction<\/h3>/.test(html));
+    const details = html.indexOf('<details>');
+    const notChecked = html.indexOf('<h3>Not checked');
+    assert.ok(notChecked > 0 && notChecked < details, 'not-checked list outside <details>');
+  });
+
   void test('validator rejects a broken SARIF document', () => {
     assert.ok(validateSarif({ version: '2.0.0', runs: [{ tool: { driver: {} }, results: [{ ruleId: 'x' }] }] }).length >= 3);
     assert.ok(schemaValidate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: { text: 'm' }, level: 'bogus' }] }] }).length >= 1);

@@ -28,6 +28,8 @@ export interface FakeFtpOptions {
   maxLoginFails?: number;
   /** USER reply for a given name (user enumeration). */
   userReply?: (user: string) => string;
+  /** Accept uploads and MKD but refuse DELE and RMD (probe files stay behind). */
+  undeletable?: boolean;
   /** STAT reply after login (default: `stat`, else a bare 211). */
   loggedInStat?: string;
   /** Reset (TCP RST) every data connection: as soon as it is accepted, or once the transfer
@@ -236,7 +238,8 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           return;
         }
         case 'DELE':
-          send(files.delete(arg) ? '250 Delete operation successful.' : '550 Delete operation failed.');
+          if (o.undeletable) send('550 Permission denied.');
+          else send(files.delete(arg) ? '250 Delete operation successful.' : '550 Delete operation failed.');
           return;
         case 'MKD':
           if (!o.writable) send('550 Create directory operation failed.');
@@ -246,7 +249,8 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           }
           return;
         case 'RMD':
-          send(dirs.delete(arg) ? '250 Remove directory operation successful.' : '550 Remove directory operation failed.');
+          if (o.undeletable) send('550 Permission denied.');
+          else send(dirs.delete(arg) ? '250 Remove directory operation successful.' : '550 Remove directory operation failed.');
           return;
         default:
           send('502 Command not implemented.');
