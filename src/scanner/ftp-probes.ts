@@ -5,7 +5,7 @@ import type { TargetScan } from './context.ts';
 import { errorMessage, ScanError } from './errors.ts';
 import { FtpConnection, formatReply, parsePasv, passiveList, passiveStore, type FtpReply } from './ftp-client.ts';
 import { LIMITS } from './limits.ts';
-import { checkAdvisories, checkExposure, checkVersionDisclosure } from './service-checks.ts';
+import { checkAdvisories, checkExposure, checkVersionDisclosure, DEFAULT_CREDENTIALS } from './service-checks.ts';
 import { compareVersions } from './version.ts';
 
 export const FTP_INTRUSIVE_CHECKS = ['auth.default-credentials', 'auth.no-bruteforce-protection'] as const;
@@ -245,15 +245,6 @@ export async function scanFtp(s: TargetScan): Promise<void> {
   }
 }
 
-/** Default/vendor pairs tried by auth.default-credentials (strictly bounded). */
-export const DEFAULT_CREDENTIALS: readonly [string, string][] = [
-  ['admin', 'admin'],
-  ['admin', 'password'],
-  ['test', 'test'],
-  ['root', 'root'],
-  ['guest', 'guest'],
-  ['ftp', 'ftp'],
-];
 
 /** 43: repeated bad passwords on one connection; a disconnect or a growing delay is protection. */
 async function probeBruteForceProtection(s: TargetScan, secure: boolean): Promise<void> {
