@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { CATALOGUE, gatingMode, getCheck } from './catalogue.ts';
 import { TargetScan, type ScanOptions } from './context.ts';
 import { FIXES } from './fixes.ts';
+import { fixFor, productFixEntries } from './product-fixes.ts';
 import { FTP_CHECKS } from './ftp-probes.ts';
 import { SSH_CHECKS } from './ssh-probes.ts';
 import { TLS_CHECKS } from './tls-probes.ts';
@@ -18,6 +19,23 @@ void test('catalogue: 44 checks, unique ids, numbered in order, each with a laye
     assert.ok(c.fix.length > 20, c.id);
   });
   assert.deepEqual(Object.keys(FIXES).sort(), CATALOGUE.map((c) => c.id).sort());
+});
+
+void test('fixes: generic advice names no product; product advice only for checks of its protocol', () => {
+  const productChecks = new Set(['ftp.iis-exposed', 'ftp.iis-known-cves', 'ftp.vsftpd-backdoor', 'ftp.proftpd-backdoor', 'ftp.proftpd-modcopy-unauth', 'ftp.proftpd-telnet-iac', 'ftp.libopie']);
+  for (const [id, text] of Object.entries(FIXES)) {
+    if (productChecks.has(id)) continue;
+    assert.doesNotMatch(text.replace(/\S+@openssh\.com/g, ''), /vsftpd|proftpd|pure-ftpd|\bIIS\b|OpenSSH|Serv-U|sshd_config/i, `${id}: generic fix names a product`);
+  }
+  const sshProducts = new Set(['openssh', 'mod_sftp']);
+  for (const [product, id] of productFixEntries()) {
+    const meta = getCheck(id);
+    const scheme = sshProducts.has(product) ? 'sftp' : 'ftp';
+    assert.ok(meta.protocols.includes(scheme) || product === 'serv-u', `${product}: fix for ${id}, which never applies to its protocol`);
+  }
+  assert.equal(fixFor('ftp.anonymous-write', { product: 'vsftpd', version: '3.0.3' }).product, 'vsftpd');
+  assert.deepEqual(fixFor('ftp.anonymous-write', undefined), { fix: FIXES['ftp.anonymous-write'] });
+  assert.deepEqual(fixFor('ftp.anonymous-write', { product: 'Unknown FTPd' }), { fix: FIXES['ftp.anonymous-write'] });
 });
 
 void test('catalogue: every id a probe module reports exists in checks.json', () => {

@@ -1,5 +1,7 @@
 import { CATALOGUE, gatingMode, getCheck } from './catalogue.ts';
+import type { ProductInfo } from './banner.ts';
 import { ScanError } from './errors.ts';
+import { fixFor } from './product-fixes.ts';
 import { LIMITS } from './limits.ts';
 import type { AdvisoryDb } from './advisories.ts';
 import type { AdvisoryMatch, CheckResult, Mode, ReasonCode, Severity, SubProbeResult, Target, TargetReport } from './types.ts';
@@ -133,6 +135,13 @@ export class TargetScan {
     this.set(id, { status: 'fail', evidence, ...extra });
   }
 
+  /** The product the banners identified (first identification wins): fixes are written for it. */
+  product?: ProductInfo;
+
+  identified(info: ProductInfo | undefined): void {
+    if (info && !this.product) this.product = info;
+  }
+
   /** Things a write probe created on the target and could not remove. */
   readonly leftovers: string[] = [];
 
@@ -183,7 +192,13 @@ export class TargetScan {
       this.error(meta.id, 'not implemented yet', 'not-implemented');
     }
     // Snapshot: probes still running after a deadline must not change a finished report.
-    const results = CATALOGUE.map((m) => structuredClone(this.results.get(m.id)!));
+    const results = CATALOGUE.map((m) => {
+      const r = structuredClone(this.results.get(m.id)!);
+      const { fix, product } = fixFor(m.id, this.product);
+      r.fix = fix;
+      if (product) r.fixFor = product;
+      return r;
+    });
     return {
       target: this.target,
       startedAt: startedAt.toISOString(),

@@ -94,6 +94,7 @@ function bannerChecks(s: TargetScan, greeting: FtpReply, syst: FtpReply | undefi
 
   const systWindows = syst?.code === 215 && /windows/i.test(syst.text);
   const iis = info?.product === 'Microsoft FTP Service' || systWindows;
+  s.identified(info ?? (iis ? { product: 'Microsoft FTP Service' } : undefined));
   if (iis) {
     s.fail('ftp.iis-exposed', [`greeting: ${formatReply(greeting)}`, ...(syst ? [`SYST: ${formatReply(syst)}`] : [])]);
     const version = info?.product === 'Microsoft FTP Service' ? info.version : undefined;
@@ -167,6 +168,7 @@ function checkSyst(s: TargetScan, syst: FtpReply | undefined, stat: FtpReply | u
 function checkStatVersion(s: TargetScan, stat: FtpReply | undefined, phase: string, seenBy: 'anyone' | 'account holders'): void {
   if (!stat || stat.code < 200 || stat.code > 299) return;
   const info = identifyFtp(stat.lines.join(' '));
+  s.identified(info);
   if (!info?.version) return;
   const line = `STAT ${phase} shows ${info.product} ${info.version}: ${stat.lines.join(' | ')}`;
   if (seenBy === 'anyone') s.fail('svc.version-disclosure', [line]);

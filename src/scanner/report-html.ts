@@ -29,7 +29,7 @@ export function formatHtml(report: ScanReport): string {
       for (const r of fails) {
         parts.push(
           `<div class="f ${r.severity}"><span class="sev">${e(r.severity)}</span> <b>${e(r.id)}</b>${r.potential ? ' <i>(potential)</i>' : ''}: ${e(r.title)}` +
-            `<ul>${r.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul><p class="fix">Fix: ${e(r.fix)}</p></div>`,
+            `<ul>${r.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul><p class="fix">Fix${r.fixFor ? ` (${e(r.fixFor)})` : ''}: ${e(r.fix)}</p></div>`,
         );
       }
     }

@@ -47,7 +47,7 @@ export function formatText(report: ScanReport, colour: boolean): string {
 function formatFinding(r: CheckResult, c: (code: string, s: string) => string): string[] {
   const lines = [`   ${c(SEV_COLOUR[r.severity] ?? '0', `[${r.severity.toUpperCase()}]`)} ${r.id}${r.potential ? ' (potential)' : ''}: ${r.title}`];
   for (const e of r.evidence) lines.push(`       evidence: ${e}`);
-  lines.push(`       fix: ${r.fix}`);
+  lines.push(`       fix${r.fixFor ? ` (${r.fixFor})` : ''}: ${r.fix}`);
   return lines;
 }
 

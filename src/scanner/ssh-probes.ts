@@ -346,6 +346,7 @@ export async function scanSsh(s: TargetScan): Promise<void> {
   s.banner = hello.ident;
   const ident = parseSshIdent(hello.ident);
   const info = ident ? identifySsh(ident) : undefined;
+  s.identified(info);
   checkExposure(s, hello.ident);
   checkVersionDisclosure(s, info, 'SSH identification', hello.ident);
   checkAdvisories(s, info, hello.ident);

@@ -80,8 +80,11 @@ export interface CheckResult {
   layer: Layer;
   modes: Mode[];
   evidence: string[];
-  /** Concrete fix in plain words (present on every result; most useful on `fail`). */
+  /** Concrete fix in plain words (present on every result; most useful on `fail`), in the terms of
+   * the identified product where the scanner knows them. */
   fix: string;
+  /** The product `fix` is written for (absent: generic advice, the product is unknown). */
+  fixFor?: string;
   reason?: string;
   reasonCode?: ReasonCode;
   /** True when the verdict rests on a banner/version inference rather than an observed behaviour. */

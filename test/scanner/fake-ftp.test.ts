@@ -19,6 +19,10 @@ void describe('fake FTP servers', () => {
     assert.match(r.get('ftp.iis-known-cves').evidence.join(' '), /verify the patch level/);
     assert.equal(r.get('ftp.iis-known-cves').potential, true);
     expectStatus(r, 'ftp.syst-disclosure', 'fail');
+    // IIS cannot change its SYST answer: the advice says so instead of naming a setting it lacks
+    assert.equal(r.get('ftp.syst-disclosure').fixFor, 'Microsoft FTP Service');
+    assert.match(r.get('ftp.syst-disclosure').fix, /no setting changes it/);
+    assert.match(r.get('ftp.cleartext-only').fix, /FTP SSL Settings/);
     expectStatus(r, 'ftp.cleartext-only', 'fail');
     expectStatus(r, 'svc.exposed-service', 'fail');
     assert.equal(r.get('svc.exposed-service').severity, 'info');

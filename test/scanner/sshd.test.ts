@@ -30,6 +30,13 @@ void describe('real OpenSSH sshd', () => {
     expectStatus(r, 'ssh.terrapin', 'pass');
     assert.match(r.get('ssh.terrapin').evidence.join(' '), /strict key exchange/);
     // Debian backport suffix honoured: 9.2p1 is in the regreSSHion range but patched in Debian-2+deb12u3+
+    // advice in sshd_config's words, and honest where OpenSSH has no setting
+    for (const [id, directive] of [['ssh.weak-kex', /sshd_config: KexAlgorithms /], ['ssh.weak-cipher', /sshd_config: Ciphers /], ['ssh.weak-mac', /sshd_config: MACs /], ['ssh.password-auth', /PasswordAuthentication no/]] as const) {
+      assert.equal(r.get(id).fixFor, 'OpenSSH', id);
+      assert.match(r.get(id).fix, directive, id);
+    }
+    assert.match(r.get('svc.version-disclosure').fix, /no setting removes it/);
+    assert.doesNotMatch(r.get('ssh.password-auth').fix, /scan again/);
     const adv = r.get('svc.vulnerable-version');
     assert.match(JSON.stringify(adv), /Debian/);
   });

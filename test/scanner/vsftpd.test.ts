@@ -79,6 +79,14 @@ void describe('real vsftpd', () => {
     assert.match(r.get('ftp.anonymous-write').evidence.join(' '), /incoming\/pcscan-probe-/);
     // the probe cleaned up after itself
     assert.deepEqual(readdirSync(path.join(anon, 'incoming')), []);
+    // advice in vsftpd's own directives; anonymous writes closed without stopping local uploads
+    const write = r.get('ftp.anonymous-write');
+    assert.equal(write.fixFor, 'vsftpd');
+    assert.match(write.fix, /anon_upload_enable=NO, anon_mkdir_write_enable=NO/);
+    assert.doesNotMatch(write.fix, /^[^(]*\bwrite_enable=NO[,;.]/);
+    assert.match(r.get('ftp.bounce').fix, /port_promiscuous=NO/);
+    assert.match(r.get('ftp.pasv-address-leak').fix, /pasv_address=/);
+    assert.match(r.get('tls.legacy-protocol').fix, /ssl_tlsv1=NO/);
   });
 
   void test('hardened config: TLS required (FEAT hides AUTH TLS), TLS 1.2+, ECDHE-AEAD only, no anonymous, good cert', async (t) => {
