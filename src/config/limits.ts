@@ -129,6 +129,11 @@ export const LIMITS = {
 
   // --- scanner (outbound probes) ---
   scanner: {
+    /** Longest evidence line or reason kept in a report (server text and library errors are cleaned
+     * to one line and cut here, with an ellipsis). */
+    maxEvidenceChars: 600,
+    /** Text reports wrap evidence at this width. */
+    textWrapColumns: 100,
     /** Longest control line accepted from a server; longer is a protocol error, never truncated. */
     maxLineBytes: 4096,
     /** Most lines in one multi-line FTP reply (FEAT, STAT, HELP). */

@@ -26,6 +26,22 @@ export interface ResultExtra {
   subProbes?: SubProbeResult[];
 }
 
+/**
+ * One clean line of evidence: server text and library errors arrive with CR/LF, tabs, control
+ * characters and stack-like continuations. Whitespace runs become one space, other control
+ * characters are shown as \xNN, and the line is cut at LIMITS.maxEvidenceChars.
+ */
+export function cleanEvidence(text: string): string {
+  const one = text
+    .replace(/\s*[\r\n]+\s*/g, ' | ')
+    .replace(/[\t\v\f]+/g, ' ')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  return one.length > LIMITS.maxEvidenceChars ? `${one.slice(0, LIMITS.maxEvidenceChars - 1)}…` : one;
+}
+
 /** Bounds connections to one target: a few at a time, a fixed number in total, within the deadline. */
 export class ConnectionBudget {
   private open = 0;
@@ -95,12 +111,12 @@ export class TargetScan {
     return this.results.has(id);
   }
 
-  private set(id: string, r: Omit<CheckResult, 'n' | 'id' | 'title' | 'layer' | 'modes' | 'fix' | 'severity'> & { severity?: Severity }): void {
+  private set(id: string, r: Omit<CheckResult, 'n' | 'id' | 'title' | 'layer' | 'modes' | 'fix' | 'severity' | 'controls'> & { severity?: Severity }): void {
     const meta = getCheck(id);
     const prev = this.results.get(id);
     // A failure is never overwritten by a later pass or error: merge the evidence instead.
     if (prev?.status === 'fail' && r.status !== 'fail') {
-      prev.evidence.push(...r.evidence);
+      prev.evidence.push(...r.evidence.map(cleanEvidence));
       return;
     }
     this.results.set(id, {
@@ -111,9 +127,10 @@ export class TargetScan {
       severity: r.severity ?? meta.severity,
       layer: meta.layer,
       modes: meta.modes,
-      evidence: r.evidence,
+      evidence: r.evidence.map(cleanEvidence),
       fix: meta.fix,
-      ...(r.reason !== undefined ? { reason: r.reason } : {}),
+      controls: meta.controls,
+      ...(r.reason !== undefined ? { reason: cleanEvidence(r.reason) } : {}),
       ...(r.reasonCode !== undefined ? { reasonCode: r.reasonCode } : {}),
       ...(r.potential ? { potential: true } : {}),
       ...(r.advisories ? { advisories: r.advisories } : {}),
@@ -151,7 +168,7 @@ export class TargetScan {
 
   /** Add evidence to a decided check without changing its verdict (ignored while undecided). */
   note(id: string, ...evidence: string[]): void {
-    this.results.get(id)?.evidence.push(...evidence);
+    this.results.get(id)?.evidence.push(...evidence.map(cleanEvidence));
   }
 
   notApplicable(id: string, reason: string): void {

@@ -1,4 +1,5 @@
 // Self-contained HTML report: inline CSS, no scripts, no external resources.
+import { formatControls } from './controls.ts';
 import { LAYER_TITLES, leftovers } from './report-text.ts';
 import { LAYERS, SEVERITIES, severityRank, type ScanReport } from './types.ts';
 
@@ -28,8 +29,8 @@ export function formatHtml(report: ScanReport): string {
       parts.push(`<h3>${e(LAYER_TITLES[layer] ?? layer)}</h3>`);
       for (const r of fails) {
         parts.push(
-          `<div class="f ${r.severity}"><span class="sev">${e(r.severity)}</span> <b>${e(r.id)}</b>${r.potential ? ' <i>(potential)</i>' : ''}: ${e(r.title)}` +
-            `<ul>${r.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul><p class="fix">Fix${r.fixFor ? ` (${e(r.fixFor)})` : ''}: ${e(r.fix)}</p></div>`,
+          `<div class="f ${r.severity}"><span class="sev">${e(r.severity)}</span> <b>${e(r.title)}</b>${r.potential ? ' <i>(potential)</i>' : ''} <code>${e(r.id)}</code>` +
+            `<ul>${r.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul><p class="fix">Fix${r.fixFor ? ` (${e(r.fixFor)})` : ''}: ${e(r.fix)}</p><p class="ctl">Controls: ${e(formatControls(r.controls))}</p></div>`,
         );
       }
     }
@@ -52,7 +53,7 @@ body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
 code{background:#f3f3f3;padding:0 .2em}.f{border-left:.4em solid #999;padding:.3em .8em;margin:.6em 0;background:#fafafa}
 .critical{border-color:#8b008b}.high{border-color:#c00}.medium{border-color:#e69500}.low{border-color:#2a8bb3}.info{border-color:#999}
 .warn{border:2px solid #e69500;background:#fff7e6;padding:.5em 1em;margin:1em 0}.summary td{text-align:center;min-width:4em}.summary td.critical,.summary td.high{font-weight:bold}
-.sev{text-transform:uppercase;font-weight:bold;font-size:.8em}.fix{color:#064}table{border-collapse:collapse;font-size:.85em}
+.ctl{color:#555;font-size:.85em}.sev{text-transform:uppercase;font-weight:bold;font-size:.8em}.fix{color:#064}table{border-collapse:collapse;font-size:.85em}
 td,th{border:1px solid #ddd;padding:.2em .4em;text-align:left;vertical-align:top}tr.fail td:nth-child(3){color:#c00;font-weight:bold}tr.error td:nth-child(3){color:#a60}
 </style></head><body>
 <h1>Portcullis scan report</h1>

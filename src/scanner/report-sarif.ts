@@ -1,5 +1,6 @@
 // SARIF 2.1.0 output: one rule per catalogue check (ruleId = check id), one result per failure.
 import { CATALOGUE } from './catalogue.ts';
+import { formatControls } from './controls.ts';
 import type { ScanReport, Severity } from './types.ts';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };
@@ -16,10 +17,16 @@ export function formatSarif(report: ScanReport): string {
     id: m.id,
     name: m.id.replace(/[.-](\w)/g, (_x, ch: string) => ch.toUpperCase()),
     shortDescription: { text: m.title },
-    fullDescription: { text: sentence(m.title, `Probe: ${m.how}`) },
+    fullDescription: { text: sentence(m.title, `Probes: ${m.probe}`, `How: ${m.how}`, `Controls: ${formatControls(m.controls)}`) },
     help: { text: m.fix },
     defaultConfiguration: { level: LEVEL[m.severity] },
-    properties: { tags: ['security', m.layer, ...m.modes], 'security-severity': SCORE[m.severity], layer: m.layer, catalogueNumber: m.n },
+    properties: {
+      tags: ['security', m.layer, ...m.modes, ...m.controls.pci.map((x) => `PCI-DSS-4.0.1/${x}`), ...m.controls.nist.map((x) => `NIST-800-53/${x}`), ...m.controls.cis.map((x) => `CIS-v8/${x}`)],
+      'security-severity': SCORE[m.severity],
+      layer: m.layer,
+      catalogueNumber: m.n,
+      controls: m.controls,
+    },
   }));
   const ruleIndex = new Map(CATALOGUE.map((m, i) => [m.id, i]));
   const results = report.targets.flatMap((t) =>
@@ -29,9 +36,9 @@ export function formatSarif(report: ScanReport): string {
         ruleId: r.id,
         ruleIndex: ruleIndex.get(r.id)!,
         level: LEVEL[r.severity],
-        message: { text: sentence(`${r.title}${r.potential ? ' (potential)' : ''} on ${t.target.url}`, `Evidence: ${r.evidence.join(' / ')}`, `Fix: ${r.fix}`) },
+        message: { text: sentence(`${r.title}${r.potential ? ' (potential)' : ''} on ${t.target.url}`, `Evidence: ${r.evidence.join(' / ')}`, `Fix${r.fixFor ? ` (${r.fixFor})` : ''}: ${r.fix}`, `Controls: ${formatControls(r.controls)}`) },
         locations: [{ physicalLocation: { artifactLocation: { uri: t.target.url } } }],
-        properties: { severity: r.severity, 'security-severity': SCORE[r.severity], layer: r.layer, potential: r.potential === true, evidence: r.evidence },
+        properties: { severity: r.severity, 'security-severity': SCORE[r.severity], layer: r.layer, potential: r.potential === true, evidence: r.evidence, controls: r.controls, ...(r.fixFor ? { fixFor: r.fixFor } : {}) },
       })),
   );
   const notRun = report.targets.flatMap((t) =>

@@ -1,4 +1,6 @@
 import { CATALOGUE } from './catalogue.ts';
+import { formatControls } from './controls.ts';
+import { LIMITS } from './limits.ts';
 import { LAYERS, SEVERITIES, severityRank, type CheckResult, type ScanReport } from './types.ts';
 
 export const LAYER_TITLES: Record<string, string> = {
@@ -45,10 +47,26 @@ export function formatText(report: ScanReport, colour: boolean): string {
 }
 
 function formatFinding(r: CheckResult, c: (code: string, s: string) => string): string[] {
-  const lines = [`   ${c(SEV_COLOUR[r.severity] ?? '0', `[${r.severity.toUpperCase()}]`)} ${r.id}${r.potential ? ' (potential)' : ''}: ${r.title}`];
-  for (const e of r.evidence) lines.push(`       evidence: ${e}`);
-  lines.push(`       fix${r.fixFor ? ` (${r.fixFor})` : ''}: ${r.fix}`);
+  const lines = [`   ${c(SEV_COLOUR[r.severity] ?? '0', `[${r.severity.toUpperCase()}]`)} ${r.title}${r.potential ? ' (potential)' : ''} [${r.id}]`];
+  for (const e of r.evidence) lines.push(...wrap('evidence: ', e));
+  lines.push(...wrap(`fix${r.fixFor ? ` (${r.fixFor})` : ''}: `, r.fix));
+  lines.push(...wrap('controls: ', formatControls(r.controls)));
   return lines;
+}
+
+/** `label` then `text`, wrapped at LIMITS.textWrapColumns, continuation lines indented under the text. */
+export function wrap(label: string, text: string, indent = 7): string[] {
+  const width = Math.max(40, LIMITS.textWrapColumns - indent - label.length);
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  out.push(line);
+  return out.map((l, i) => `${' '.repeat(indent)}${i === 0 ? label : ' '.repeat(label.length)}${l}`);
 }
 
 /** Everything a write probe created and could not remove, one line each, prefixed with the target. */

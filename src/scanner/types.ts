@@ -85,6 +85,8 @@ export interface CheckResult {
   fix: string;
   /** The product `fix` is written for (absent: generic advice, the product is unknown). */
   fixFor?: string;
+  /** The controls auditors ask about: PCI DSS v4.0.1, NIST SP 800-53 rev. 5, CIS Controls v8. */
+  controls: { pci: string[]; nist: string[]; cis: string[] };
   reason?: string;
   reasonCode?: ReasonCode;
   /** True when the verdict rests on a banner/version inference rather than an observed behaviour. */

@@ -57,7 +57,9 @@ void describe('reports', () => {
     const plain = render(report, 'text', false);
     assert.ok(!plain.includes('\x1b['), 'no colour codes when not a terminal');
     assert.match(plain, /-- Access restriction \(access-restriction\)[\s\S]*ftp\.anonymous-login/);
-    assert.match(plain, /fix: /);
+    assert.match(plain, /fix( \(Microsoft FTP Service\))?: /);
+    assert.match(plain, /controls: PCI DSS 4\.0\.1 [\d.]+/);
+    assert.ok(plain.split('\n').every((l) => l.length <= 140), 'text report lines are wrapped');
     // eslint-disable-next-line no-control-regex
     assert.match(render(report, 'text', true), /\x1b\[/);
 
@@ -65,6 +67,11 @@ void describe('reports', () => {
     assert.ok(!html.includes('<script>'), 'banner text is escaped');
     assert.ok(!/(src|href)=["']?https?:/i.test(html), 'no external resources');
     assert.match(html, /ftp\.iis-exposed/);
+    assert.match(html, /Controls: PCI DSS 4\.0\.1 /);
+    const rule = (sarif.runs[0]!.tool.driver.rules as { id: string; properties: { controls: { pci: string[] }; tags: string[] } }[]).find((x) => x.id === 'auth.no-bruteforce-protection')!;
+    assert.deepEqual(rule.properties.controls.pci, ['8.3.4']);
+    assert.ok(rule.properties.tags.includes('NIST-800-53/AC-7'));
+    assert.ok(json.targets[0]!.results.every((x) => x.controls.pci.length > 0));
   });
 
   void test('probe files the scanner could not delete are a warning at the top of every format', async (t) => {
