@@ -63,6 +63,8 @@ void test('sftp -vvv shows the OpenSSH extensions, strict KEX and no server vers
   }
   assert.match(r.stderr, /remote software version Portcullis\r?\n/);
   assert.match(r.stderr, /kex-strict-s-v00@openssh\.com/);
+  // server-sig-algs: exactly the user-key signatures we accept (patches/ssh2+1.17.0.patch).
+  assert.match(r.stderr, /server-sig-algs=<ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256>/);
 });
 
 for (const method of ['password', 'keyboard-interactive'] as const) {

@@ -116,7 +116,10 @@ class SftpAdapter implements ProtocolAdapter {
     socket.once('close', () => this.sockets.delete(socket));
     const keys = hostKeysFor(this.hostKeys);
     try {
-      const server = new ssh2.Server({ hostKeys: keys.keys.map((key) => ({ key })), algorithms: this.selection.algorithms, ident: SSH_IDENT }, (client, info) => {
+      // `serverSigAlgs` comes from patches/ssh2+1.17.0.patch: the server-sig-algs extension lists
+      // exactly the user-key signatures we accept (ssh2 alone sends a fixed, malformed list).
+      const config: ssh2.ServerConfig & { serverSigAlgs: string[] } = { hostKeys: keys.keys.map((key) => ({ key })), algorithms: this.selection.algorithms, ident: SSH_IDENT, serverSigAlgs: this.selection.userKeySignatures };
+      const server = new ssh2.Server(config, (client, info) => {
         // The ssh2 npm client sends SYMLINK in draft order to servers that are not OpenSSH.
         const symlinkOrder = /^ssh2js/.test(info.header.versions.software) ? 'draft' : 'openssh';
         new SshConnection(this.core, ctx, client, socket, this.selection, this.live, symlinkOrder).start();
