@@ -16,7 +16,8 @@
 // overlong lines, deep nesting) ends the transfer with a fatal message and an audit record;
 // a partial upload is never put in place.
 import { once } from 'node:events';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { LIMITS } from '../../config/limits.ts';
 import { ERROR_CATALOGUE, fromSystemError, PortcullisError, type ErrorCode } from '../../errors/index.ts';
 import type { Session, Upload } from '../../session/session.ts';
@@ -242,21 +243,26 @@ export class ScpServer {
     };
     try {
       await this.send(OK);
+      // Writes are pipelined (the next chunk is read while the disk writes) and bounded by the
+      // stream's buffer: past it we wait for 'drain', the channel buffer fills, and ssh2 stops
+      // opening the window.
+      const out = upload.createWriteStream(0) as Writable;
       let writeError: unknown;
-      let position = 0;
-      while (position < size) {
-        const chunk = await this.reader.take(size - position);
-        // SECURITY: a size that lies (the stream ends early) never puts a partial file in place.
-        if (!chunk) throw new ScpProtocolError('ERR_VFS_TRANSFER_ABORTED', `the stream ended after ${position} of ${size} bytes`);
-        this.options.onActivity();
-        if (writeError === undefined) {
-          try {
-            await upload.write(chunk, position);
-          } catch (err) {
-            writeError = err; // keep reading: the source sends every byte it announced
-          }
+      out.on('error', (err) => (writeError ??= err));
+      try {
+        let position = 0;
+        while (position < size) {
+          const chunk = await this.reader.take(size - position);
+          // SECURITY: a size that lies (the stream ends early) never puts a partial file in place.
+          if (!chunk) throw new ScpProtocolError('ERR_VFS_TRANSFER_ABORTED', `the stream ended after ${position} of ${size} bytes`);
+          this.options.onActivity();
+          position += chunk.length;
+          // After a write error, keep reading: the source sends every byte it announced.
+          if (writeError === undefined && !out.write(chunk)) await once(out, 'drain').catch((err: unknown) => (writeError ??= err));
         }
-        position += chunk.length;
+        if (writeError === undefined) await finished(out.end()).catch((err: unknown) => (writeError ??= err));
+      } finally {
+        if (!out.writableFinished) out.destroy();
       }
       const end = await this.reader.byte();
       if (end === null) throw new ScpProtocolError('ERR_VFS_TRANSFER_ABORTED', 'the stream ended before the status byte after the data');
