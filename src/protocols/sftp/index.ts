@@ -1,6 +1,7 @@
 // The SFTP front end: ssh2 (server side) for transport and authentication, our own SFTP v3
-// layer (sftp-server.ts) on the `sftp` subsystem channel. Everything else a client may ask of
-// an SSH server (exec, shell, forwarding, agent) is refused with a clear message.
+// layer (sftp-server.ts) on the `sftp` subsystem channel, and legacy SCP (`exec scp -t|-f`,
+// ../scp/) on the same Session. Everything else a client may ask of an SSH server (other exec,
+// shell, forwarding, agent) is refused with a clear message.
 //
 // Connection lifecycle:
 //   accept ─▶ admission (listener) ─▶ ssh2 handshake (strict KEX) ─▶ AuthFlow (password,
