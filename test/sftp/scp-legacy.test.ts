@@ -8,6 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { AuditRecord } from '../../src/audit/events.ts';
 import { currentCode } from '../../src/auth/mfa/mfa-service.ts';
+import type { SFTPWrapper } from 'ssh2';
 import { LIMITS } from '../../src/config/limits.ts';
 import { askpass, makeFile, PASSWORD, requireBinary, run, sha256File, SSH_OPTS, startSftpFixture, USER, type SftpFixture } from './helpers.ts';
 import { connectSsh2 } from './ssh2-client.ts';
@@ -230,6 +231,35 @@ void test('hostile SCP streams are refused with an scp error and an audit record
   const aborted = await audit(f, 'file.upload.failed');
   assert.ok(aborted.some((r) => (r as { path?: string }).path === '/short'), 'the short upload is audited as failed');
   assert.ok(aborted.some((r) => (r as { path?: string }).path === '/more'), 'the long upload is audited as failed');
+});
+
+void test('one connection runs many scp channels one after the other (ControlMaster); the cap is on open ones', async (t) => {
+  const f = await startSftpFixture(t);
+  await mkdir(f.home, { recursive: true });
+  const conn = await connectSsh2(f);
+  t.after(() => conn.end());
+  const exec = (command: string, input: Buffer) =>
+    new Promise<{ out: Buffer; code: number | null }>((resolve, reject) =>
+      conn.exec(command, (err, ch) => {
+        if (err) return reject(err);
+        const out: Buffer[] = [];
+        let code: number | null = null;
+        ch.on('data', (d: Buffer) => out.push(d));
+        ch.on('exit', (c: number | null) => (code = c));
+        ch.on('close', () => resolve({ out: Buffer.concat(out), code }));
+        ch.end(input);
+      }),
+    );
+  for (let i = 0; i < LIMITS.sftpMaxSessionsPerConnection + 4; i++) {
+    const r = await exec(`scp -t f${i}`, Buffer.from(`C0644 2 f${i}\nhi\0`));
+    assert.equal(r.code, 0, `channel ${i}: ${shown(r.out)}`);
+  }
+  assert.equal((await readdir(f.home)).length, LIMITS.sftpMaxSessionsPerConnection + 4);
+  // The cap holds for channels open at the same time.
+  const open = await Promise.all(Array.from({ length: LIMITS.sftpMaxSessionsPerConnection }, () => new Promise<SFTPWrapper>((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))))));
+  await assert.rejects(new Promise((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s)))));
+  await assert.rejects(exec('scp -t x', Buffer.alloc(0)));
+  open.forEach((s) => s.end());
 });
 
 void test('other exec commands stay refused with a message (rclone sends echo and md5sum)', async (t) => {

@@ -148,7 +148,9 @@ class SshConnection {
   private next: Factor[] | undefined;
   private readonly sftp = new Set<SftpServer>();
   private readonly scp = new Set<Session>();
+  /** Session channels opened so far (names them) and open now (capped: OpenSSH's MaxSessions). */
   private sessions = 0;
+  private openChannels = 0;
   private ended = false;
 
   constructor(
@@ -286,7 +288,7 @@ class SshConnection {
         this.core.logger.info({ connectionId: this.ctx.id, user: this.user?.name, command: info.command.slice(0, 200) }, 'exec refused: only scp -t/-f is served');
         return refuse(accept);
       }
-      if (!this.user || this.sessions >= LIMITS.sftpMaxSessionsPerConnection) return reject();
+      if (!this.user || this.openChannels >= LIMITS.sftpMaxSessionsPerConnection) return reject();
       const channel = accept();
       if (exec.kind === 'invalid') {
         // In band, where scp reads its errors; the exec itself is audited as refused input.
@@ -296,8 +298,7 @@ class SshConnection {
         channel.end();
         return;
       }
-      this.sessions += 1;
-      const id = this.sessions === 1 ? this.ctx.id : `${this.ctx.id}/${this.sessions}`;
+      const id = this.openChannel(channel);
       channel.pause(); // nothing is read until the Session exists
       this.startScp(channel, exec.command, id).catch((err: unknown) => {
         this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, 'scp session failed');
@@ -313,16 +314,24 @@ class SshConnection {
     session.on('signal', deny);
     session.on('window-change', deny);
     session.on('subsystem', (accept, reject, info) => {
-      if (info.name !== 'sftp' || !this.user || this.sessions >= LIMITS.sftpMaxSessionsPerConnection) return reject();
-      this.sessions += 1;
-      const id = this.sessions === 1 ? this.ctx.id : `${this.ctx.id}/${this.sessions}`;
+      if (info.name !== 'sftp' || !this.user || this.openChannels >= LIMITS.sftpMaxSessionsPerConnection) return reject();
       const channel = accept();
+      const id = this.openChannel(channel);
       channel.pause(); // nothing is read until the Session exists
       this.startSftp(channel, id).catch((err: unknown) => {
         this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, 'sftp session failed to open');
         channel.end();
       });
     });
+  }
+
+  /** Counts an SFTP or SCP channel while it is open (a multiplexing client, e.g. OpenSSH's
+   * ControlMaster, runs many one after the other on one connection); returns its session id. */
+  private openChannel(channel: ServerChannel): string {
+    this.sessions += 1;
+    this.openChannels += 1;
+    channel.once('close', () => (this.openChannels -= 1));
+    return this.sessions === 1 ? this.ctx.id : `${this.ctx.id}/${this.sessions}`;
   }
 
   /** Legacy SCP on an exec channel, over the same Session as SFTP (src/protocols/scp/). */
