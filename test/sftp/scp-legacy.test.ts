@@ -199,6 +199,11 @@ void test('hostile SCP streams are refused with an scp error and an audit record
     assert.match(r.out.subarray(fatal).toString('utf8'), c.fatal, c.name);
     assert.equal(r.code, 1, c.name);
   }
+  // The sink side of a download answering garbage instead of a status byte.
+  await writeFile(path.join(f.home, 'src.txt'), 'data');
+  const garbage = await rawScp(f, 'scp -f src.txt', Buffer.from([0, 0x58]));
+  assert.match(shown(garbage.out), /^C0644 4 src\.txt\n\[2\]scp: .*unexpected status byte 0x58/);
+  assert.equal(garbage.code, 1);
   // Sizes that lie the other way: the stream ends before the announced size.
   const short = await rawScp(f, 'scp -t .', b('C0644 100 short\nabc'));
   assert.equal(short.code, 1);
@@ -224,10 +229,11 @@ void test('hostile SCP streams are refused with an scp error and an audit record
   // a C that OpenSSH would have skipped; as in OpenSSH's sink it lands in the current folder,
   // the home. Every refused or short upload was discarded.
   const files = (await readdir(f.home, { recursive: true, withFileTypes: true })).filter((e) => !e.isDirectory());
-  assert.deepEqual(files.map((e) => path.relative(f.home, path.join(e.parentPath, e.name))).sort(), ['evil', 'link']);
+  assert.deepEqual(files.map((e) => path.relative(f.home, path.join(e.parentPath, e.name))).sort(), ['evil', 'link', 'src.txt']);
   // Every refusal left an audit record.
   const refused = await audit(f, 'protocol.malformed');
-  assert.ok(refused.length >= cases.length + 2, `${refused.length} protocol.malformed records`);
+  assert.ok(refused.length >= cases.length + 3, `${refused.length} protocol.malformed records`);
+  assert.ok((await audit(f, 'file.download.failed')).some((r) => (r as { path?: string }).path === '/src.txt'), 'the garbled download is audited as failed');
   const aborted = await audit(f, 'file.upload.failed');
   assert.ok(aborted.some((r) => (r as { path?: string }).path === '/short'), 'the short upload is audited as failed');
   assert.ok(aborted.some((r) => (r as { path?: string }).path === '/more'), 'the long upload is audited as failed');

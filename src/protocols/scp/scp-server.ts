@@ -33,6 +33,8 @@ export interface ScpOptions {
   /** Hostile or malformed input: audited by the adapter; the transfer has already ended. */
   onRefused(code: ErrorCode, detail: string): void;
   onActivity(): void;
+  /** An error that is neither ours nor the system's (a bug): logged once by the adapter. */
+  onUnexpected(err: unknown): void;
 }
 
 /** A protocol violation: ends the transfer (fatal status to the client, audit record). */
@@ -124,11 +126,16 @@ export class ScpServer {
         return 1;
       }
       // A storage error outside any one file (the target itself): fatal for this transfer.
+      this.noteUnexpected(err);
       const e = fromSystemError(err);
       await this.send(status(2, ERROR_CATALOGUE[e.code]));
       this.reader.discard();
       return 1;
     }
+  }
+
+  private noteUnexpected(err: unknown): void {
+    if (!(err instanceof PortcullisError) && typeof (err as NodeJS.ErrnoException | undefined)?.code !== 'string') this.options.onUnexpected(err);
   }
 
   // ---- output ------------------------------------------------------------------------------
@@ -141,6 +148,7 @@ export class ScpServer {
 
   /** A non-fatal error about one file (the transfer goes on). */
   private async fail(vpath: string, err: unknown): Promise<void> {
+    this.noteUnexpected(err);
     const e = fromSystemError(err);
     this.errors += 1;
     await this.send(status(1, `${vpath}: ${ERROR_CATALOGUE[e.code]}`));
@@ -374,6 +382,7 @@ export class ScpServer {
         if (!(await this.sendPath(joinVirtual(vpath, entry.name), entry.name, depth + 1))) return false;
       }
     } catch (err) {
+      if (err instanceof ScpProtocolError) throw err;
       await this.fail(vpath, err);
     }
     await this.send('E\n');
@@ -423,6 +432,7 @@ export class ScpServer {
       ok = await this.response();
       return ok || !this.closed;
     } catch (err) {
+      if (err instanceof ScpProtocolError) throw err;
       await this.fail(vpath, err);
       return !this.closed;
     } finally {

@@ -345,6 +345,7 @@ class SshConnection {
         this.core.audit.emit({ type: 'protocol.malformed', code, detail: `scp: ${detail}`, connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, user: this.user?.name });
       },
       onActivity: () => this.timers.touch(),
+      onUnexpected: (err) => this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message, stack: (err as Error).stack }, 'scp: unexpected error'),
     });
     const closed = () => void session.close();
     channel.once('close', closed);
