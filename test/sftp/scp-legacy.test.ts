@@ -49,6 +49,16 @@ void test('scp -O: upload, download, overwrite, several files into a folder', { 
   assert.equal(many.code, 0, many.stderr);
   assert.equal(await sha256File(path.join(f.home, 'in box', 'one.bin')), sha);
   assert.equal(await sha256File(path.join(f.home, 'in box', 'small.bin')), smallSha);
+  // wildcards in the last name are expanded against the listing, as the remote shell did
+  const globDir = path.join(f.dir, 'globbed');
+  await mkdir(globDir);
+  const globbed = await run('scp', [...scpArgs(f), `${USER}@127.0.0.1:in\\ box/*.bin`, globDir]);
+  assert.equal(globbed.code, 0, globbed.stderr);
+  assert.deepEqual((await readdir(globDir)).sort(), ['one.bin', 'small.bin']);
+  assert.equal(await sha256File(path.join(globDir, 'one.bin')), sha);
+  const noMatch = await run('scp', [...scpArgs(f), `${USER}@127.0.0.1:*.none`, globDir]);
+  assert.equal(noMatch.code, 1);
+  assert.match(noMatch.stderr, /No such file or directory/);
   // a missing remote file: a clean error, exit status 1
   const missing = await run('scp', [...scpArgs(f), `${USER}@127.0.0.1:nope.bin`, path.join(f.dir, 'nope')]);
   assert.equal(missing.code, 1);
@@ -218,11 +228,15 @@ void test('hostile SCP streams are refused with an scp error and an audit record
   const injected = await rawScp(f, 'scp -t . ; touch /tmp/pwned', b(''));
   assert.match(shown(injected.out), /\[1\]scp: .*shell characters/);
   assert.equal(injected.code, 1);
-  const glob = await rawScp(f, 'scp -f *', b('\0'));
-  assert.match(shown(glob.out), /shell characters/);
+  // A wildcard through the planted link lists nothing outside.
+  await writeFile(path.join(outside, 'secret'), 'secret');
+  const globLink = await rawScp(f, 'scp -f link/*', b('\0'));
+  assert.match(shown(globLink.out), /^\[1\]scp: link\/\*: The path leads outside the home directory\n$/);
+  const brace = await rawScp(f, 'scp -f {a,b}', b('\0'));
+  assert.match(shown(brace.out), /shell characters/);
 
   // The disk: nothing outside the home, nothing half-written inside it.
-  assert.deepEqual(await readdir(outside), []);
+  assert.deepEqual(await readdir(outside), ['secret']);
   assert.deepEqual(await readdir(path.dirname(f.home)), homesBefore);
   // Inside: the directories of the legitimate D records before the refusal (as OpenSSH's sink
   // makes them), and one file: after its D into the link was refused, the client went on with

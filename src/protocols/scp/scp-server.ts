@@ -18,6 +18,7 @@
 import { once } from 'node:events';
 import type { Duplex, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { minimatch } from 'minimatch';
 import { LIMITS } from '../../config/limits.ts';
 import { ERROR_CATALOGUE, fromSystemError, PortcullisError, type ErrorCode } from '../../errors/index.ts';
 import type { Session, Upload } from '../../session/session.ts';
@@ -322,18 +323,34 @@ export class ScpServer {
   private async source(): Promise<void> {
     // The sink starts with a 0 byte.
     if (!(await this.response())) return;
-    for (const p of this.command.paths) {
+    for (const [i, p] of this.command.paths.entries()) {
       if (this.closed) return;
-      let vpath: string;
+      const glob = this.command.globs[i] ?? null;
+      let targets: string[];
       try {
-        vpath = this.session.resolvePath(p);
+        targets = glob === null ? [this.session.resolvePath(p)] : await this.expand(p, glob);
       } catch (err) {
         await this.fail(p, err);
         continue;
       }
-      const name = vpath === '/' ? '.' : vpath.slice(vpath.lastIndexOf('/') + 1);
-      if (!(await this.sendPath(vpath, name, 0))) return;
+      for (const vpath of targets) {
+        const name = vpath === '/' ? '.' : vpath.slice(vpath.lastIndexOf('/') + 1);
+        if (!(await this.sendPath(vpath, name, 0))) return;
+      }
     }
+  }
+
+  /** `dir/*.txt`: what the user's shell did for OpenSSH's sshd, against the listing (the last
+   * name only; a leading "." is matched only by a pattern that starts with one, as in sh). */
+  private async expand(input: string, glob: string): Promise<string[]> {
+    const slash = input.lastIndexOf('/');
+    const dir = this.session.resolvePath(slash === -1 ? '.' : input.slice(0, slash) || '/');
+    const names: string[] = [];
+    for await (const entry of this.session.list(dir)) {
+      if (minimatch(entry.name, glob, { dot: false, nobrace: true, noext: true, noglobstar: true, nonegate: true, nocomment: true })) names.push(entry.name);
+    }
+    if (names.length === 0) throw new PortcullisError('ERR_VFS_NOT_FOUND', 'no name matches');
+    return names.sort().map((n) => joinVirtual(dir, n));
   }
 
   /** Sends one file or directory; false when the transfer must stop. */

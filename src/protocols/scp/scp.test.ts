@@ -8,14 +8,15 @@ import { parseScpHeader, parseScpName, parseScpTimes } from './scp-server.ts';
 
 void test('exec commands: what OpenSSH scp sends is parsed; shell syntax is refused, never run', () => {
   const table: [string, unknown][] = [
-    ['scp -t .', { direction: 'sink', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['.'] }],
-    ['scp -v -r -p -d -t -- -dir', { direction: 'sink', recursive: true, preserve: true, targetMustBeDirectory: true, paths: ['-dir'] }],
-    ['scp -rpf a b', { direction: 'source', recursive: true, preserve: true, targetMustBeDirectory: false, paths: ['a', 'b'] }],
-    ["scp -t 'in box'", { direction: 'sink', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['in box'] }],
-    ['scp -f in\\ box "x y"', { direction: 'source', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['in box', 'x y'] }],
-    ['scp -t ~/up', { direction: 'sink', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['/up'] }],
-    ['scp -t ~', { direction: 'sink', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['/'] }],
-    ["scp -f 'a*'", { direction: 'source', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['a*'] }],
+    ['scp -t .', { direction: 'sink', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['.'], globs: [null] }],
+    ['scp -v -r -p -d -t -- -dir', { direction: 'sink', recursive: true, preserve: true, targetMustBeDirectory: true, paths: ['-dir'], globs: [null] }],
+    ['scp -rpf a b', { direction: 'source', recursive: true, preserve: true, targetMustBeDirectory: false, paths: ['a', 'b'], globs: [null, null] }],
+    ["scp -t 'in box'", { direction: 'sink', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['in box'], globs: [null] }],
+    ['scp -f in\\ box "x y"', { direction: 'source', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['in box', 'x y'], globs: [null, null] }],
+    ['scp -t ~/up', { direction: 'sink', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['/up'], globs: [null] }],
+    ['scp -t ~', { direction: 'sink', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['/'], globs: [null] }],
+    ["scp -f 'a*'", { direction: 'source', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['a*'], globs: [null] }],
+    ["scp -f logs/*.gz 'q?'[0-9]\\*", { direction: 'source', recursive: false, preserve: false, targetMustBeDirectory: false, paths: ['logs/*.gz', 'q?[0-9]*'], globs: ['*.gz', 'q\\?[0-9]\\*'] }],
   ];
   for (const [line, want] of table) {
     const got = parseExecCommand(line);
@@ -23,10 +24,10 @@ void test('exec commands: what OpenSSH scp sends is parsed; shell syntax is refu
     assert.deepEqual(got.kind === 'scp' && got.command, want, line);
   }
   for (const line of ['echo hi', 'md5sum x', 'scpx -t .', 'sh -c scp', 'rsync --server']) assert.equal(parseExecCommand(line).kind, 'other', line);
-  for (const line of ['scp -t . ; rm -rf /', 'scp -f *', 'scp -f $HOME', 'scp -f `id`', 'scp -t "a', 'scp -t a > b', 'scp -t ~bob/x', 'scp -x -t .', 'scp -r .', 'scp -t a b', 'scp -t', 'scp -f "$(id)"']) {
+  for (const line of ['scp -t . ; rm -rf /', 'scp -t *', 'scp -f */x', 'scp -f {a,b}', 'scp -f $HOME', 'scp -f `id`', 'scp -t "a', 'scp -t a > b', 'scp -t ~bob/x', 'scp -x -t .', 'scp -r .', 'scp -t a b', 'scp -t', 'scp -f "$(id)"']) {
     assert.equal(parseExecCommand(line).kind, 'invalid', line);
   }
-  assert.deepEqual(splitShellWords(`a 'b c'd "e\\"f" g\\ h`), ['a', 'b cd', 'e"f', 'g h']);
+  assert.deepEqual(splitShellWords(`a 'b c'd "e\\"f" g\\ h`)?.map((w) => w.value), ['a', 'b cd', 'e"f', 'g h']);
 });
 
 void test('SCP records: names are one safe component; modes, sizes and times are strict', () => {
