@@ -22,7 +22,8 @@ void describe('TLS probes', () => {
   void test('weak implicit FTPS: TLS 1.0, NULL/anon/static-RSA suites, 1024-bit DH, expired SHA-1 1024-bit self-signed cert', async (t) => {
     const cert = weakCert(t, { expired: true });
     const dir = tempDir(t, 'pcscan-dh-');
-    execFileSync('openssl', ['dhparam', '-dsaparam', '-out', 'dh.pem', '1024'], { cwd: dir, stdio: 'pipe' });
+    // Safe-prime parameters: OpenSSL 3.5 (Node 26) refuses DSA-style (-dsaparam) groups for TLS.
+    execFileSync('openssl', ['dhparam', '-out', 'dh.pem', '1024'], { cwd: dir, stdio: 'pipe' });
     const srv = await startFakeFtp(t, {
       greeting: '220 FTP server ready',
       implicitTls: {
