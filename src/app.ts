@@ -2,9 +2,7 @@
 // module-level singletons; tests build a Core of their own.
 import { pino, type Logger } from 'pino';
 import { Audit } from './audit/audit.ts';
-import { Fail2banSink } from './audit/sinks/fail2ban.ts';
 import { ChainedAuditSink } from './audit/sinks/chained.ts';
-import { auditDir, TrailFiles } from './audit/trail-files.ts';
 import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
 import { ClientCertificateVerifier } from './auth/mfa/client-certificates.ts';
 import { mfaPolicy } from './auth/mfa/mfa-policy.ts';
@@ -19,9 +17,10 @@ import { AccessPolicy } from './policy/access-policy.ts';
 import type { ConnectionContext } from './net/connection.ts';
 import { ConnectionTimers } from './net/timeouts.ts';
 import { Session } from './session/session.ts';
-import { Store, storeOptionsFrom } from './store/store.ts';
+import { Store } from './store/store.ts';
 import type { User } from './store/user-repository.ts';
 import { LocalVfs } from './vfs/local.ts';
+import { openStoreAndAudit } from './store/open-store.ts';
 
 export interface Core {
   readonly config: Config;
@@ -54,32 +53,8 @@ export function createLogger(config: Config): Logger {
 }
 
 /** Opens the store and audit sinks only: what CLI commands need. */
-export async function openStoreAndAudit(config: Config, options: CoreOptions = {}): Promise<{ store: Store; audit: Audit; trail: ChainedAuditSink | null; close(): Promise<void> }> {
-  const store = await Store.open(storeOptionsFrom(config));
-  const audit = new Audit();
-  const sinks: { close(): Promise<void> }[] = [];
-  let trail: ChainedAuditSink | null = null;
-  if (!options.withoutAuditSinks) {
-    if (config.audit.file) sinks.push(new Fail2banSink(audit, config.dataDir));
-    if (config.audit.file || config.audit.store) {
-      trail = new ChainedAuditSink(audit, {
-        files: config.audit.file ? new TrailFiles(auditDir(config.dataDir), config.audit.rotateBytes) : null,
-        repo: config.audit.store ? store.audit : null,
-      });
-      sinks.push(trail);
-    }
-  }
-  return {
-    store,
-    audit,
-    trail,
-    async close() {
-      for (const s of sinks) await s.close();
-      audit.close();
-      await store.close();
-    },
-  };
-}
+// The store and the audit trail alone (CLI commands): see store/open-store.ts.
+export { openStoreAndAudit };
 
 export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? createLogger(config);

@@ -1,6 +1,7 @@
 // Public keys: parsing authorized_keys lines, fingerprints, and signature verification.
 import { createHash } from 'node:crypto';
-import ssh2 from 'ssh2';
+import { createRequire } from 'node:module';
+import type ssh2 from 'ssh2';
 import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
 
@@ -14,8 +15,15 @@ export function sshFingerprint(publicBlob: Buffer): string {
 
 /** ssh2's parseKey, narrowed: one key or null (it may also return an Error or, for some
  * inputs, an array). */
+/** ssh2, loaded on first use: the CLI's user commands need it only when a key is given. */
+let ssh2Module: typeof ssh2 | undefined;
+function ssh2Lib(): typeof ssh2 {
+  ssh2Module ??= createRequire(import.meta.url)('ssh2') as typeof ssh2;
+  return ssh2Module;
+}
+
 export function parseSshKey(data: string | Buffer): ssh2.ParsedKey | null {
-  const parsed: unknown = ssh2.utils.parseKey(data);
+  const parsed: unknown = ssh2Lib().utils.parseKey(data);
   if (parsed instanceof Error || parsed === null || parsed === undefined) return null;
   return (Array.isArray(parsed) ? (parsed[0] as ssh2.ParsedKey | undefined) : (parsed as ssh2.ParsedKey)) ?? null;
 }
@@ -48,7 +56,7 @@ export function parsePublicKey(text: string): ParsedPublicKey {
   if (Buffer.byteLength(trimmed) > LIMITS.maxPublicKeyBytes) throw new PortcullisError('ERR_KEY_INVALID', 'the key is too long');
   if (/PRIVATE KEY/.test(trimmed)) throw new PortcullisError('ERR_KEY_INVALID', 'this is a private key; give the .pub file');
   if (trimmed.includes('\n')) throw new PortcullisError('ERR_KEY_INVALID', 'give one key per file (one line)');
-  const parsed = ssh2.utils.parseKey(trimmed);
+  const parsed = ssh2Lib().utils.parseKey(trimmed);
   if (parsed instanceof Error) throw new PortcullisError('ERR_KEY_INVALID', parsed.message);
   const key = parseSshKey(trimmed);
   if (!key || key.isPrivateKey()) throw new PortcullisError('ERR_KEY_INVALID', 'not a public key');

@@ -1,7 +1,7 @@
 // The audit trail from the command line: `audit verify` proves the trail was not edited,
 // `audit search` and `logins` answer "who logged in from where, and what did they take".
 import type { Command } from 'commander';
-import { openStoreAndAudit } from '../app.ts';
+import { openStoreAndAudit } from '../store/open-store.ts';
 import { auditDir } from '../audit/trail-files.ts';
 import { verifyTrail } from '../audit/verify.ts';
 import { LIMITS } from '../config/limits.ts';

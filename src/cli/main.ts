@@ -3,34 +3,57 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isPortcullisError } from '../errors/index.ts';
-import { registerAuditCommands } from './audit-commands.ts';
-import { registerConfigCommands } from './config-commands.ts';
-import { registerMfaCommands } from './mfa-commands.ts';
-import { registerPolicyCommands } from './policy-commands.ts';
-import { registerServeCommand } from './serve-command.ts';
-import { registerSessionCommands } from './session-commands.ts';
-import { registerScanCommand } from '../scanner/cli.ts';
-import { registerPostureCommand } from '../posture/cli.ts';
-import { registerUserCommands } from './user-commands.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each top-level command and the module that registers it, loaded only when that command runs
+ * (a CLI call pays for its own dependencies, not for the scanner's, the server's and the store's
+ * all at once). Help and unknown commands load every row.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import('./serve-command.ts')).registerServeCommand,
+  user: async () => (await import('./user-commands.ts')).registerUserCommands,
+  mfa: async () => (await import('./mfa-commands.ts')).registerMfaCommands,
+  ban: async () => (await import('./policy-commands.ts')).registerPolicyCommands,
+  config: async () => (await import('./config-commands.ts')).registerConfigCommands,
+  audit: async () => (await import('./audit-commands.ts')).registerAuditCommands,
+  sessions: async () => (await import('./session-commands.ts')).registerSessionCommands,
+  scan: async () => (await import('../scanner/cli.ts')).registerScanCommand,
+  posture: async () => (await import('../posture/cli.ts')).registerPostureCommand,
+};
+/** Commands registered by another row's module. */
+const ALIASES: Record<string, string> = { allow: 'ban', deny: 'ban' };
+
+/** The first argument that is not an option (or an option's value): the command name. */
+function commandName(argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-c' || a === '--config') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return undefined;
+}
+
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('portcullis')
     .description('Secure file-transfer server: SFTP and FTPS with MFA, access restriction, audit and a scanner')
     .version(pkg.version, '-V, --version')
     .option('-c, --config <file>', 'configuration file (default: ./portcullis.yaml if present, else built-in defaults)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerServeCommand(program);
-  registerUserCommands(program);
-  registerMfaCommands(program);
-  registerPolicyCommands(program);
-  registerConfigCommands(program);
-  registerAuditCommands(program);
-  registerSessionCommands(program);
-  registerScanCommand(program);
-  registerPostureCommand(program);
+  const name = commandName(argv);
+  const row = name === undefined ? undefined : (COMMANDS[name] ? name : ALIASES[name]);
+  const versionOnly = name === undefined && argv.slice(2).some((a) => a === '-V' || a === '--version');
+  const loaders = row ? [COMMANDS[row]!] : versionOnly ? [] : Object.values(COMMANDS);
+  for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
   return program;
 }
 
@@ -40,7 +63,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return 0;

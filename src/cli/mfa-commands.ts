@@ -1,7 +1,7 @@
 // `portcullis mfa …`: enrol, confirm, status, disable, recovery codes.
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
-import { openStoreAndAudit } from '../app.ts';
+import { openStoreAndAudit } from '../store/open-store.ts';
 import { MfaService } from '../auth/mfa/mfa-service.ts';
 import { SecretBox } from '../auth/mfa/secret-box.ts';
 import { configFor } from './context.ts';

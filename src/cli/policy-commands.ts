@@ -2,7 +2,7 @@
 // Changes go to the store; running servers pick them up within access.refreshSeconds.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { openStoreAndAudit } from '../app.ts';
+import { openStoreAndAudit } from '../store/open-store.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { Config } from '../config/schema.ts';
 import { PortcullisError } from '../errors/index.ts';

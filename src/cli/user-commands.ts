@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openStoreAndAudit } from '../app.ts';
+import { openStoreAndAudit } from '../store/open-store.ts';
 import { UserAdmin } from '../users/user-admin.ts';
 import { configFor } from './context.ts';
 import { registerUserCertCommands, registerUserPolicyCommand } from './policy-commands.ts';

@@ -4,7 +4,6 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import type { Config } from '../config/schema.ts';
 import { PortcullisError } from '../errors/index.ts';
 import { AuditRepository } from './audit-repository.ts';
@@ -61,6 +60,7 @@ export class Store {
         sqlite.pragma('foreign_keys = ON');
         db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
       } else {
+        const { default: pg } = await import('pg'); // loaded only for PostgreSQL
         db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: options.url, max: 10 }) }) });
       }
       await enableForeignKeys(db as Kysely<unknown>, options.driver);

@@ -12,7 +12,7 @@ export interface CliResult {
 
 export function runCli(args: string[], options: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { PORTCULLIS_QUIET_STALE: '1', ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -26,7 +26,7 @@ export function runCli(args: string[], options: { cwd?: string; stdin?: string; 
 /** Starts `portcullis serve` and resolves once it printed `ready` (or rejects with its output). */
 export function startServe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ lines: string[]; stop(): Promise<CliResult> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd: options.cwd, env: { PORTCULLIS_QUIET_STALE: '1', ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const done = new Promise<CliResult>((r) => child.on('close', (code) => r({ code, stdout, stderr })));
