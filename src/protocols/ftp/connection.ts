@@ -57,6 +57,8 @@ export class FtpConnection {
   private busy = false;
   /** AUTH TLS accepted, handshake not done: clear-text input is no longer read. */
   private upgrading = false;
+  /** Bytes received in clear after AUTH TLS and discarded (audited once TLS is up). */
+  private droppedInClear = 0;
   private overlong = 0;
   private dataSetup: DataSetup | null = null;
   private readonly flow: AuthFlow;
@@ -156,7 +158,10 @@ export class FtpConnection {
 
   private queueLine(line: Buffer | null): void {
     // SECURITY: after AUTH TLS, nothing that arrived in clear is run (STARTTLS injection).
-    if (this.upgrading) return;
+    if (this.upgrading) {
+      this.droppedInClear += line ? line.length + 2 : LIMITS.ftpMaxLineBytes;
+      return;
+    }
     if (line && this.transfer && /^\s*ABOR\s*$/i.test(line.toString('latin1'))) {
       void this.abortTransfer();
       return;
@@ -237,11 +242,15 @@ export class FtpConnection {
 
   /** AUTH TLS: the 234 reply in clear, then the handshake on the same socket. */
   async upgradeToTls(): Promise<void> {
-    // SECURITY: commands pipelined after AUTH in clear are dropped, never run under TLS.
+    // SECURITY: STARTTLS injection (CVE-2011-0411). Nothing received in clear after AUTH may
+    // reach the TLS session: lines queued behind it, lines in the same read (queueLine drops
+    // them while upgrading) and a partial line in the reader are all discarded. Bytes arriving
+    // after this point go to the TLS layer (clear text there fails the handshake).
     this.upgrading = true;
-    this.queue.length = 0;
     this.raw.off('data', this.onData);
     this.raw.pause();
+    for (const line of this.queue.splice(0)) this.droppedInClear += line ? line.length + 2 : LIMITS.ftpMaxLineBytes;
+    this.droppedInClear += this.reader.discard();
     this.reply(234, 'Proceed with TLS negotiation');
     try {
       const socket = await this.bindTls().handshake(this.raw);
@@ -250,6 +259,10 @@ export class FtpConnection {
       this.attach(socket);
     } catch {
       this.destroy();
+      return;
+    }
+    if (this.droppedInClear > 0) {
+      this.core.audit.emit({ type: 'protocol.malformed', connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, code: 'ERR_PROTOCOL_MALFORMED', detail: `${this.droppedInClear} bytes sent in clear after AUTH TLS were discarded (STARTTLS injection); send nothing after AUTH TLS until the handshake is done` });
     }
   }
 

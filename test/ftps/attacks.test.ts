@@ -1,0 +1,63 @@
+// Attacks from issue 14 on the FTPS front end: plaintext injected into the TLS session, passive
+// ports held by other accounts, listings that fill the server's memory, data connections stolen
+// after the first transfer, control characters in names. Each fails on the code before its fix.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import tls from 'node:tls';
+import type { AuditRecord } from '../../src/audit/events.ts';
+import { RawFtp, startFtps } from './helpers.ts';
+
+/** Waits until `check` holds (polling), or fails naming `what`. */
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// ------------------------------------------------------------------ (14.4) STARTTLS injection
+
+/** Sends `clear` (AUTH TLS and what follows it, in one segment), then TLS over the same socket. */
+async function injectAfterAuth(port: number, clear: string): Promise<tls.TLSSocket> {
+  const c = await RawFtp.connect(port);
+  assert.equal((await c.next())?.code, 220);
+  c.socket.write(clear);
+  assert.equal((await c.next())?.code, 234);
+  c.socket.removeAllListeners('data');
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ socket: c.socket, rejectUnauthorized: false }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function firstReply(s: tls.TLSSocket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      const m = /^\d{3} [^\r\n]*\r\n/m.exec(buf);
+      if (m) resolve(m[0]);
+    });
+    s.once('close', () => reject(new Error(`closed before a reply: ${JSON.stringify(buf)}`)));
+  });
+}
+
+for (const [what, clear] of [
+  ['a partial line (HEL, no CRLF)', 'AUTH TLS\r\nHEL'],
+  ['a whole line and a partial one', 'AUTH TLS\r\nUSER injected\r\nHEL'],
+] as const) {
+  void test(`STARTTLS injection (CVE-2011-0411): ${what} sent in clear after AUTH TLS never reaches the TLS session`, async (t) => {
+    const f = await startFtps(t);
+    const events: AuditRecord[] = [];
+    t.after(f.srv.server.core.audit.subscribe((e) => events.push(e)));
+    const s = await injectAfterAuth(f.explicitPort, clear);
+    t.after(() => s.destroy());
+    // Injected, "HEL" + "P" would run HELP (214); only the client's own NOOP may be answered.
+    s.write('P\r\nNOOP\r\n');
+    const first = await firstReply(s);
+    assert.doesNotMatch(first, /^214/, 'the clear "HEL" was prefixed to the first line read under TLS (it ran HELP)');
+    assert.match(first, /^500 /, `the first line read under TLS is the client's own "P": ${first}`);
+    await until('the discarded clear text is audited', () => events.some((e) => e.type === 'protocol.malformed' && /STARTTLS injection/.test(e.detail)));
+  });
+}
