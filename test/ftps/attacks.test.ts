@@ -2,10 +2,13 @@
 // ports held by other accounts, listings that fill the server's memory, data connections stolen
 // after the first transfer, control characters in names. Each fails on the code before its fix.
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
 import { test } from 'node:test';
 import tls from 'node:tls';
 import type { AuditRecord } from '../../src/audit/events.ts';
-import { RawFtp, startFtps } from './helpers.ts';
+import { RawFtp, readAll, startFtps } from './helpers.ts';
 
 /** Waits until `check` holds (polling), or fails naming `what`. */
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -61,3 +64,47 @@ for (const [what, clear] of [
     await until('the discarded clear text is audited', () => events.some((e) => e.type === 'protocol.malformed' && /STARTTLS injection/.test(e.detail)));
   });
 }
+
+// ------------------------------------------------------------------ (14.11) data-channel theft
+
+void test('data-channel theft: after a first resumed transfer, a fresh TLS handshake from the same address is refused (522, audited) and gets nothing', async (t) => {
+  const f = await startFtps(t);
+  const events: AuditRecord[] = [];
+  t.after(f.srv.server.core.audit.subscribe((e) => events.push(e)));
+  await writeFile(path.join(f.home, 'first.txt'), 'the first file');
+  await writeFile(path.join(f.home, 'secret.txt'), 'the second file, which the thief wants');
+  const c = await RawFtp.login(f.explicitPort);
+  t.after(() => c.close());
+  // The victim's first transfer resumes the control session, as every good client does.
+  const raw1 = await c.passive();
+  c.send('RETR first.txt');
+  assert.equal((await c.next())?.code, 150);
+  assert.equal((await readAll(await c.dataTls(raw1))).toString(), 'the first file');
+  assert.equal((await c.next())?.code, 226);
+  // The second: a client at the same address (NAT, a shared host) connects to the announced
+  // port first, with a TLS handshake of its own (no session to resume).
+  const r = await c.cmd('EPSV');
+  const port = Number(/\|\|\|(\d+)\|/.exec(r!.text)![1]);
+  const thiefRaw = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const stolen = new Promise<Buffer>((resolve) => {
+    const s = tls.connect({ socket: thiefRaw, rejectUnauthorized: false });
+    s.once('error', () => resolve(Buffer.alloc(0)));
+    readAll(s).then(resolve, () => resolve(Buffer.alloc(0)));
+  });
+  c.send('RETR secret.txt');
+  assert.equal((await c.next())?.code, 150);
+  const refused = await c.next();
+  assert.equal((await stolen).length, 0, 'the thief got none of the file');
+  assert.equal(refused?.code, 522, refused?.text);
+  assert.match(refused.text, /TLS session/);
+  assert.ok(events.some((e) => e.type === 'conn.refused' && e.rule === 'ftps.data.tls-session-reuse'));
+  // The victim's session goes on: a resumed data connection still works.
+  const raw3 = await c.passive();
+  c.send('RETR secret.txt');
+  assert.equal((await c.next())?.code, 150);
+  assert.equal((await readAll(await c.dataTls(raw3))).toString(), 'the second file, which the thief wants');
+  assert.equal((await c.next())?.code, 226);
+});

@@ -75,8 +75,6 @@ export class FtpConnection {
   renameFrom: string | undefined;
   hashAlgorithm: 'SHA-256' | 'SHA-512' | 'SHA-1' | 'MD5' = 'SHA-256';
   transfer: RunningTransfer | null = null;
-  /** A data connection has resumed this control connection's TLS session. */
-  private resumedOnce = false;
 
   constructor(
     private readonly raw: net.Socket,
@@ -400,17 +398,18 @@ export class FtpConnection {
     let data: tls.TLSSocket;
     try {
       // A deeper write queue keeps the socket fed between file reads (large downloads).
-      data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataBufferBytes });
+      // A renewed ticket for the client's next data connection, unless the client will not read
+      // this one (an upload: see ticket-keys.ts).
+      data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataBufferBytes, renewTicket: !upload });
     } catch {
       raw.destroy();
       throw new DataChannelError(425, 'TLS handshake on the data connection failed');
     }
     data.on('error', () => undefined);
-    // SECURITY: the data channel must resume this control connection's TLS session.
-    const policy = this.core.config.ftps.dataTlsSessionReuse;
-    const mustResume = policy === 'required' || (policy === 'first' && !this.resumedOnce);
-    if (data.isSessionReused()) this.resumedOnce = true;
-    else if (mustResume) {
+    // SECURITY: every data connection must resume this control connection's TLS session (its
+    // tickets and session IDs exist nowhere else: tls-binding.ts), or a client at the same
+    // address (NAT, a shared host) could take over any transfer with a fresh handshake.
+    if (!data.isSessionReused() && this.core.config.ftps.dataTlsSessionReuse === 'required') {
       // A clean TLS close (close_notify), so the client reads EOF and then our 522.
       data.end();
       setTimeout(() => raw.destroy(), 2000).unref();
