@@ -2,13 +2,13 @@
 // ports held by other accounts, listings that fill the server's memory, data connections stolen
 // after the first transfer, control characters in names. Each fails on the code before its fix.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import tls from 'node:tls';
 import type { AuditRecord } from '../../src/audit/events.ts';
-import { RawFtp, readAll, startFtps } from './helpers.ts';
+import { PASSWORD, RawFtp, readAll, startFtps } from './helpers.ts';
 
 /** Waits until `check` holds (polling), or fails naming `what`. */
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -107,4 +107,67 @@ void test('data-channel theft: after a first resumed transfer, a fresh TLS hands
   assert.equal((await c.next())?.code, 150);
   assert.equal((await readAll(await c.dataTls(raw3))).toString(), 'the second file, which the thief wants');
   assert.equal((await c.next())?.code, 226);
+});
+
+// ------------------------------------------------------------------ (14.3) passive-port exhaustion
+
+async function loginAs(port: number, user: string, password: string, localAddress: string): Promise<RawFtp> {
+  const c = await RawFtp.connect(port, { localAddress });
+  assert.equal((await c.next())?.code, 220);
+  await c.startTls();
+  for (const [line, code] of [
+    ['PBSZ 0', 200],
+    ['PROT P', 200],
+    [`USER ${user}`, 331],
+    [`PASS ${password}`, 230],
+  ] as const) {
+    const r = await c.cmd(line);
+    assert.equal(r?.code, code, `${user} ${line.split(' ')[0]}: ${r?.text}`);
+  }
+  return c;
+}
+
+void test('passive-port exhaustion: two accounts spamming EPSV/PASV on many connections cannot hold the range; a third user still lists and transfers', { timeout: 120_000 }, async (t) => {
+  // 30 ports (within the suites' range), 2 accounts x 20 connections: more than enough to hold them all.
+  const f = await startFtps(t, { ftps: { passivePorts: '50070-50099' }, limits: { maxConnectionsPerAddress: 64 } });
+  const events: AuditRecord[] = [];
+  t.after(f.srv.server.core.audit.subscribe((e) => events.push(e)));
+  await f.srv.addUser('mallory', { password: PASSWORD });
+  await f.srv.addUser('trudy', { password: PASSWORD });
+  await writeFile(path.join(f.home, 'victim.txt'), 'alice still gets her file');
+  const attackers: RawFtp[] = [];
+  t.after(() => attackers.forEach((c) => c.close()));
+  for (const [user, address] of [
+    ['mallory', '127.0.0.2'],
+    ['trudy', '127.0.0.3'],
+  ] as const) {
+    for (let i = 0; i < 20; i++) attackers.push(await loginAs(f.explicitPort, user, PASSWORD, address));
+  }
+  const held = new Set<string>();
+  for (const c of attackers) {
+    for (const cmd of ['EPSV', 'PASV', 'EPSV']) {
+      const r = await c.cmd(cmd);
+      if (r && (r.code === 227 || r.code === 229)) held.add(r.text);
+    }
+  }
+  const victim = await RawFtp.login(f.explicitPort);
+  t.after(() => victim.close());
+  for (const [cmd, expect] of [
+    ['LIST', /victim\.txt/],
+    ['RETR victim.txt', /^alice still gets her file$/],
+  ] as const) {
+    const raw = await victim.passive();
+    victim.send(cmd);
+    assert.equal((await victim.next())?.code, 150, cmd);
+    assert.match((await readAll(await victim.dataTls(raw))).toString(), expect);
+    assert.equal((await victim.next())?.code, 226, cmd);
+  }
+  const raw = await victim.passive();
+  victim.send('STOR upload.txt');
+  assert.equal((await victim.next())?.code, 150);
+  const up = await victim.dataTls(raw);
+  up.end('uploaded while under attack');
+  assert.equal((await victim.next())?.code, 226);
+  assert.equal(await readFile(path.join(f.home, 'upload.txt'), 'utf8'), 'uploaded while under attack');
+  assert.ok(events.some((e) => e.type === 'conn.refused' && e.code === 'ERR_PROTOCOL_PASSIVE_LIMIT' && e.user === 'mallory'), 'refusals are audited with the account');
 });

@@ -31,7 +31,7 @@ export interface FtpConnectionDeps {
   passivePorts: PassivePorts;
 }
 
-type DataSetup = { kind: 'passive'; server: net.Server; socket: Promise<net.Socket> } | { kind: 'active'; address: string; port: number };
+type DataSetup = { kind: 'passive'; server: net.Server; socket: Promise<net.Socket>; expiry: NodeJS.Timeout } | { kind: 'active'; address: string; port: number };
 
 /** An upload's data connection, and the check that its end was the client's own. */
 export interface UploadData {
@@ -306,14 +306,23 @@ export class FtpConnection {
   // ---------------------------------------------------------------- data channel
 
   async openPassive(): Promise<number> {
+    // SECURITY: one pending listener per session: a new PASV/EPSV closes the last.
     this.closeDataSetup();
     const expected = this.ctx.remoteAddress;
+    const owner = { user: this.session!.user.name, address: expected };
+    const over = this.deps.passivePorts.check(owner);
+    if (over) {
+      // SECURITY: passive-port exhaustion: a few accounts or one address cannot hold the range.
+      const cap = over === 'user' ? LIMITS.ftpPassivePendingPerUser : LIMITS.ftpPassivePendingPerAddress;
+      this.core.audit.emit({ type: 'conn.refused', connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: expected, user: owner.user, code: 'ERR_PROTOCOL_PASSIVE_LIMIT', rule: `ftps.passive.per-${over}` });
+      throw new DataChannelError(425, `Too many data connections waiting for this ${over === 'user' ? 'account' : 'address'} (at most ${cap}); use them or close the other sessions`);
+    }
     let settle: { resolve: (s: net.Socket) => void; reject: (e: Error) => void } | undefined;
     const socket = new Promise<net.Socket>((resolve, reject) => {
       settle = { resolve, reject };
     });
     socket.catch(() => undefined);
-    const server = await this.deps.passivePorts.listen(this.ctx.localAddress, (s) => {
+    const server = await this.deps.passivePorts.listen(this.ctx.localAddress, owner, (s) => {
       s.on('error', () => undefined);
       const from = normaliseAddress(s.remoteAddress ?? '');
       // SECURITY: a data connection must come from the control connection's peer.
@@ -327,7 +336,12 @@ export class FtpConnection {
       settle = undefined;
     });
     server.once('close', () => settle?.reject(new DataChannelError(425, 'Data connection closed')));
-    this.dataSetup = { kind: 'passive', server, socket };
+    // A listener (or its accepted socket) not taken by a transfer command in time is closed.
+    const expiry = setTimeout(() => {
+      if (this.dataSetup?.kind === 'passive' && this.dataSetup.server === server) this.closeDataSetup();
+    }, LIMITS.ftpPassivePendingTimeoutMs);
+    expiry.unref();
+    this.dataSetup = { kind: 'passive', server, socket, expiry };
     return (server.address() as net.AddressInfo).port;
   }
 
@@ -342,6 +356,7 @@ export class FtpConnection {
 
   closeDataSetup(): void {
     if (this.dataSetup?.kind === 'passive') {
+      clearTimeout(this.dataSetup.expiry);
       this.dataSetup.server.close();
       void this.dataSetup.socket.then((s) => s.destroy(), () => undefined);
     }
@@ -383,6 +398,7 @@ export class FtpConnection {
     const setup = this.dataSetup;
     this.dataSetup = null;
     if (!setup) throw new DataChannelError(425, 'Use PASV, EPSV, PORT or EPRT first');
+    if (setup.kind === 'passive') clearTimeout(setup.expiry); // the transfer's own timeout applies now
     const raw = await withTimeout(setup.kind === 'passive' ? setup.socket : this.connectActive(setup.address, setup.port), LIMITS.ftpDataConnectTimeoutMs, signal, () => {
       if (setup.kind === 'passive') setup.server.close();
     }).catch((err: unknown) => {
