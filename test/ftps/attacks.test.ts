@@ -2,7 +2,7 @@
 // ports held by other accounts, listings that fill the server's memory, data connections stolen
 // after the first transfer, control characters in names. Each fails on the code before its fix.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -170,4 +170,44 @@ void test('passive-port exhaustion: two accounts spamming EPSV/PASV on many conn
   assert.equal((await victim.next())?.code, 226);
   assert.equal(await readFile(path.join(f.home, 'upload.txt'), 'utf8'), 'uploaded while under attack');
   assert.ok(events.some((e) => e.type === 'conn.refused' && e.code === 'ERR_PROTOCOL_PASSIVE_LIMIT' && e.user === 'mallory'), 'refusals are audited with the account');
+});
+
+// ------------------------------------------------------------------ (14.13) control characters in names
+
+void test('control characters in names on disk (ESC, BEL, CR/LF) are escaped as \\xHH in LIST, NLST, MLSD, STAT and replies; no reply line is forged', async (t) => {
+  const f = await startFtps(t);
+  const evil = 'title\x1b]0;pwned\x07.txt';
+  const forged = 'two\r\n226 forged.txt';
+  await writeFile(path.join(f.home, evil), 'x');
+  await writeFile(path.join(f.home, forged), 'y');
+  await mkdir(path.join(f.home, 'dir\x1b[2J'));
+  const c = await RawFtp.login(f.explicitPort);
+  t.after(() => c.close());
+  const noControl = (what: string, text: string): void => {
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(text.replace(/\r\n/g, ''), /[\x00-\x1f\x7f]/, `${what} carries a raw control character: ${JSON.stringify(text)}`);
+  };
+  for (const cmd of ['LIST', 'NLST', 'MLSD']) {
+    const raw = await c.passive();
+    c.send(cmd);
+    assert.equal((await c.next())?.code, 150, cmd);
+    const out = (await readAll(await c.dataTls(raw))).toString();
+    assert.equal((await c.next())?.code, 226, cmd);
+    noControl(cmd, out);
+    assert.match(out, /title\\x1b\]0;pwned\\x07\.txt\r\n/, cmd);
+    assert.match(out, /two\\x0d\\x0a226 forged\.txt\r\n/, cmd);
+  }
+  // STAT of a directory answers on the control connection: one multi-line 213, nothing forged.
+  c.send('STAT /');
+  const stat = await c.next();
+  assert.equal(stat?.code, 213);
+  noControl('STAT', stat.text);
+  assert.match(stat.text, /two\\x0d\\x0a226 forged\.txt/);
+  assert.doesNotMatch(stat.text, /^226 forged/m);
+  assert.equal((await c.cmd('NOOP'))?.code, 200, 'the next reply is the NOOP’s: no forged reply was queued');
+  // A path echoed in a reply (PWD after CWD into such a directory).
+  assert.equal((await c.cmd('CWD dir\x1b[2J'))?.code, 250);
+  const pwd = await c.cmd('PWD');
+  noControl('PWD', pwd!.text);
+  assert.match(pwd!.text, /^257 "\/dir\\x1b\[2J"/);
 });

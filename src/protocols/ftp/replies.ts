@@ -1,9 +1,11 @@
-// FTP replies are formatted here and nowhere else. Text never carries CR, LF or NUL (a file
-// name echoed in a reply must not forge a second reply line).
+// FTP replies are formatted here and nowhere else. Text never carries a control character: CR
+// and LF in a file name echoed in a reply would forge a second reply line, ESC or BEL would
+// reach the client's terminal. They are written as `\xHH` (display-name.ts), like listings.
+import { escapeControlChars } from '../display-name.ts';
 
 export function sanitizeReplyText(text: string): string {
-  // SECURITY: reply-line injection through names that contain line breaks.
-  return text.replace(/[\r\n\0]/g, ' ');
+  // SECURITY: reply-line and terminal injection through names echoed in replies.
+  return escapeControlChars(text);
 }
 
 /**
