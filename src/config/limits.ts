@@ -70,6 +70,8 @@ export const LIMITS = {
    */
   ftpMaxOutputBytes: 256 * 1024,
   ftpOutputStallTimeoutMs: 60_000,
+  /** Bytes of a long multi-line reply (a STAT listing) gathered before each write. */
+  ftpReplyChunkBytes: 16 * 1024,
 
   // --- SFTP ---
   /** Largest SFTP packet accepted, bytes (limits@openssh.com max-packet-length). */

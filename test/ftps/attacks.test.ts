@@ -7,7 +7,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import tls from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { AuditRecord } from '../../src/audit/events.ts';
+import { LIMITS } from '../../src/config/limits.ts';
 import { PASSWORD, RawFtp, readAll, startFtps } from './helpers.ts';
 
 /** Waits until `check` holds (polling), or fails naming `what`. */
@@ -210,4 +213,78 @@ void test('control characters in names on disk (ESC, BEL, CR/LF) are escaped as 
   const pwd = await c.cmd('PWD');
   noControl('PWD', pwd!.text);
   assert.match(pwd!.text, /^257 "\/dir\\x1b\[2J"/);
+});
+
+// ------------------------------------------------------------------ (14.10) listings held in memory
+
+/** LIMITS.ftpMaxOutputBytes and LIMITS.ftpDataBufferBytes (literal: the test also runs on code without them). */
+const OUTPUT_BOUND = 256 * 1024;
+const DATA_BUFFER_BYTES = 1024 * 1024;
+
+void test('STAT of a 60,000-entry folder by 30 clients that never read: control output stays within its bound, memory stays flat, others are served', { timeout: 240_000 }, async (t) => {
+  const f = await startFtps(t);
+  const big = path.join(f.home, 'big');
+  await mkdir(big);
+  for (let i = 0; i < 60_000; i += 1000) {
+    await Promise.all(Array.from({ length: 1000 }, (_, j) => writeFile(path.join(big, `file-with-a-longish-name-${String(i + j).padStart(6, '0')}.dat`), '')));
+  }
+  // Every write on a server-side control connection: the most it ever held unsent.
+  let maxBuffered = 0;
+  const controls = new Set<tls.TLSSocket>();
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- restored as it was, called with apply
+  const write = tls.TLSSocket.prototype.write;
+  t.after(() => {
+    tls.TLSSocket.prototype.write = write;
+  });
+  tls.TLSSocket.prototype.write = function (this: tls.TLSSocket, ...args: Parameters<typeof write>) {
+    const r = write.apply(this, args);
+    const server = (this as unknown as { _tlsOptions?: { isServer?: boolean } })._tlsOptions?.isServer === true;
+    if (server && this.writableHighWaterMark !== DATA_BUFFER_BYTES) {
+      controls.add(this);
+      maxBuffered = Math.max(maxBuffered, this.writableLength);
+    }
+    return r;
+  } as typeof write;
+  const clients: RawFtp[] = [];
+  t.after(() => clients.forEach((c) => c.close()));
+  for (let i = 0; i < 30; i++) clients.push(await RawFtp.login(f.explicitPort));
+  // Live memory (after a full GC): what the server holds, not garbage awaiting collection.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const used = (): number => {
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const before = used();
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, used())), 500);
+  t.after(() => clearInterval(sampler));
+  for (const c of clients) {
+    c.send('STAT /big');
+    c.socket.pause(); // and never read again
+  }
+  // Until every STAT reply waits on its client (held back after its first pieces), or memory
+  // is past the bound (the old code, building 30 whole listings).
+  const LIVE_BOUND = 64 * 1024 * 1024;
+  await until('30 STAT replies waiting for clients that do not read', () => peak - before > LIVE_BOUND || [...controls].filter((s) => s.writableNeedDrain).length >= 30, 170_000);
+  peak = Math.max(peak, used());
+  clearInterval(sampler);
+  const other = await RawFtp.login(f.explicitPort);
+  t.after(() => other.close());
+  assert.equal((await other.cmd('NOOP'))?.code, 200);
+  const raw = await other.passive();
+  other.send('NLST /');
+  assert.equal((await other.next())?.code, 150);
+  assert.match((await readAll(await other.dataTls(raw))).toString(), /^big\r\n$/);
+  assert.equal((await other.next())?.code, 226);
+  const grew = peak - before;
+  // Bound: 30 connections x (256 KiB output bound + one listing batch of 512 entries with their
+  // stats, ~0.2 MB) is ~14 MB of live memory; 64 MB leaves room for everything else the test
+  // does. The whole listings are 30 x ~4.5 MB of text, held as strings and buffers by the old
+  // code: it grew by well over 100 MB here.
+  assert.ok(grew < LIVE_BOUND, `server memory grew by ${Math.round(grew / 1048576)} MB`);
+  assert.ok(maxBuffered <= OUTPUT_BOUND, `a control connection held ${maxBuffered} bytes unsent (bound ${OUTPUT_BOUND})`);
+  assert.deepEqual([LIMITS.ftpMaxOutputBytes, LIMITS.ftpDataBufferBytes], [OUTPUT_BOUND, DATA_BUFFER_BYTES], 'the literals above are the limits');
+  t.diagnostic(`memory grew ${Math.round(grew / 1048576)} MB; most unsent on a control connection: ${maxBuffered} bytes`);
 });

@@ -409,14 +409,16 @@ const TABLE: CommandRow[] = [
         const lines = ['FTPS server status:', `Connected from ${c.ctx.remoteAddress}`, c.secure ? 'Control connection is encrypted' : 'Control connection is NOT encrypted', c.session ? `Logged in as ${c.session.user.name}` : 'Not logged in', `Data protection: ${c.prot === 'P' ? 'private' : 'none'}`, 'End of status'];
         return c.reply(211, lines);
       }
+      const session = c.session;
       const p = resolve(c, stripListOptions(arg));
-      const st = await c.session.stat(p);
-      const lines = [`Status of ${p}:`];
-      if (st.type === 'directory') {
-        for await (const e of c.session.list(p)) lines.push(formatListLine(e.name, e.stat, c.session.user.name));
-      } else lines.push(formatListLine(path.posix.basename(p), st, c.session.user.name));
-      lines.push('End of status');
-      c.reply(213, lines);
+      const st = await session.stat(p);
+      const owner = session.user.name;
+      // Streamed with back-pressure: a big folder is never held whole (issue 14.10).
+      async function* lines(): AsyncIterable<string> {
+        if (st.type !== 'directory') yield formatListLine(path.posix.basename(p), st, owner);
+        else for await (const e of session.list(p)) yield formatListLine(e.name, e.stat, owner);
+      }
+      await c.replyStream(213, `Status of ${p}:`, lines(), 'End of status');
     },
   },
   // --- transfers ---

@@ -22,7 +22,7 @@ import { COMMANDS } from './commands.ts';
 import { DataChannelError, type PassivePorts } from './data-channel.ts';
 import { replyForError, replyForErrorCode } from './error-replies.ts';
 import { LineReader } from './line-reader.ts';
-import { formatReply } from './replies.ts';
+import { formatReply, formatReplyPart } from './replies.ts';
 import { CloseNotifyGuard, TlsBinding } from './tls-binding.ts';
 
 export interface FtpConnectionDeps {
@@ -177,6 +177,9 @@ export class FtpConnection {
     this.busy = true;
     try {
       while (!this.closed && this.queue.length > 0) {
+        // SECURITY: back-pressure: the next command runs only once the client has read the
+        // replies so far (a client that sends and never reads cannot grow our output).
+        if (!(await this.outputDrained())) return;
         const line = this.queue.shift();
         if (!line) this.reply(500, 'Command line too long');
         else await this.execute(line);
@@ -232,8 +235,81 @@ export class FtpConnection {
   }
 
   reply(code: number, text: string | readonly string[]): void {
+    this.writeOutput(formatReply(code, text));
+  }
+
+  /**
+   * A multi-line reply whose middle lines come from `lines` (a STAT listing): written piece by
+   * piece with back-pressure, never built whole. The first line is written only once the first
+   * middle line is known, so an error before it is an ordinary error reply.
+   */
+  async replyStream(code: number, first: string, lines: AsyncIterable<string>, last: string): Promise<void> {
+    const it = lines[Symbol.asyncIterator]();
+    let next = await it.next();
+    let chunk = formatReplyPart.first(code, first);
+    try {
+      while (!next.done) {
+        chunk += formatReplyPart.middle(next.value);
+        if (chunk.length >= LIMITS.ftpReplyChunkBytes) {
+          this.writeOutput(chunk);
+          chunk = '';
+          if (!(await this.outputDrained())) return;
+        }
+        next = await it.next();
+      }
+    } catch (err) {
+      // The reply has begun: it must end with its own code. Nothing internal is disclosed.
+      const r = replyForError(err);
+      this.writeOutput(chunk + formatReplyPart.last(code, `Listing incomplete: ${r.text}`));
+      return;
+    } finally {
+      if (!next.done) await it.return?.();
+    }
+    this.writeOutput(chunk + formatReplyPart.last(code, last));
+  }
+
+  /** Writes to the control connection; a client that lets too much pile up is dropped. */
+  private writeOutput(text: string): void {
     if (this.control.destroyed || !this.control.writable) return;
-    this.control.write(formatReply(code, text));
+    this.control.write(text);
+    // SECURITY: bounded output per connection, whatever path wrote it (replies during a
+    // transfer do not wait for the client).
+    if (this.control.writableLength > LIMITS.ftpMaxOutputBytes) this.dropStalled(`over ${LIMITS.ftpMaxOutputBytes} bytes of replies unread`);
+  }
+
+  /**
+   * Resolves true once the control connection's output has drained (at once when it has), false
+   * when the connection is gone: dropped after LIMITS.ftpOutputStallTimeoutMs without draining.
+   */
+  private outputDrained(): Promise<boolean> {
+    const out = this.control;
+    if (out.destroyed || this.closed) return Promise.resolve(false);
+    if (!out.writableNeedDrain) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        out.off('drain', onDrain);
+        out.off('close', onClose);
+        resolve(ok);
+      };
+      const onDrain = (): void => done(true);
+      const onClose = (): void => done(false);
+      const timer = setTimeout(() => {
+        this.dropStalled(`replies unread for ${LIMITS.ftpOutputStallTimeoutMs} ms`);
+        done(false);
+      }, LIMITS.ftpOutputStallTimeoutMs);
+      timer.unref();
+      out.once('drain', onDrain);
+      out.once('close', onClose);
+    });
+  }
+
+  /** A client that does not read its replies: audited and disconnected (nothing more is sent). */
+  private dropStalled(detail: string): void {
+    if (this.control.destroyed) return;
+    this.core.audit.emit({ type: 'session.timeout', connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, user: this.session?.user.name, code: 'ERR_PROTOCOL_OUTPUT_STALLED' });
+    this.core.logger.info({ connectionId: this.ctx.id, detail }, 'FTP client dropped: it does not read its replies');
+    this.destroy();
   }
 
   // ---------------------------------------------------------------- TLS and login

@@ -20,6 +20,16 @@ export function formatReply(code: number, text: string | readonly string[]): str
   return `${first}${middle}${code} ${lines[lines.length - 1]}\r\n`;
 }
 
+/**
+ * A multi-line reply in pieces, for one too long to build whole (a STAT listing): the first
+ * line, any number of middle lines, the last line. Together they equal formatReply's output.
+ */
+export const formatReplyPart = {
+  first: (code: number, text: string): string => `${code}-${sanitizeReplyText(text)}\r\n`,
+  middle: (text: string): string => ` ${sanitizeReplyText(text)}\r\n`,
+  last: (code: number, text: string): string => `${code} ${sanitizeReplyText(text)}\r\n`,
+};
+
 /** A path inside a 257 reply: enclosed in quotes, embedded quotes doubled (RFC 959). */
 export function quotePath(path: string): string {
   return `"${path.replace(/"/g, '""')}"`;
