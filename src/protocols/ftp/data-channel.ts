@@ -63,7 +63,10 @@ export class PassivePorts {
       const port = this.low + ((first + i) % span);
       if (this.used.has(port)) continue;
       this.used.add(port);
-      const server = net.createServer({ noDelay: true, pauseOnConnect: true }, onSocket);
+      // The caps count listeners waiting for their data connection: released when the listener
+      // stops listening (close(): on accept, on a new PASV, on expiry), not when the transfer
+      // it accepted ends. The port stays reserved until then.
+      const server = new PassiveListener(release, onSocket);
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -74,7 +77,7 @@ export class PassivePorts {
         });
         server.once('close', () => {
           this.used.delete(port);
-          release();
+          server.stop();
         });
         return server;
       } catch {
@@ -83,6 +86,27 @@ export class PassivePorts {
     }
     release();
     throw new DataChannelError(425, 'No passive port free; try again later');
+  }
+}
+
+/** A passive listener that tells its owner's count once, when it stops listening. */
+class PassiveListener extends net.Server {
+  constructor(
+    private onStop: (() => void) | null,
+    onSocket: (s: net.Socket) => void,
+  ) {
+    super({ noDelay: true, pauseOnConnect: true }, onSocket);
+  }
+
+  stop(): void {
+    const f = this.onStop;
+    this.onStop = null;
+    f?.();
+  }
+
+  override close(callback?: (err?: Error) => void): this {
+    this.stop();
+    return super.close(callback);
   }
 }
 
