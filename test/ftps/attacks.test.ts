@@ -288,3 +288,30 @@ void test('STAT of a 60,000-entry folder by 30 clients that never read: control 
   assert.deepEqual([LIMITS.ftpMaxOutputBytes, LIMITS.ftpDataBufferBytes], [OUTPUT_BOUND, DATA_BUFFER_BYTES], 'the literals above are the limits');
   t.diagnostic(`memory grew ${Math.round(grew / 1048576)} MB; most unsent on a control connection: ${maxBuffered} bytes`);
 });
+
+void test('a client that sends STAT of a big folder and never reads is dropped after the stall timeout, and audited', { timeout: 120_000 }, async (t) => {
+  // The stall timeout (60 s) shortened for this test only: the in-process server reads LIMITS
+  // when it waits, so this changes how long, not whether, a stalled client is dropped.
+  const limits = LIMITS as { ftpOutputStallTimeoutMs: number };
+  const saved = limits.ftpOutputStallTimeoutMs;
+  limits.ftpOutputStallTimeoutMs = 2000;
+  t.after(() => {
+    limits.ftpOutputStallTimeoutMs = saved;
+  });
+  const f = await startFtps(t);
+  const events: AuditRecord[] = [];
+  t.after(f.srv.server.core.audit.subscribe((e) => events.push(e)));
+  const big = path.join(f.home, 'big');
+  await mkdir(big);
+  // More than the kernel's socket buffers take (several MB on loopback).
+  for (let i = 0; i < 60_000; i += 1000) {
+    await Promise.all(Array.from({ length: 1000 }, (_, j) => writeFile(path.join(big, `file-with-a-longish-name-${String(i + j).padStart(6, '0')}.dat`), '')));
+  }
+  const c = await RawFtp.login(f.explicitPort);
+  t.after(() => c.close());
+  c.send('STAT /big');
+  c.socket.pause(); // never reads again
+  await until('the stalled client is dropped and audited', () => events.some((e) => e.type === 'session.timeout' && e.code === 'ERR_PROTOCOL_OUTPUT_STALLED'), 60_000);
+  c.socket.resume();
+  await until('the connection is closed', () => c.closed, 20_000);
+});
