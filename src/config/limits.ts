@@ -97,6 +97,18 @@ export const LIMITS = {
   /** SFTP subsystem channels (sessions) per SSH connection (rclone opens several). */
   sftpMaxSessionsPerConnection: 8,
 
+  // --- legacy SCP (exec "scp -t|-f", OpenSSH before 9.0 and scp -O) ---
+  /** Longest SCP header line ("C0644 <size> <name>", "T...", "D..."), bytes without the LF:
+   * longer is a protocol error, never truncated. A 255-byte name fits with room to spare. */
+  scpMaxLineBytes: 1024,
+  /** Directories nested inside one another in one transfer ("D" without its "E"). */
+  scpMaxDepth: 64,
+  /** Bytes read from a file per chunk when sending it. */
+  scpChunkBytes: 64 * 1024,
+  /** Bytes taken from the channel and not yet written before reading pauses (back-pressure:
+   * ssh2 then stops opening the channel window). */
+  scpMaxBufferedBytes: 256 * 1024,
+
   // --- credentials ---
   /** Longest password accepted before hashing, bytes (bounds argon2 input and FTP PASS). */
   maxPasswordBytes: 1024,
@@ -149,6 +161,11 @@ export const LIMITS = {
 
   // --- scanner (outbound probes) ---
   scanner: {
+    /** Longest evidence line or reason kept in a report (server text and library errors are cleaned
+     * to one line and cut here, with an ellipsis). */
+    maxEvidenceChars: 600,
+    /** Text reports wrap evidence at this width. */
+    textWrapColumns: 100,
     /** Longest control line accepted from a server; longer is a protocol error, never truncated. */
     maxLineBytes: 4096,
     /** Most lines in one multi-line FTP reply (FEAT, STAT, HELP). */

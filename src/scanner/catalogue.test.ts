@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CATALOGUE, gatingMode, getCheck } from './catalogue.ts';
-import { TargetScan, type ScanOptions } from './context.ts';
+import { cleanEvidence, TargetScan, type ScanOptions } from './context.ts';
+import { CONTROL_NAMES } from './controls.ts';
 import { FIXES } from './fixes.ts';
+import { fixFor, productFixEntries } from './product-fixes.ts';
 import { FTP_CHECKS } from './ftp-probes.ts';
 import { SSH_CHECKS } from './ssh-probes.ts';
 import { TLS_CHECKS } from './tls-probes.ts';
@@ -18,6 +20,44 @@ void test('catalogue: 44 checks, unique ids, numbered in order, each with a laye
     assert.ok(c.fix.length > 20, c.id);
   });
   assert.deepEqual(Object.keys(FIXES).sort(), CATALOGUE.map((c) => c.id).sort());
+});
+
+void test('fixes: generic advice names no product; product advice only for checks of its protocol', () => {
+  const productChecks = new Set(['ftp.iis-exposed', 'ftp.iis-known-cves', 'ftp.vsftpd-backdoor', 'ftp.proftpd-backdoor', 'ftp.proftpd-modcopy-unauth', 'ftp.proftpd-telnet-iac', 'ftp.libopie']);
+  for (const [id, text] of Object.entries(FIXES)) {
+    if (productChecks.has(id)) continue;
+    assert.doesNotMatch(text.replace(/\S+@openssh\.com/g, ''), /vsftpd|proftpd|pure-ftpd|\bIIS\b|OpenSSH|Serv-U|sshd_config/i, `${id}: generic fix names a product`);
+  }
+  const sshProducts = new Set(['openssh', 'mod_sftp']);
+  for (const [product, id] of productFixEntries()) {
+    const meta = getCheck(id);
+    const scheme = sshProducts.has(product) ? 'sftp' : 'ftp';
+    assert.ok(meta.protocols.includes(scheme) || product === 'serv-u', `${product}: fix for ${id}, which never applies to its protocol`);
+  }
+  assert.equal(fixFor('ftp.anonymous-write', { product: 'vsftpd', version: '3.0.3' }).product, 'vsftpd');
+  assert.deepEqual(fixFor('ftp.anonymous-write', undefined), { fix: FIXES['ftp.anonymous-write'] });
+  assert.deepEqual(fixFor('ftp.anonymous-write', { product: 'Unknown FTPd' }), { fix: FIXES['ftp.anonymous-write'] });
+});
+
+void test('catalogue: plain-word titles and control references for every check', () => {
+  for (const c of CATALOGUE) {
+    assert.match(c.title, /^[A-Za-z]/, c.id);
+    assert.doesNotMatch(c.title, /[→`<>]|\/\w+-|\(EC\)|ADH\/|\bCVE-/, `${c.id}: title reads like a spec note: ${c.title}`);
+    assert.ok(c.probe.length > 0);
+    for (const [framework, refs] of Object.entries(c.controls) as [keyof typeof CONTROL_NAMES, string[]][]) {
+      assert.ok(refs.length > 0, `${c.id}: no ${framework} reference`);
+      for (const ref of refs) assert.ok(CONTROL_NAMES[framework][ref], `${c.id}: ${framework} ${ref} has no name in CONTROL_NAMES`);
+    }
+  }
+  assert.equal(getCheck('ssh.weak-kex').title, 'SSH server offers weak key exchange algorithms');
+  assert.deepEqual(getCheck('auth.no-bruteforce-protection').controls, { pci: ['8.3.4'], nist: ['AC-7'], cis: ['4.1'] });
+});
+
+void test('evidence is one clean line: no raw multi-line library errors, control characters shown, long text cut', () => {
+  assert.equal(cleanEvidence('Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/stream_base_commons:217:20)'), 'Error: read ECONNRESET | at TCP.onStreamRead (node:internal/stream_base_commons:217:20)');
+  assert.equal(cleanEvidence('220 hello\x1b[31m\tworld\x07'), '220 hello\\x1b[31m world\\x07');
+  const long = cleanEvidence('x'.repeat(5000));
+  assert.ok(long.length <= 600 && long.endsWith('…'));
 });
 
 void test('catalogue: every id a probe module reports exists in checks.json', () => {

@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
+import { CONTROLS, type ControlRefs } from './controls.ts';
 import { FIXES } from './fixes.ts';
+import { TITLES } from './titles.ts';
 import { LAYERS, MODES, SEVERITIES, type Layer, type Mode, type Scheme, type Severity } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -18,7 +20,10 @@ interface RawCheck {
 export interface CheckMeta {
   n: number;
   id: string;
+  /** Plain words a person can act on. */
   title: string;
+  /** What the catalogue says is probed (e.g. "DH group1/1024-bit, group14-sha1 …"). */
+  probe: string;
   how: string;
   evidenceKind: string;
   /** Base severity: the first severity word of the catalogue entry ("per CVE" → medium until a match decides). */
@@ -29,6 +34,8 @@ export interface CheckMeta {
   layer: Layer;
   fix: string;
   protocols: Scheme[];
+  /** PCI DSS v4.0.1, NIST SP 800-53 rev. 5 and CIS Controls v8 references. */
+  controls: ControlRefs;
 }
 
 function protocolsFor(id: string): Scheme[] {
@@ -50,10 +57,16 @@ function load(): CheckMeta[] {
     for (const m of c.mode) if (!(MODES as readonly string[]).includes(m)) throw new Error(`checks.json: bad mode for ${c.id}`);
     const fix = FIXES[c.id];
     if (!fix) throw new Error(`no fix text for check ${c.id}`);
+    const title = TITLES[c.id];
+    if (!title) throw new Error(`no title for check ${c.id}`);
+    const controls = CONTROLS[c.id];
+    if (!controls) throw new Error(`no control mapping for check ${c.id}`);
     return {
       n: c.n,
       id: c.id,
-      title: c.probe,
+      title,
+      probe: c.probe,
+      controls,
       how: c.how,
       evidenceKind: c.evidence,
       severity: parseSeverity(c.severity),

@@ -9,9 +9,10 @@ import { LIMITS } from './limits.ts';
 import { formatHtml } from './report-html.ts';
 import { formatSarif } from './report-sarif.ts';
 import { formatText } from './report-text.ts';
+import { withRunSink } from './isolation.ts';
 import { scanAll, type ProgressEvent } from './scan.ts';
 import { parseTarget } from './target.ts';
-import { SEVERITIES, severityRank, type Mode, type ScanReport, type Severity } from './types.ts';
+import { SEVERITIES, severityRank, type Mode, type ScanReport, type Severity, type TargetReport } from './types.ts';
 
 export const FORMATS = ['text', 'json', 'sarif', 'html'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -82,12 +83,36 @@ async function readPasswordFromStdin(): Promise<string> {
   return text.split(/\r?\n/)[0] ?? '';
 }
 
-function progressReporter(): ((e: ProgressEvent) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
+/** On a terminal: one line, redrawn, with each running target's checks; elsewhere (CI logs): a
+ * line per finished target. */
+export function progressReporter(stream: NodeJS.WriteStream = process.stderr): (e: ProgressEvent) => void {
+  if (!stream.isTTY) {
+    return (e) => {
+      if (e.finished) stream.write(`${formatTargetLine(e.finished, e.done, e.total)}\n`);
+    };
+  }
   return (e) => {
-    const line = `scanning ${e.done}/${e.total}${e.current.length ? `: ${e.current.join(', ')}` : ''}`;
-    process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns || 80) - 1)}${e.done === e.total ? '\n' : ''}`);
+    const running = e.current.map((c) => `${c.url} ${c.decided}/${c.total} checks`).join(', ');
+    const line = `scanning ${e.done}/${e.total} targets${running ? `: ${running}` : ''}`;
+    stream.write(`\r\x1b[2K${line.slice(0, (stream.columns || 80) - 1)}`);
+    if (e.finished) stream.write(`\r\x1b[2K${formatTargetLine(e.finished, e.done, e.total)}\n`);
   };
+}
+
+export function formatTargetLine(t: TargetReport, done: number, total: number): string {
+  const fails = t.results.filter((r) => r.status === 'fail');
+  const bySeverity = SEVERITIES.filter((s) => s !== 'info')
+    .map((s) => [s, fails.filter((r) => r.severity === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .reverse()
+    .map(([s, n]) => `${n} ${s}`);
+  const errors = t.results.filter((r) => r.status === 'error' && r.reasonCode !== 'mode-not-allowed').length;
+  const parts = [
+    t.reachable ? `${bySeverity.length ? bySeverity.join(', ') : 'no'} finding${bySeverity.length ? 's' : 's above info'}` : 'not reachable',
+    ...(errors ? [`${errors} check${errors === 1 ? '' : 's'} not decided`] : []),
+    `${(t.durationMs / 1000).toFixed(1)} s`,
+  ];
+  return `scanned ${done}/${total} ${t.target.url}: ${parts.join('; ')}`;
 }
 
 export async function runScan(urls: string[], o: ScanCliOptions): Promise<number> {
@@ -119,11 +144,21 @@ export async function runScan(urls: string[], o: ScanCliOptions): Promise<number
     concurrency: Math.min(o.concurrency, LIMITS.maxConcurrency),
     advisories,
   };
-  const report = await scanAll(targets, options, o.progress ? progressReporter() : undefined);
+  // Errors that escape every target's probes are reported, never the end of the run.
+  const stray: string[] = [];
+  const report = await withRunSink(
+    (err) => stray.push(errorMessage(err)),
+    () => scanAll(targets, options, o.progress ? progressReporter() : undefined),
+  );
   const toFile = o.output !== undefined;
   const text = render(report, o.format, !toFile && process.stdout.isTTY === true && !process.env.NO_COLOR);
   if (toFile) writeFileSync(o.output!, text);
   else process.stdout.write(text);
+  const broken = [...report.targets.filter((t) => t.scannerError).map((t) => `${t.target.url}: ${t.scannerError!}`), ...stray];
+  if (broken.length > 0) {
+    for (const b of broken) process.stderr.write(`portcullis scan: ${b} (report written; the checks it left open are errors)\n`);
+    return 2;
+  }
   return exitCodeFor(report, o.failOn);
 }
 
@@ -144,7 +179,7 @@ export function registerScanCommand(program: Command): void {
     .option('--output <file>', 'write the report to a file instead of standard output')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices([...SEVERITIES, 'none']).default('none'))
     .option('--advisories <file>', 'advisories data file (default: the bundled one)')
-    .option('--no-progress', 'no progress display on a terminal')
+    .option('--no-progress', 'no progress on stderr (on a terminal: a line per check; elsewhere: a line per finished target)')
     .action(async (urls: string[], o: ScanCliOptions) => {
       try {
         process.exitCode = await runScan(urls, o);

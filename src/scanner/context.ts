@@ -1,5 +1,7 @@
 import { CATALOGUE, gatingMode, getCheck } from './catalogue.ts';
+import type { ProductInfo } from './banner.ts';
 import { ScanError } from './errors.ts';
+import { fixFor } from './product-fixes.ts';
 import { LIMITS } from './limits.ts';
 import type { AdvisoryDb } from './advisories.ts';
 import type { AdvisoryMatch, CheckResult, Mode, ReasonCode, Severity, SubProbeResult, Target, TargetReport } from './types.ts';
@@ -22,6 +24,22 @@ export interface ResultExtra {
   potential?: boolean;
   advisories?: AdvisoryMatch[];
   subProbes?: SubProbeResult[];
+}
+
+/**
+ * One clean line of evidence: server text and library errors arrive with CR/LF, tabs, control
+ * characters and stack-like continuations. Whitespace runs become one space, other control
+ * characters are shown as \xNN, and the line is cut at LIMITS.maxEvidenceChars.
+ */
+export function cleanEvidence(text: string): string {
+  const one = text
+    .replace(/\s*[\r\n]+\s*/g, ' | ')
+    .replace(/[\t\v\f]+/g, ' ')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  return one.length > LIMITS.maxEvidenceChars ? `${one.slice(0, LIMITS.maxEvidenceChars - 1)}…` : one;
 }
 
 /** Bounds connections to one target: a few at a time, a fixed number in total, within the deadline. */
@@ -75,6 +93,7 @@ export class TargetScan {
     readonly target: Target,
     readonly options: ScanOptions,
     signal: AbortSignal,
+    private readonly onDecided?: (decided: number) => void,
   ) {
     this.signal = signal;
     this.budget = new ConnectionBudget(signal);
@@ -92,12 +111,12 @@ export class TargetScan {
     return this.results.has(id);
   }
 
-  private set(id: string, r: Omit<CheckResult, 'n' | 'id' | 'title' | 'layer' | 'modes' | 'fix' | 'severity'> & { severity?: Severity }): void {
+  private set(id: string, r: Omit<CheckResult, 'n' | 'id' | 'title' | 'layer' | 'modes' | 'fix' | 'severity' | 'controls'> & { severity?: Severity }): void {
     const meta = getCheck(id);
     const prev = this.results.get(id);
     // A failure is never overwritten by a later pass or error: merge the evidence instead.
     if (prev?.status === 'fail' && r.status !== 'fail') {
-      prev.evidence.push(...r.evidence);
+      prev.evidence.push(...r.evidence.map(cleanEvidence));
       return;
     }
     this.results.set(id, {
@@ -108,14 +127,16 @@ export class TargetScan {
       severity: r.severity ?? meta.severity,
       layer: meta.layer,
       modes: meta.modes,
-      evidence: r.evidence,
+      evidence: r.evidence.map(cleanEvidence),
       fix: meta.fix,
-      ...(r.reason !== undefined ? { reason: r.reason } : {}),
+      controls: meta.controls,
+      ...(r.reason !== undefined ? { reason: cleanEvidence(r.reason) } : {}),
       ...(r.reasonCode !== undefined ? { reasonCode: r.reasonCode } : {}),
       ...(r.potential ? { potential: true } : {}),
       ...(r.advisories ? { advisories: r.advisories } : {}),
       ...(r.subProbes ? { subProbes: r.subProbes } : {}),
     });
+    if (!prev) this.onDecided?.(this.results.size);
   }
 
   pass(id: string, ...evidence: string[]): void {
@@ -129,6 +150,25 @@ export class TargetScan {
 
   fail(id: string, evidence: string[], extra: ResultExtra = {}): void {
     this.set(id, { status: 'fail', evidence, ...extra });
+  }
+
+  /** The product the banners identified (first identification wins): fixes are written for it. */
+  product?: ProductInfo;
+
+  identified(info: ProductInfo | undefined): void {
+    if (info && !this.product) this.product = info;
+  }
+
+  /** Things a write probe created on the target and could not remove. */
+  readonly leftovers: string[] = [];
+
+  leftover(what: string): void {
+    this.leftovers.push(what);
+  }
+
+  /** Add evidence to a decided check without changing its verdict (ignored while undecided). */
+  note(id: string, ...evidence: string[]): void {
+    this.results.get(id)?.evidence.push(...evidence.map(cleanEvidence));
   }
 
   notApplicable(id: string, reason: string): void {
@@ -169,13 +209,21 @@ export class TargetScan {
       this.error(meta.id, 'not implemented yet', 'not-implemented');
     }
     // Snapshot: probes still running after a deadline must not change a finished report.
-    const results = CATALOGUE.map((m) => structuredClone(this.results.get(m.id)!));
+    const results = CATALOGUE.map((m) => {
+      const r = structuredClone(this.results.get(m.id)!);
+      const { fix, product } = fixFor(m.id, this.product);
+      r.fix = fix;
+      if (product) r.fixFor = product;
+      return r;
+    });
     return {
       target: this.target,
       startedAt: startedAt.toISOString(),
       durationMs: Date.now() - startedAt.getTime(),
       reachable: this.reachable,
       ...(this.banner !== undefined ? { banner: this.banner } : {}),
+      ...(failure !== undefined ? { scannerError: failure } : {}),
+      ...(this.leftovers.length ? { leftovers: [...this.leftovers] } : {}),
       results,
     };
   }

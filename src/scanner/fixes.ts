@@ -1,24 +1,25 @@
-// A concrete fix in plain words for every catalogue id. A unit test keeps this in sync with checks.json.
+// A concrete fix in plain words for every catalogue id, for any product. A unit test keeps this in
+// sync with checks.json. The directives of a product the scanner identified are in product-fixes.ts.
 
 export const FIXES: Record<string, string> = {
   'ftp.cleartext-only':
     'Enable FTPS (AUTH TLS) with a valid certificate, or better, move users to SFTP; then require TLS for every login and data transfer.',
   'ftp.tls-optional-login':
-    'Require TLS before login: refuse USER/PASS on an unencrypted control connection with 530/534 (vsftpd: force_local_logins_ssl=YES, force_anon_logins_ssl=YES; ProFTPD: TLSRequired on; IIS: "Require SSL connections").',
+    'Require TLS before login: refuse USER/PASS on an unencrypted control connection with 530/534.',
   'ftp.tls-optional-data':
-    'Require protected data channels: answer PROT C with 534 and refuse LIST/RETR/STOR until PROT P (vsftpd: force_local_data_ssl=YES; ProFTPD: TLSRequired on).',
+    'Require protected data channels: answer PROT C with 534 and refuse LIST/RETR/STOR until PROT P.',
   'ftp.ccc-allowed':
     'Disable the CCC (Clear Command Channel) command so an authenticated session can never fall back to cleartext.',
   'ftp.anonymous-login':
-    'Disable anonymous FTP (vsftpd: anonymous_enable=NO; IIS: turn off Anonymous Authentication) unless it is a deliberate public read-only archive on an isolated host.',
+    'Disable anonymous FTP unless it is a deliberate public read-only archive on an isolated host.',
   'ftp.anonymous-read':
     'Remove anonymous read access or limit it to a dedicated, non-sensitive public directory; move private files out of the anonymous root.',
   'ftp.anonymous-write':
-    'Remove anonymous write access at once (vsftpd: anon_upload_enable=NO, anon_mkdir_write_enable=NO, write_enable=NO for anonymous); anonymous upload areas are used for malware and warez drops.',
+    'Remove anonymous write access (uploads, new directories, renames, deletes) at once; anonymous upload areas are used for malware and warez drops.',
   'ftp.bounce':
-    'Refuse PORT/EPRT addresses other than the control connection\'s client address (vsftpd: port_promiscuous=NO; ProFTPD: AllowForeignAddress off; IIS: disable "Allow data connections to other hosts").',
+    'Refuse PORT/EPRT addresses other than the control connection\'s client address.',
   'ftp.pasv-address-leak':
-    'Configure the passive-mode public address (vsftpd: pasv_address, ProFTPD: MasqueradeAddress, IIS: External IP of Firewall) so PASV replies carry the address clients connect to, not an internal one; prefer EPSV.',
+    'Configure the passive-mode public address so PASV replies carry the address clients connect to, not an internal one; prefer EPSV.',
   'ftp.syst-disclosure':
     'Reduce SYST/STAT output to the generic "UNIX Type: L8" and hide product and OS details from unauthenticated users.',
   'ftp.user-enumeration':
@@ -38,7 +39,7 @@ export const FIXES: Record<string, string> = {
   'ftp.libopie':
     'Apply FreeBSD-SA-10:05.opie (or upgrade FreeBSD) and disable OPIE in ftpd if unused.',
   'tls.legacy-protocol':
-    'Disable SSLv2, SSLv3, TLS 1.0 and TLS 1.1; allow only TLS 1.2 and TLS 1.3 (vsftpd: ssl_tlsv1=NO, ssl_sslv3=NO; OpenSSL MinProtocol = TLSv1.2).',
+    'Disable SSLv2, SSLv3, TLS 1.0 and TLS 1.1; allow only TLS 1.2 and TLS 1.3.',
   'tls.weak-cipher':
     'Remove NULL, EXPORT, RC4, DES, 3DES and IDEA suites; use only AEAD suites (AES-GCM, ChaCha20-Poly1305) with ECDHE.',
   'tls.anon-cipher':
@@ -66,21 +67,21 @@ export const FIXES: Record<string, string> = {
   'ssh.protocol-v1':
     'Disable SSH protocol 1 entirely (it is broken); upgrade the SSH server if it still offers it.',
   'ssh.weak-kex':
-    'Remove SHA-1 and 1024-bit key exchanges; allow sntrup761x25519-sha512, curve25519-sha256 (both names), ecdh-sha2-nistp256+ and diffie-hellman-group16/18-sha512 (OpenSSH: KexAlgorithms).',
+    'Remove SHA-1 and 1024-bit key exchanges; allow sntrup761x25519-sha512, curve25519-sha256 (both names), ecdh-sha2-nistp256+ and diffie-hellman-group16/18-sha512.',
   'ssh.weak-cipher':
-    'Remove CBC, arcfour, blowfish, cast128, 3des and none ciphers; keep chacha20-poly1305, aes*-gcm and aes*-ctr (OpenSSH: Ciphers).',
+    'Remove CBC, arcfour, blowfish, cast128, 3des and none ciphers; keep chacha20-poly1305, aes*-gcm and aes*-ctr.',
   'ssh.weak-mac':
-    'Remove MD5, SHA-1-96, umac-64, ripemd160 and non-EtM SHA-1 MACs; keep hmac-sha2-256/512(-etm) and umac-128-etm (OpenSSH: MACs).',
+    'Remove MD5, SHA-1-96, umac-64, ripemd160 and non-EtM SHA-1 MACs; keep hmac-sha2-256/512(-etm) and umac-128-etm.',
   'ssh.weak-hostkey-algorithm':
-    'Stop offering ssh-dss and SHA-1 ssh-rsa signatures; offer ssh-ed25519, ecdsa-sha2-nistp256 and rsa-sha2-256/512 (OpenSSH: HostKeyAlgorithms).',
+    'Stop offering ssh-dss and SHA-1 ssh-rsa signatures; offer ssh-ed25519, ecdsa-sha2-nistp256 and rsa-sha2-256/512.',
   'ssh.small-hostkey':
     'Replace RSA host keys below 3072 bits (2048 minimum) and remove DSA host keys; add an Ed25519 host key.',
   'ssh.password-auth':
-    'Disable password and keyboard-interactive-only logins; require public keys, or password plus a second factor (OpenSSH: PasswordAuthentication no, AuthenticationMethods publickey or publickey,keyboard-interactive). To confirm, scan again with --user and --password-stdin: the scanner then tries that password alone.',
+    'Disable password and keyboard-interactive-only logins; require public keys, or a password plus a second factor.',
   'ssh.terrapin':
-    'Upgrade the SSH server to a release with strict key exchange (OpenSSH 9.6+), or disable chacha20-poly1305@openssh.com and CBC ciphers combined with -etm MACs.',
+    'Upgrade the SSH server to a release with strict key exchange (kex-strict), or disable chacha20-poly1305@openssh.com and CBC ciphers combined with -etm MACs.',
   'svc.version-disclosure':
-    'Hide the product version in the greeting/identification string (vsftpd: ftpd_banner; ProFTPD: ServerIdent off; OpenSSH: DebianBanner no where available).',
+    'Hide the product and version in the greeting or identification string shown before login.',
   'svc.vulnerable-version':
     'Upgrade the product to a fixed release, or confirm that the installed distribution package carries the backported fix.',
   'auth.default-credentials':

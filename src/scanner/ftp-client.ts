@@ -81,6 +81,9 @@ export function connectTcp(host: string, port: number, timeoutMs: number, signal
     sock.once('error', fail);
     sock.once('connect', () => {
       cleanup();
+      // An error after connecting (a reset data connection, say) must never reach the process as
+      // an unhandled 'error' event: it ends the socket, and whoever reads it sees the close.
+      sock.on('error', () => sock.destroy());
       resolve(sock);
     });
   });
@@ -133,6 +136,11 @@ export class FtpConnection {
 
   get secure(): boolean {
     return this.socket instanceof tls.TLSSocket;
+  }
+
+  /** The time limit for one network operation (--timeout). */
+  get timeout(): number {
+    return this.timeoutMs;
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -297,7 +305,7 @@ export async function openPassive(conn: FtpConnection, protect: boolean): Promis
     if (e.code === 229) port = parseEpsv(e);
   }
   if (port === undefined) throw new ScanError('ERR_SCAN_PROTOCOL', `no passive data port: ${replies.map(formatReply).join(' ; ')}`);
-  const raw = await connectTcp(conn.remoteAddress, port, 10_000);
+  const raw = await connectTcp(conn.remoteAddress, port, conn.timeout);
   if (!protect) return { pasv, socket: raw, replies };
   // The server starts its TLS accept only after the transfer command; the handshake completes then.
   const t = tls.connect({ ...probeTlsOptions(conn.host), socket: raw, ...(conn.tlsSession ? { session: conn.tlsSession } : {}) });
@@ -328,7 +336,9 @@ export async function passiveList(conn: FtpConnection, protect: boolean, command
     const prelim = await conn.cmd(command);
     replies.push(prelim);
     if (prelim.code !== 150 && prelim.code !== 125) return { pasv, listing: '', replies, ok: false };
-    const data = await Promise.race([body, new Promise<Buffer>((resolve) => setTimeout(() => resolve(Buffer.alloc(0)), 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const data = await Promise.race([body, new Promise<Buffer>((resolve) => (timer = setTimeout(() => resolve(Buffer.alloc(0)), conn.timeout)))]);
+    clearTimeout(timer);
     const final = await conn.read();
     replies.push(final);
     return { pasv, listing: data.toString('latin1'), replies, ok: final.code === 226 || final.code === 250 };
@@ -344,7 +354,11 @@ export async function passiveStore(conn: FtpConnection, protect: boolean, name: 
     const prelim = await conn.cmd(`STOR ${name}`);
     replies.push(prelim);
     if (prelim.code !== 150 && prelim.code !== 125) return { stored: false, replies };
-    await new Promise<void>((resolve) => socket.end(content, () => resolve()));
+    // Resolves on the server's reset too: the reply on the control connection says what happened.
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.end(content, () => resolve());
+    });
     const final = await conn.read();
     replies.push(final);
     return { stored: final.code === 226 || final.code === 250, replies };

@@ -5,7 +5,7 @@ import type { TargetScan } from './context.ts';
 import { errorMessage, ScanError } from './errors.ts';
 import { FtpConnection, formatReply, parsePasv, passiveList, passiveStore, type FtpReply } from './ftp-client.ts';
 import { LIMITS } from './limits.ts';
-import { checkAdvisories, checkExposure, checkVersionDisclosure } from './service-checks.ts';
+import { checkAdvisories, checkExposure, checkVersionDisclosure, DEFAULT_CREDENTIALS } from './service-checks.ts';
 import { compareVersions } from './version.ts';
 
 export const FTP_INTRUSIVE_CHECKS = ['auth.default-credentials', 'auth.no-bruteforce-protection'] as const;
@@ -94,6 +94,7 @@ function bannerChecks(s: TargetScan, greeting: FtpReply, syst: FtpReply | undefi
 
   const systWindows = syst?.code === 215 && /windows/i.test(syst.text);
   const iis = info?.product === 'Microsoft FTP Service' || systWindows;
+  s.identified(info ?? (iis ? { product: 'Microsoft FTP Service' } : undefined));
   if (iis) {
     s.fail('ftp.iis-exposed', [`greeting: ${formatReply(greeting)}`, ...(syst ? [`SYST: ${formatReply(syst)}`] : [])]);
     const version = info?.product === 'Microsoft FTP Service' ? info.version : undefined;
@@ -159,10 +160,19 @@ function checkSyst(s: TargetScan, syst: FtpReply | undefined, stat: FtpReply | u
   else s.pass('ftp.syst-disclosure', `SYST/STAT ${phase}: ${[syst, stat].filter(Boolean).map((r) => formatReply(r!)).join(' ; ') || 'no answer'}`);
 }
 
-function checkStatVersion(s: TargetScan, stat: FtpReply | undefined, phase: string): void {
+/**
+ * A version in STAT counts as disclosed when anyone can read it: before login, or after an
+ * anonymous login. After a login with the operator's own credentials only account holders see it
+ * (vsftpd prints its version there and no setting removes it): noted, not a finding.
+ */
+function checkStatVersion(s: TargetScan, stat: FtpReply | undefined, phase: string, seenBy: 'anyone' | 'account holders'): void {
   if (!stat || stat.code < 200 || stat.code > 299) return;
   const info = identifyFtp(stat.lines.join(' '));
-  if (info?.version) s.fail('svc.version-disclosure', [`STAT ${phase} discloses ${info.product} ${info.version}: ${stat.lines.join(' | ')}`]);
+  s.identified(info);
+  if (!info?.version) return;
+  const line = `STAT ${phase} shows ${info.product} ${info.version}: ${stat.lines.join(' | ')}`;
+  if (seenBy === 'anyone') s.fail('svc.version-disclosure', [line]);
+  else s.note('svc.version-disclosure', `${line} (seen by account holders only: not counted as a disclosure)`);
 }
 
 export async function scanFtp(s: TargetScan): Promise<void> {
@@ -190,7 +200,7 @@ export async function scanFtp(s: TargetScan): Promise<void> {
     const stat = await conn.cmd('STAT');
     bannerChecks(s, first.greeting, syst);
     checkSyst(s, syst, stat, 'before login');
-    checkStatVersion(s, stat, 'before login');
+    checkStatVersion(s, stat, 'before login', 'anyone');
 
     // 16: ProFTPD mod_copy before login. SECURITY: CPFR only (names a source); never CPTO.
     const cpfr = await conn.cmd('SITE CPFR /etc/passwd');
@@ -237,15 +247,6 @@ export async function scanFtp(s: TargetScan): Promise<void> {
   }
 }
 
-/** Default/vendor pairs tried by auth.default-credentials (strictly bounded). */
-export const DEFAULT_CREDENTIALS: readonly [string, string][] = [
-  ['admin', 'admin'],
-  ['admin', 'password'],
-  ['test', 'test'],
-  ['root', 'root'],
-  ['guest', 'guest'],
-  ['ftp', 'ftp'],
-];
 
 /** 43: repeated bad passwords on one connection; a disconnect or a growing delay is protection. */
 async function probeBruteForceProtection(s: TargetScan, secure: boolean): Promise<void> {
@@ -257,11 +258,13 @@ async function probeBruteForceProtection(s: TargetScan, secure: boolean): Promis
     try {
       const user = randomName('pcscan');
       const times: number[] = [];
+      let asked = false;
       for (let i = 1; i <= attempts; i++) {
         const t0 = Date.now();
         let r: FtpReply;
         try {
           const u = await sess.conn.cmd(`USER ${user}`);
+          if (u.code === 331) asked = true;
           r = u.code === 331 ? await sess.conn.cmd(`PASS ${randomBytes(9).toString('base64url')}`) : u;
         } catch (err) {
           s.pass(id, `connection closed after ${i - 1} failed login(s): ${errorMessage(err)}`, ...evidence);
@@ -273,6 +276,12 @@ async function probeBruteForceProtection(s: TargetScan, secure: boolean): Promis
           s.pass(id, `server ended the session after ${i} failed login(s)`, ...evidence);
           return;
         }
+      }
+      // A server that refuses every USER without asking for a password (anonymous-only, or a
+      // closed user list) gives nothing to guess: there is no finding to show.
+      if (!asked) {
+        s.notApplicable(id, `the server never asked for a password (${evidence[0] ?? 'USER refused'}), so there is nothing to guess`);
+        return;
       }
       const first = times[0]!;
       const last = times[times.length - 1]!;
@@ -466,7 +475,7 @@ async function loggedInProbes(s: TargetScan, sess: FtpSession, anonymous: boolea
     const syst = await conn.cmd('SYST');
     const stat = await conn.cmd('STAT');
     checkSyst(s, syst, stat, 'after login');
-    checkStatVersion(s, stat, 'after login');
+    checkStatVersion(s, stat, anonymous ? 'after an anonymous login' : 'after login', anonymous ? 'anyone' : 'account holders');
   } catch {
     // the pre-login result stands
   }
@@ -507,6 +516,8 @@ async function probeAnonWrite(s: TargetScan, sess: FtpSession, uploadDirs: strin
   const { conn } = sess;
   const evidence: string[] = [];
   let wrote = false;
+  /** What the probe created and has not yet removed. */
+  let created: string | undefined;
   try {
     for (const dir of ['', ...uploadDirs]) {
       const prefix = dir ? `${dir}/` : '';
@@ -515,20 +526,29 @@ async function probeAnonWrite(s: TargetScan, sess: FtpSession, uploadDirs: strin
       evidence.push(`MKD ${sub}: ${formatReply(mkd)}`);
       if (mkd.code === 257) {
         wrote = true;
-        evidence.push(`RMD ${sub}: ${formatReply(await conn.cmd(`RMD ${sub}`))}`);
+        created = `directory /${sub}`;
+        const rmd = await conn.cmd(`RMD ${sub}`);
+        created = undefined;
+        evidence.push(`RMD ${sub}: ${formatReply(rmd)}`);
+        if (rmd.code !== 250) s.leftover(`directory /${sub} (RMD: ${formatReply(rmd)})`);
       }
       const file = `${prefix}${randomName('pcscan-probe-')}.txt`;
       const st = await passiveStore(conn, sess.protectedData, file, Buffer.from('portcullis scan write probe; safe to delete\n'));
       evidence.push(`STOR ${file}: ${st.replies.map(formatReply).join(' ; ')}`);
       if (st.stored) {
         wrote = true;
-        evidence.push(`DELE ${file}: ${formatReply(await conn.cmd(`DELE ${file}`))}`);
+        created = `file /${file}`;
+        const dele = await conn.cmd(`DELE ${file}`);
+        created = undefined;
+        evidence.push(`DELE ${file}: ${formatReply(dele)}`);
+        if (dele.code !== 250) s.leftover(`file /${file} (DELE: ${formatReply(dele)})`);
       }
       if (wrote) break;
     }
     if (wrote) s.fail(id, evidence);
     else s.pass(id, ...evidence);
   } catch (err) {
+    if (created) s.leftover(`${created} (not removed: ${errorMessage(err)})`);
     if (wrote) s.fail(id, evidence);
     else s.error(id, `probe failed: ${errorMessage(err)}`, 'probe-failed', evidence);
   }

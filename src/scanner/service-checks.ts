@@ -42,3 +42,13 @@ export function checkAdvisories(s: TargetScan, info: ProductInfo | undefined, te
   evidence.push(...v.patchedBackports);
   s.fail('svc.vulnerable-version', evidence, { severity: sev, potential: true, advisories: v.matches });
 }
+
+/** Default/vendor pairs tried by auth.default-credentials on every protocol (strictly bounded). */
+export const DEFAULT_CREDENTIALS: readonly [string, string][] = [
+  ['admin', 'admin'],
+  ['admin', 'password'],
+  ['test', 'test'],
+  ['root', 'root'],
+  ['guest', 'guest'],
+  ['ftp', 'ftp'],
+];

@@ -6,7 +6,7 @@ import { identifySsh, parseSshIdent } from './banner.ts';
 import type { TargetScan } from './context.ts';
 import { errorMessage } from './errors.ts';
 import { connectTcp } from './ftp-client.ts';
-import { checkAdvisories, checkExposure, checkVersionDisclosure } from './service-checks.ts';
+import { checkAdvisories, checkExposure, checkVersionDisclosure, DEFAULT_CREDENTIALS } from './service-checks.ts';
 import { parseHostKeyBlob, readHello, type KexInit } from './ssh-wire.ts';
 
 export const SSH_CHECKS = [
@@ -14,6 +14,9 @@ export const SSH_CHECKS = [
   'ssh.small-hostkey', 'ssh.password-auth', 'ssh.terrapin', 'svc.version-disclosure',
   'svc.vulnerable-version', 'svc.exposed-service',
 ] as const;
+
+/** Checks that guess passwords: only with --allow intrusive. */
+export const SSH_INTRUSIVE_CHECKS = ['auth.default-credentials', 'auth.no-bruteforce-protection'] as const;
 
 const CLIENT_IDENT = 'SSH-2.0-PortcullisScan_0.1';
 
@@ -173,8 +176,122 @@ function passwordAlone(s: TargetScan, username: string, password: string): Promi
   });
 }
 
-async function checkPasswordAuth(s: TargetScan): Promise<void> {
-  const methods = await authMethods(s);
+/**
+ * A password through whichever password-style method the server offers: `password`, else
+ * `keyboard-interactive` with the password as the answer to a single prompt (PAM's usual form).
+ */
+function passwordLogin(s: TargetScan, username: string, password: string): Promise<PasswordOutcome> {
+  return probeSsh<PasswordOutcome>(s, 'no answer to the login', (c, done) => {
+    let tried = false;
+    c.on('ready', () => done({ kind: 'full' }));
+    c.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => finish(prompts.length === 1 ? [password] : prompts.map(() => '')));
+    return {
+      username,
+      hostVerifier: () => true,
+      tryKeyboard: true,
+      authHandler: (left, partial, next) => {
+        if (!tried && left) {
+          tried = true;
+          if (left.includes('password')) return next({ type: 'password', username, password } as never);
+          if (left.includes('keyboard-interactive')) return next({ type: 'keyboard-interactive', username, prompt: (_n: unknown, _i: unknown, _l: unknown, _p: unknown, f: (a: string[]) => void) => f([password]) } as never);
+        }
+        if (!tried) return next({ type: 'none', username } as never);
+        done({ kind: partial ? 'partial' : 'refused', methods: left ?? [] });
+        return next(false as never);
+      },
+    };
+  });
+}
+
+const PASSWORD_METHODS = ['password', 'keyboard-interactive'];
+
+/** 42 (intrusive): the same vendor/default pairs as FTP, one connection each, strictly bounded. */
+async function probeSshDefaultCredentials(s: TargetScan, methods: string[]): Promise<void> {
+  const id = 'auth.default-credentials';
+  if (!methods.some((m) => PASSWORD_METHODS.includes(m))) {
+    s.notApplicable(id, `no password method offered (${methods.join(', ')}): there is no password to guess`);
+    return;
+  }
+  const full: string[] = [];
+  const firstFactor: string[] = [];
+  const evidence: string[] = [];
+  try {
+    for (const [user, pass] of DEFAULT_CREDENTIALS) {
+      const r = await passwordLogin(s, user, pass);
+      evidence.push(`${user}/${'*'.repeat(pass.length)}: ${r.kind === 'full' ? 'login completed' : r.kind === 'partial' ? `accepted as a first factor; then ${r.methods.join(', ')} required` : 'refused'}`);
+      if (r.kind === 'full') full.push(user);
+      else if (r.kind === 'partial') firstFactor.push(user);
+    }
+    if (full.length) s.fail(id, [`default credentials completed a login for: ${full.join(', ')}`, ...evidence]);
+    else if (firstFactor.length) s.fail(id, [`default passwords accepted as a first factor for: ${firstFactor.join(', ')} (a second factor stopped the login)`, ...evidence], { severity: 'high' });
+    else s.pass(id, `${evidence.length} default pairs refused`, ...evidence);
+  } catch (err) {
+    s.error(id, `probe failed: ${errorMessage(err)}`, 'probe-failed', evidence);
+  }
+}
+
+/**
+ * 43 (intrusive): wrong passwords for a random user on one connection. A disconnect before the
+ * seventh attempt (OpenSSH's MaxAuthTries 6 ends the connection after the sixth failure) or a
+ * growing delay is protection.
+ */
+async function probeSshBruteForce(s: TargetScan, methods: string[]): Promise<void> {
+  const id = 'auth.no-bruteforce-protection';
+  const method = PASSWORD_METHODS.find((m) => methods.includes(m));
+  if (!method) {
+    s.notApplicable(id, `no password method offered (${methods.join(', ')}): there is no password to guess`);
+    return;
+  }
+  const attempts = 7;
+  const username = `pcscan${randomBytes(5).toString('hex')}`;
+  const times: number[] = [];
+  const evidence: string[] = [];
+  try {
+    let closedWith = '';
+    const answered = await probeSsh<number>(s, 'no answer to the login attempts', (c, done) => {
+      let sent = 0;
+      let sentAt = 0;
+      // A disconnect ("Too many authentication failures") arrives as an error: it is the answer.
+      c.prependListener('error', (err: Error) => {
+        closedWith = `: ${errorMessage(err)}`;
+        done(sent);
+      });
+      c.on('close', () => done(sent));
+      return {
+        username,
+        hostVerifier: () => true,
+        tryKeyboard: method === 'keyboard-interactive',
+        authHandler: (_left, _partial, next) => {
+          if (sent > 0) {
+            times.push(Date.now() - sentAt);
+            evidence.push(`attempt ${sent}: refused (${times.at(-1)} ms)`);
+          }
+          if (sent >= attempts) {
+            done(sent);
+            return next(false as never);
+          }
+          sent++;
+          sentAt = Date.now();
+          const password = randomBytes(9).toString('base64url');
+          if (method === 'password') return next({ type: 'password', username, password } as never);
+          return next({ type: 'keyboard-interactive', username, prompt: (_n: unknown, _i: unknown, _l: unknown, _p: unknown, f: (a: string[]) => void) => f([password]) } as never);
+        },
+      };
+    });
+    if (times.length < attempts) {
+      s.pass(id, `the server closed the connection at attempt ${answered} (after ${times.length} refusal${times.length === 1 ? '' : 's'})${closedWith}`, ...evidence);
+      return;
+    }
+    const first = times[0]!;
+    const last = times.at(-1)!;
+    if (last >= 1000 && last > 2 * Math.max(first, 100)) s.pass(id, `growing delay: ${first} ms → ${last} ms`, ...evidence);
+    else s.fail(id, [`${attempts} consecutive failed ${method} logins on one connection without disconnect, lockout or growing delay`, ...evidence]);
+  } catch (err) {
+    s.error(id, `probe failed: ${errorMessage(err)}`, 'probe-failed', evidence);
+  }
+}
+
+async function checkPasswordAuth(s: TargetScan, methods: string[]): Promise<void> {
   const offered = `authentication methods offered to an unknown user: ${methods.join(', ')}`;
   const weak = methods.filter((m) => m === 'password' || m === 'keyboard-interactive' || m.startsWith('none'));
   if (!weak.length) {
@@ -203,6 +320,7 @@ async function checkPasswordAuth(s: TargetScan): Promise<void> {
 
 export async function scanSsh(s: TargetScan): Promise<void> {
   for (const id of SSH_CHECKS) s.implemented.add(id);
+  if (s.allowed('intrusive')) for (const id of SSH_INTRUSIVE_CHECKS) s.implemented.add(id);
   let hello;
   const release = await s.budget.acquire();
   try {
@@ -228,6 +346,7 @@ export async function scanSsh(s: TargetScan): Promise<void> {
   s.banner = hello.ident;
   const ident = parseSshIdent(hello.ident);
   const info = ident ? identifySsh(ident) : undefined;
+  s.identified(info);
   checkExposure(s, hello.ident);
   checkVersionDisclosure(s, info, 'SSH identification', hello.ident);
   checkAdvisories(s, info, hello.ident);
@@ -288,10 +407,25 @@ export async function scanSsh(s: TargetScan): Promise<void> {
       }
     })(),
     (async () => {
+      let methods: string[];
       try {
-        await checkPasswordAuth(s);
+        methods = await authMethods(s);
       } catch (err) {
         s.error('ssh.password-auth', `probe failed: ${errorMessage(err)}`);
+        if (s.allowed('intrusive')) s.errorAll(SSH_INTRUSIVE_CHECKS, `probe failed: ${errorMessage(err)}`);
+        return;
+      }
+      try {
+        await checkPasswordAuth(s, methods);
+      } catch (err) {
+        s.error('ssh.password-auth', `probe failed: ${errorMessage(err)}`);
+      }
+      // Intrusive: only with --allow intrusive, after everything else, one probe at a time.
+      if (s.allowed('intrusive') && !methods.some((m) => m.startsWith('none'))) {
+        await probeSshBruteForce(s, methods);
+        await probeSshDefaultCredentials(s, methods);
+      } else if (s.allowed('intrusive')) {
+        s.errorAll(SSH_INTRUSIVE_CHECKS, 'the server lets anyone in without credentials (see ssh.password-auth): nothing to guess', 'precondition');
       }
     })(),
   ]);

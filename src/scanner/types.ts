@@ -80,8 +80,13 @@ export interface CheckResult {
   layer: Layer;
   modes: Mode[];
   evidence: string[];
-  /** Concrete fix in plain words (present on every result; most useful on `fail`). */
+  /** Concrete fix in plain words (present on every result; most useful on `fail`), in the terms of
+   * the identified product where the scanner knows them. */
   fix: string;
+  /** The product `fix` is written for (absent: generic advice, the product is unknown). */
+  fixFor?: string;
+  /** The controls auditors ask about: PCI DSS v4.0.1, NIST SP 800-53 rev. 5, CIS Controls v8. */
+  controls: { pci: string[]; nist: string[]; cis: string[] };
   reason?: string;
   reasonCode?: ReasonCode;
   /** True when the verdict rests on a banner/version inference rather than an observed behaviour. */
@@ -97,6 +102,12 @@ export interface TargetReport {
   durationMs: number;
   reachable: boolean;
   banner?: string;
+  /** Set when a probe failed in a way the scanner did not expect (a bug or an unhandled network
+   * event): the checks it left open are errors, and the CLI exits 2 after writing the report. */
+  scannerError?: string;
+  /** Probe files or directories the scanner created (--allow writes) and could not delete: the
+   * operator must remove them by hand. */
+  leftovers?: string[];
   results: CheckResult[];
 }
 

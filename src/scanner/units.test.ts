@@ -99,6 +99,23 @@ void test('advisories: ranges, backports, custom file, validation', () => {
   assert.throws(() => loadAdvisories(f), /affected/);
 });
 
+void test('advisories: the file-transfer products on the CISA KEV list, and the mod_copy fix version', () => {
+  const db = loadAdvisories();
+  const cves = (product: string, version: string): string[] => matchAdvisories(db, { product, version }).matches.flatMap((m) => m.cves);
+  const servu = matchAdvisories(db, identifyFtp('220 Serv-U FTP Server v15.4 ready...'));
+  assert.ok(servu.matches.some((m) => m.cves.includes('CVE-2024-28995') && m.knownExploited), JSON.stringify(servu));
+  assert.ok(!cves('Serv-U', '15.4.2.157').includes('CVE-2024-28995'));
+  assert.ok(cves('Serv-U', '15.5.4').includes('CVE-2026-28318'));
+  assert.ok(cves('CrushFTP', '11.3.0').includes('CVE-2025-31161'));
+  assert.ok(!cves('CrushFTP', '11.3.1').includes('CVE-2025-31161'));
+  assert.ok(cves('CrushFTP', '10.8.4').includes('CVE-2025-54309'));
+  assert.ok(!cves('CrushFTP', '11.3.4_23').includes('CVE-2025-54309'));
+  // CVE-2019-12815: 1.3.6 and 1.3.6a are affected, 1.3.6b is the fix
+  assert.ok(cves('ProFTPD', '1.3.6a').includes('CVE-2019-12815'));
+  assert.ok(!cves('ProFTPD', '1.3.6b').includes('CVE-2019-12815'));
+  for (const a of db.advisories) if (a.knownExploited) assert.ok(a.cves.length > 0, `${a.id}: a KEV entry names its CVE`);
+});
+
 void test('SSH algorithm judgements and Terrapin preconditions', () => {
   assert.deepEqual(weakKex(['curve25519-sha256', 'diffie-hellman-group14-sha1', 'gss-group1-sha1-toWM5Slw5Ew8Mqkay+al2g==', 'diffie-hellman-group14-sha256']), ['diffie-hellman-group14-sha1', 'gss-group1-sha1-toWM5Slw5Ew8Mqkay+al2g==']);
   assert.deepEqual(weakCiphers(['aes128-ctr', 'aes128-cbc', 'arcfour256', 'none', 'chacha20-poly1305@openssh.com']), ['aes128-cbc', 'arcfour256', 'none']);

@@ -63,8 +63,7 @@ test('OpenSSH sftp: the key alone, the password alone, a wrong code and an expir
 });
 
 test('paramiko: auth_interactive answers the password and then the code', { timeout: 120_000 }, async (t) => {
-  // (paramiko's key-then-interactive sends a second SERVICE_REQUEST, which the ssh2 server
-  // library rejects: see docs/mfa.md. OpenSSH and the ssh2 client do key + code.)
+  // (key then code, and password then code over a second SERVICE_REQUEST: test/sftp/paramiko.test.ts)
   await requireBinary('python3', 'python3-paramiko');
   const f = await start(t);
   const script = `

@@ -35,6 +35,25 @@ void describe('portcullis scan (process)', () => {
     assert.equal(report.targets.length, 2);
     assert.deepEqual(report.targets.map((x) => x.target.url), [a.url, b.url]);
     assert.equal(report.options.advisoriesDate.length > 0, true);
+    // Not a terminal (a CI log): one line per finished target on stderr.
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('scanned '));
+    assert.equal(lines.length, 2, r.stderr);
+    assert.ok(lines.some((l) => l.includes(a.url) && /critical/.test(l)), r.stderr);
+  });
+
+  void test('on a terminal, progress shows the checks decided within each running target', async (t) => {
+    const a = await startFakeFtp(t, { greeting: '220 ready' });
+    const written: string[] = [];
+    const tty = { isTTY: true, columns: 300, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+    const { scanAll } = await import('../../src/scanner/scan.ts');
+    const { loadAdvisories } = await import('../../src/scanner/advisories.ts');
+    const { parseTarget } = await import('../../src/scanner/target.ts');
+    const { progressReporter } = await import('../../src/scanner/cli.ts');
+    await scanAll([parseTarget(a.url)], { allow: new Set(), ca: [], timeoutMs: 3000, targetTimeoutMs: 30_000, concurrency: 1, advisories: loadAdvisories() }, progressReporter(tty));
+    const counts = written.flatMap((w) => [...w.matchAll(/ (\d+)\/(\d+) checks/g)].map((m) => Number(m[1])));
+    assert.ok(counts.length > 3, written.join('|'));
+    assert.ok(counts.some((n) => n > 0 && n < counts.at(-1)!), 'intermediate check counts shown');
+    assert.match(written.at(-1)!, /scanned 1\/1 /);
   });
 
   void test('--password-stdin credentials are used over TLS only; text on stdout; exit 0 without --fail-on', async (t) => {

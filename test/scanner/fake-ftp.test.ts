@@ -19,6 +19,10 @@ void describe('fake FTP servers', () => {
     assert.match(r.get('ftp.iis-known-cves').evidence.join(' '), /verify the patch level/);
     assert.equal(r.get('ftp.iis-known-cves').potential, true);
     expectStatus(r, 'ftp.syst-disclosure', 'fail');
+    // IIS cannot change its SYST answer: the advice says so instead of naming a setting it lacks
+    assert.equal(r.get('ftp.syst-disclosure').fixFor, 'Microsoft FTP Service');
+    assert.match(r.get('ftp.syst-disclosure').fix, /no setting changes it/);
+    assert.match(r.get('ftp.cleartext-only').fix, /FTP SSL Settings/);
     expectStatus(r, 'ftp.cleartext-only', 'fail');
     expectStatus(r, 'svc.exposed-service', 'fail');
     assert.equal(r.get('svc.exposed-service').severity, 'info');
@@ -174,6 +178,29 @@ void describe('fake FTP servers', () => {
     assert.equal(plain.get('auth.default-credentials').reasonCode, 'mode-not-allowed');
     const guesses = new Set(['PASS admin', 'PASS password', 'PASS test', 'PASS root', 'PASS guest', 'PASS ftp']);
     assert.ok(!srv.commands.slice(before).some((c) => guesses.has(c)), 'no password guessing without --allow intrusive');
+  });
+
+  void test('false positive: an anonymous-only server never asks for a password, so brute-force protection is not judged', async (t) => {
+    const srv = await startFakeFtp(t, {
+      greeting: '220 ready',
+      anonymous: true,
+      userReply: (u) => (u === 'anonymous' || u === 'ftp' ? '331 Please specify the password.' : '530 This FTP server is anonymous only.'),
+    });
+    const r = await scan(srv.url, { allow: ['intrusive'] });
+    expectStatus(r, 'auth.no-bruteforce-protection', 'not-applicable');
+    assert.match(r.get('auth.no-bruteforce-protection').reason ?? '', /never asked for a password.*anonymous only/);
+  });
+
+  void test('false positive: a version in STAT after a credentialed login (vsftpd prints it, nothing hides it) is a note, not a disclosure', async (t) => {
+    const cert = goodCert(t);
+    const stat = '211-FTP server status:\r\n     Connected to 127.0.0.1\r\n     vsFTPd 3.0.3 - secure, fast, stable\r\n211 End of status';
+    const srv = await startFakeFtp(t, { greeting: '220 ready', explicitTls: { key: cert.key, cert: cert.cert }, requireTls: true, users: { bob: 'pw' }, loggedInStat: stat });
+    const r = await scan(srv.url, { user: 'bob', password: 'pw', ca: [cert.cert] });
+    expectStatus(r, 'svc.version-disclosure', 'pass');
+    assert.match(r.get('svc.version-disclosure').evidence.join(' '), /vsFTPd 3\.0\.3.*account holders only/);
+    // The same line before login, or after an anonymous login, is seen by anyone: a finding.
+    const anon = await startFakeFtp(t, { greeting: '220 ready', anonymous: true, loggedInStat: stat });
+    expectStatus(await scan(anon.url), 'svc.version-disclosure', 'fail');
   });
 
   void test('unreachable target: every check reported, none passed silently', async () => {

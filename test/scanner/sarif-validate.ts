@@ -3,6 +3,13 @@
 // checks the required properties of sarifLog, run, tool/toolComponent, reportingDescriptor, result,
 // message, location/physicalLocation/artifactLocation and notification per the OASIS 2.1.0 spec.)
 
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+
 type J = Record<string, unknown>;
 
 const LEVELS = new Set(['none', 'note', 'warning', 'error']);
@@ -76,4 +83,58 @@ export function validateSarif(doc: unknown): string[] {
     });
   });
   return errs;
+}
+
+const require = createRequire(import.meta.url);
+const MULTITOOL = path.join(path.dirname(require.resolve('@microsoft/sarif-multitool-linux/package.json')), 'Sarif.Multitool');
+
+/**
+ * The official SARIF 2.1.0 JSON schema. No npm package ships it as a file, but Microsoft's SARIF
+ * Multitool (a devDependency) carries it verbatim inside its binary: read it from there, parse it,
+ * and check it is the document we expect.
+ */
+function officialSchema(): Record<string, unknown> {
+  const bin = readFileSync(MULTITOOL);
+  const at = bin.indexOf('"title": "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"');
+  assert.ok(at > 0, 'SARIF schema not found in the Multitool binary');
+  const start = bin.lastIndexOf('{', at);
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < bin.length; i++) {
+    const c = bin[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) return JSON.parse(bin.subarray(start, i + 1).toString('utf8')) as Record<string, unknown>;
+  }
+  throw new Error('SARIF schema in the Multitool binary is not terminated');
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** Validate against the official SARIF 2.1.0 JSON schema (ajv, draft 2020-12). */
+export function schemaValidate(doc: unknown): string[] {
+  compiled ??= new Ajv2020({ allErrors: true, strict: false, validateFormats: false }).compile(officialSchema());
+  return compiled(doc) ? [] : (compiled.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`);
+}
+
+/**
+ * Microsoft's SARIF validator (the SARIF SDK's Multitool): the spec's rules (SARIF1xxx) and the
+ * ingestion guidance (SARIF2xxx). Returns its error-level results, and its warnings but for
+ * `allowWarnings` (rules that do not fit a network scanner, e.g. SARIF2017: our locations are
+ * endpoint URLs, which have no line/column region).
+ */
+export async function multitoolValidate(file: string, allowWarnings: string[] = ['SARIF2017']): Promise<string[]> {
+  const out = `${file}.validation.sarif`;
+  await new Promise<void>((resolve, reject) =>
+    execFile(MULTITOOL, ['validate', file, '-o', out, '--quiet'], { env: { ...process.env, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT: '1' } }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`sarif multitool failed: ${stderr || err.message}`)) : resolve(),
+    ),
+  );
+  const log = JSON.parse(readFileSync(out, 'utf8')) as { runs: { results?: { ruleId: string; level?: string; message: { text?: string; arguments?: string[] } }[] }[] };
+  return (log.runs[0]?.results ?? [])
+    .filter((r) => r.level === 'error' || (r.level === 'warning' && !allowWarnings.includes(r.ruleId)))
+    .map((r) => `${r.ruleId} ${r.level}: ${r.message.text ?? (r.message.arguments ?? []).join(' ')}`);
 }

@@ -1,35 +1,12 @@
 // Real OpenSSH sshd (Debian package "openssh-server") with private configs and host keys.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { requireBinary, tempDir } from './helpers/certs.ts';
-import { freePort, startDaemon } from './helpers/daemon.ts';
+import { describe, test } from 'node:test';
 import { scan, show } from './helpers/scan.ts';
+import { startSshd } from './helpers/sshd.ts';
 import type { CheckResult } from '../../src/scanner/types.ts';
-
-const SSHD = '/usr/sbin/sshd';
 
 function expectStatus(r: { get(id: string): CheckResult }, id: string, status: string): void {
   assert.equal(r.get(id).status, status, show(r.get(id)));
-}
-
-async function startSshd(t: TestContext, keys: [type: string, bits?: number][], lines: string[]): Promise<string> {
-  requireBinary(SSHD, 'openssh-server');
-  requireBinary('ssh-keygen', 'openssh-client');
-  mkdirSync('/run/sshd', { recursive: true }); // privilege-separation directory sshd insists on
-  const dir = tempDir(t, 'pcscan-sshd-');
-  const hostKeys = keys.map(([type, bits], i) => {
-    const f = path.join(dir, `host_${type}_${i}`);
-    execFileSync('ssh-keygen', ['-q', '-t', type, ...(bits ? ['-b', String(bits)] : []), '-N', '', '-f', f], { stdio: 'pipe' });
-    return `HostKey ${f}`;
-  });
-  const port = await freePort();
-  const conf = path.join(dir, 'sshd_config');
-  writeFileSync(conf, ['ListenAddress 127.0.0.1', 'PidFile none', 'UsePAM no', 'StrictModes no', ...hostKeys, ...lines, ''].join('\n'));
-  await startDaemon(t, SSHD, ['-D', '-e', '-f', conf, '-p', String(port)], port);
-  return `sftp://127.0.0.1:${port}`;
 }
 
 void describe('real OpenSSH sshd', () => {
@@ -53,6 +30,13 @@ void describe('real OpenSSH sshd', () => {
     expectStatus(r, 'ssh.terrapin', 'pass');
     assert.match(r.get('ssh.terrapin').evidence.join(' '), /strict key exchange/);
     // Debian backport suffix honoured: 9.2p1 is in the regreSSHion range but patched in Debian-2+deb12u3+
+    // advice in sshd_config's words, and honest where OpenSSH has no setting
+    for (const [id, directive] of [['ssh.weak-kex', /sshd_config: KexAlgorithms /], ['ssh.weak-cipher', /sshd_config: Ciphers /], ['ssh.weak-mac', /sshd_config: MACs /], ['ssh.password-auth', /PasswordAuthentication no/]] as const) {
+      assert.equal(r.get(id).fixFor, 'OpenSSH', id);
+      assert.match(r.get(id).fix, directive, id);
+    }
+    assert.match(r.get('svc.version-disclosure').fix, /no setting removes it/);
+    assert.doesNotMatch(r.get('ssh.password-auth').fix, /scan again/);
     const adv = r.get('svc.vulnerable-version');
     assert.match(JSON.stringify(adv), /Debian/);
   });

@@ -1,47 +1,15 @@
 // Real vsftpd (Debian package "vsftpd") with private configs on loopback high ports.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { chmodSync, chownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { goodCert, requireBinary, tempDir, weakCert, type CertPair } from './helpers/certs.ts';
-import { freePort, startDaemon } from './helpers/daemon.ts';
+import { describe, test } from 'node:test';
+import { goodCert, tempDir, weakCert } from './helpers/certs.ts';
+import { ftpUid, startVsftpd } from './helpers/vsftpd.ts';
 import { scan, show } from './helpers/scan.ts';
 import type { CheckResult } from '../../src/scanner/types.ts';
 
-const VSFTPD = '/usr/sbin/vsftpd';
-
 function expectStatus(r: { get(id: string): CheckResult }, id: string, status: string): void {
   assert.equal(r.get(id).status, status, show(r.get(id)));
-}
-
-function ftpUid(): number {
-  // the Debian package creates the "ftp" user; anonymous sessions run as it
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('ftp:'));
-  if (!line) throw new Error('no "ftp" user: install the Debian package "vsftpd" (it creates it)');
-  return Number(line.split(':')[2]);
-}
-
-async function startVsftpd(t: TestContext, lines: string[], cert: CertPair): Promise<string> {
-  requireBinary(VSFTPD, 'vsftpd');
-  if (userInfo().uid !== 0) throw new Error('the vsftpd tests need root (vsftpd chroots anonymous sessions)');
-  mkdirSync('/var/run/vsftpd/empty', { recursive: true });
-  const dir = tempDir(t, 'pcscan-vsftpd-');
-  const port = await freePort();
-  const conf = path.join(dir, 'vsftpd.conf');
-  writeFileSync(
-    conf,
-    [
-      'listen=YES', 'listen_ipv6=NO', 'listen_address=127.0.0.1', `listen_port=${port}`, 'background=NO',
-      'seccomp_sandbox=NO', 'isolate=NO', 'isolate_network=NO', 'delay_failed_login=0', 'use_localtime=NO',
-      'secure_chroot_dir=/var/run/vsftpd/empty', 'pam_service_name=vsftpd', 'xferlog_enable=NO', 'dirmessage_enable=NO',
-      `rsa_cert_file=${cert.certFile}`, `rsa_private_key_file=${cert.keyFile}`,
-      ...lines.map((l) => l.replace('$DIR', dir)),
-      '',
-    ].join('\n'),
-  );
-  await startDaemon(t, VSFTPD, [conf], port);
-  return `ftp://127.0.0.1:${port}`;
 }
 
 void describe('real vsftpd', () => {
@@ -79,6 +47,14 @@ void describe('real vsftpd', () => {
     assert.match(r.get('ftp.anonymous-write').evidence.join(' '), /incoming\/pcscan-probe-/);
     // the probe cleaned up after itself
     assert.deepEqual(readdirSync(path.join(anon, 'incoming')), []);
+    // advice in vsftpd's own directives; anonymous writes closed without stopping local uploads
+    const write = r.get('ftp.anonymous-write');
+    assert.equal(write.fixFor, 'vsftpd');
+    assert.match(write.fix, /anon_upload_enable=NO, anon_mkdir_write_enable=NO/);
+    assert.doesNotMatch(write.fix, /^[^(]*\bwrite_enable=NO[,;.]/);
+    assert.match(r.get('ftp.bounce').fix, /port_promiscuous=NO/);
+    assert.match(r.get('ftp.pasv-address-leak').fix, /pasv_address=/);
+    assert.match(r.get('tls.legacy-protocol').fix, /ssl_tlsv1=NO/);
   });
 
   void test('hardened config: TLS required (FEAT hides AUTH TLS), TLS 1.2+, ECDHE-AEAD only, no anonymous, good cert', async (t) => {

@@ -257,7 +257,7 @@ void test('exec, shell and forwarding are refused with a message; 64 concurrent 
     }),
   );
   assert.equal(exec.code, 1);
-  assert.match(exec.stderr, /SFTP only/);
+  assert.match(exec.stderr, /SFTP and SCP only/);
   const shell = await new Promise<string>((resolve, reject) =>
     conn.shell(false, (err, ch) => {
       if (err) return reject(err);
@@ -267,7 +267,7 @@ void test('exec, shell and forwarding are refused with a message; 64 concurrent 
       ch.resume();
     }),
   );
-  assert.match(shell, /SFTP only/);
+  assert.match(shell, /SFTP and SCP only/);
   await assert.rejects(new Promise((resolve, reject) => conn.forwardOut('127.0.0.1', 1, '127.0.0.1', 22, (err, ch) => (err ? reject(err) : resolve(ch)))));
   await assert.rejects(new Promise((resolve, reject) => conn.forwardIn('127.0.0.1', 0, (err, port) => (err ? reject(err) : resolve(port)))));
 

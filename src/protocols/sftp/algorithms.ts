@@ -40,10 +40,15 @@ export const DEFAULT_MACS = ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm
 /** Host-key signature algorithms (the keys themselves: ed25519 and RSA from the data dir). */
 export const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256'] as const;
 
+/** Signature algorithms accepted on user keys (before `sftp.legacyAlgorithms`). */
+export const USER_KEY_SIGNATURES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'] as const;
+
 export interface AlgorithmSelection {
   algorithms: Algorithms;
   /** Accept SHA-1 `ssh-rsa` signatures from user keys. */
   sha1UserSignatures: boolean;
+  /** Exactly the user-key signature algorithms accepted: the `server-sig-algs` extension. */
+  userKeySignatures: string[];
 }
 
 export function selectAlgorithms(legacy: readonly LegacyAlgorithm[]): AlgorithmSelection {
@@ -59,6 +64,7 @@ export function selectAlgorithms(legacy: readonly LegacyAlgorithm[]): AlgorithmS
       compress: ['none'],
     },
     sha1UserSignatures: on.has('ssh-rsa'),
+    userKeySignatures: [...USER_KEY_SIGNATURES, ...(on.has('ssh-rsa') ? ['ssh-rsa'] : [])],
   };
 }
 

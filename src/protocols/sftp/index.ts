@@ -1,6 +1,7 @@
 // The SFTP front end: ssh2 (server side) for transport and authentication, our own SFTP v3
-// layer (sftp-server.ts) on the `sftp` subsystem channel. Everything else a client may ask of
-// an SSH server (exec, shell, forwarding, agent) is refused with a clear message.
+// layer (sftp-server.ts) on the `sftp` subsystem channel, and legacy SCP (`exec scp -t|-f`,
+// ../scp/) on the same Session. Everything else a client may ask of an SSH server (other exec,
+// shell, forwarding, agent) is refused with a clear message.
 //
 // Connection lifecycle:
 //   accept ─▶ admission (listener) ─▶ ssh2 handshake (strict KEX) ─▶ AuthFlow (password,
@@ -14,15 +15,18 @@ import { LIMITS } from '../../config/limits.ts';
 import type { ErrorCode } from '../../errors/index.ts';
 import type { ConnectionContext } from '../../net/connection.ts';
 import { listen, type Listening } from '../../net/listener.ts';
+import type { Session } from '../../session/session.ts';
 import type { User } from '../../store/user-repository.ts';
 import type { AdapterFactory, BoundListener, ProtocolAdapter } from '../adapter.ts';
+import { parseExecCommand, type ScpCommand } from '../scp/scp-command.ts';
+import { ScpServer } from '../scp/scp-server.ts';
 import { describeLegacy, selectAlgorithms, type AlgorithmSelection } from './algorithms.ts';
 import { SftpServer } from './sftp-server.ts';
 
 /** The identification string: a name, no version (threat model: no versions in banners). */
 export const SSH_IDENT = 'Portcullis';
 
-export const REFUSAL_MESSAGE = 'This server provides SFTP only: shell, exec (including legacy scp -O), forwarding and agent requests are refused. Use sftp, or scp (which speaks SFTP).\r\n';
+export const REFUSAL_MESSAGE = 'This server provides SFTP and SCP only: shell, exec of other commands, forwarding and agent requests are refused. Use sftp or scp.\r\n';
 
 type SshMethod = 'password' | 'publickey' | 'keyboard-interactive';
 
@@ -116,7 +120,10 @@ class SftpAdapter implements ProtocolAdapter {
     socket.once('close', () => this.sockets.delete(socket));
     const keys = hostKeysFor(this.hostKeys);
     try {
-      const server = new ssh2.Server({ hostKeys: keys.keys.map((key) => ({ key })), algorithms: this.selection.algorithms, ident: SSH_IDENT }, (client, info) => {
+      // `serverSigAlgs` comes from patches/ssh2+1.17.0.patch: the server-sig-algs extension lists
+      // exactly the user-key signatures we accept (ssh2 alone sends a fixed, malformed list).
+      const config: ssh2.ServerConfig & { serverSigAlgs: string[] } = { hostKeys: keys.keys.map((key) => ({ key })), algorithms: this.selection.algorithms, ident: SSH_IDENT, serverSigAlgs: this.selection.userKeySignatures };
+      const server = new ssh2.Server(config, (client, info) => {
         // The ssh2 npm client sends SYMLINK in draft order to servers that are not OpenSSH.
         const symlinkOrder = /^ssh2js/.test(info.header.versions.software) ? 'draft' : 'openssh';
         new SshConnection(this.core, ctx, client, socket, this.selection, this.live, symlinkOrder).start();
@@ -140,7 +147,10 @@ class SshConnection {
   /** Factors still needed after a partial success (decides the keyboard-interactive prompt). */
   private next: Factor[] | undefined;
   private readonly sftp = new Set<SftpServer>();
+  private readonly scp = new Set<Session>();
+  /** Session channels opened so far (names them) and open now (capped: OpenSSH's MaxSessions). */
   private sessions = 0;
+  private openChannels = 0;
   private ended = false;
 
   constructor(
@@ -195,6 +205,8 @@ class SshConnection {
     this.live.delete(this.client);
     for (const s of this.sftp) void s.close();
     this.sftp.clear();
+    for (const s of this.scp) void s.close();
+    this.scp.clear();
   }
 
   private async reject(actx: AuthContext, next: Factor[], partial = false): Promise<void> {
@@ -270,7 +282,30 @@ class SshConnection {
       channel.end();
     };
     const deny = (_accept: unknown, reject?: () => void) => reject?.();
-    session.on('exec', (accept) => refuse(accept));
+    session.on('exec', (accept, reject, info) => {
+      const exec = parseExecCommand(info.command);
+      if (exec.kind === 'other') {
+        this.core.logger.info({ connectionId: this.ctx.id, user: this.user?.name, command: info.command.slice(0, 200) }, 'exec refused: only scp -t/-f is served');
+        return refuse(accept);
+      }
+      if (!this.user || this.openChannels >= LIMITS.sftpMaxSessionsPerConnection) return reject();
+      const channel = accept();
+      if (exec.kind === 'invalid') {
+        // In band, where scp reads its errors; the exec itself is audited as refused input.
+        this.core.audit.emit({ type: 'protocol.malformed', code: 'ERR_PROTOCOL_MALFORMED', detail: `scp command refused: ${exec.message}`, connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, user: this.user.name });
+        channel.write(`\x01scp: ${exec.message}\n`);
+        channel.exit(1);
+        channel.end();
+        return;
+      }
+      const id = this.openChannel(channel);
+      channel.pause(); // nothing is read until the Session exists
+      this.startScp(channel, exec.command, id).catch((err: unknown) => {
+        this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, 'scp session failed');
+        channel.exit(1);
+        channel.end();
+      });
+    });
     session.on('shell', (accept) => refuse(accept));
     session.on('pty', deny);
     session.on('env', deny);
@@ -279,16 +314,55 @@ class SshConnection {
     session.on('signal', deny);
     session.on('window-change', deny);
     session.on('subsystem', (accept, reject, info) => {
-      if (info.name !== 'sftp' || !this.user || this.sessions >= LIMITS.sftpMaxSessionsPerConnection) return reject();
-      this.sessions += 1;
-      const id = this.sessions === 1 ? this.ctx.id : `${this.ctx.id}/${this.sessions}`;
+      if (info.name !== 'sftp' || !this.user || this.openChannels >= LIMITS.sftpMaxSessionsPerConnection) return reject();
       const channel = accept();
+      const id = this.openChannel(channel);
       channel.pause(); // nothing is read until the Session exists
       this.startSftp(channel, id).catch((err: unknown) => {
         this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, 'sftp session failed to open');
         channel.end();
       });
     });
+  }
+
+  /** Counts an SFTP or SCP channel while it is open (a multiplexing client, e.g. OpenSSH's
+   * ControlMaster, runs many one after the other on one connection); returns its session id. */
+  private openChannel(channel: ServerChannel): string {
+    this.sessions += 1;
+    this.openChannels += 1;
+    channel.once('close', () => (this.openChannels -= 1));
+    return this.sessions === 1 ? this.ctx.id : `${this.ctx.id}/${this.sessions}`;
+  }
+
+  /** Legacy SCP on an exec channel, over the same Session as SFTP (src/protocols/scp/). */
+  private async startScp(channel: ServerChannel, command: ScpCommand, id: string): Promise<void> {
+    const session = await this.core.openSession(this.user!, this.ctx, id);
+    const scp = new ScpServer({
+      session,
+      channel,
+      command,
+      onRefused: (code, detail) => {
+        this.core.audit.emit({ type: 'protocol.malformed', code, detail: `scp: ${detail}`, connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, user: this.user?.name });
+      },
+      onActivity: () => this.timers.touch(),
+      onUnexpected: (err) => this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message, stack: (err as Error).stack }, 'scp: unexpected error'),
+    });
+    const closed = () => void session.close();
+    channel.once('close', closed);
+    this.scp.add(session);
+    if (this.ended) {
+      await session.close();
+      return;
+    }
+    channel.resume();
+    try {
+      const code = await scp.run();
+      channel.exit(code);
+      channel.end();
+    } finally {
+      await session.close(); // an upload not committed is aborted here
+      this.scp.delete(session);
+    }
   }
 
   private async startSftp(channel: ServerChannel, id: string): Promise<void> {

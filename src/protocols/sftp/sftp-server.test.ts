@@ -57,6 +57,9 @@ void test('algorithms: defaults are modern; legacy ones only when listed', () =>
   assert.ok((l.algorithms.hmac as string[]).includes('hmac-sha2-256'));
   assert.ok(!(l.algorithms.hmac as string[]).includes('hmac-sha2-512'));
   assert.equal(l.sha1UserSignatures, true);
+  // server-sig-algs advertises exactly what is accepted
+  assert.deepEqual(d.userKeySignatures, ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256']);
+  assert.deepEqual(l.userKeySignatures, [...d.userKeySignatures, 'ssh-rsa']);
 });
 
 void test('SSH methods offered follow the factors still open', () => {

@@ -28,6 +28,13 @@ export interface FakeFtpOptions {
   maxLoginFails?: number;
   /** USER reply for a given name (user enumeration). */
   userReply?: (user: string) => string;
+  /** Accept uploads and MKD but refuse DELE and RMD (probe files stay behind). */
+  undeletable?: boolean;
+  /** STAT reply after login (default: `stat`, else a bare 211). */
+  loggedInStat?: string;
+  /** Reset (TCP RST) every data connection: as soon as it is accepted, or once the transfer
+   * command's preliminary reply has been sent. */
+  resetData?: 'accept' | 'transfer';
 }
 
 export interface FakeFtp {
@@ -67,7 +74,7 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
         const line = buf.slice(0, i).replace(/\r$/, '');
         buf = buf.slice(i + 1);
         commands.push(line);
-        void onLine(line);
+        onLine(line).catch(() => undefined);
       }
     };
     const attach = (s: net.Socket): void => {
@@ -85,6 +92,7 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           sockets.add(d);
           d.on('error', () => d.destroy());
           srv.close();
+          if (o.resetData === 'accept') d.resetAndDestroy();
           resolve(d);
         });
       });
@@ -94,6 +102,11 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
     const dataSocket = async (): Promise<net.Socket> => {
       const raw = await pending!;
       pending = undefined;
+      if (o.resetData === 'transfer') {
+        raw.resetAndDestroy();
+        send('426 Connection closed; transfer aborted.');
+        throw new Error('data connection reset by the fake server');
+      }
       if (!protP || !dataCtx) return raw;
       const ts = new tls.TLSSocket(raw, { isServer: true, secureContext: dataCtx });
       ts.on('error', () => ts.destroy());
@@ -116,7 +129,7 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           send(o.syst ?? '215 UNIX Type: L8');
           return;
         case 'STAT':
-          send(o.stat ?? (loggedIn ? '211 End of status' : '530 Please login with USER and PASS.'));
+          send(loggedIn ? (o.loggedInStat ?? o.stat ?? '211 End of status') : (o.stat ?? '530 Please login with USER and PASS.'));
           return;
         case 'SITE':
           send(/^CPFR/i.test(arg) ? (o.cpfrReply ?? '530 Please login with USER and PASS.') : '500 Unknown SITE command.');
@@ -225,7 +238,8 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           return;
         }
         case 'DELE':
-          send(files.delete(arg) ? '250 Delete operation successful.' : '550 Delete operation failed.');
+          if (o.undeletable) send('550 Permission denied.');
+          else send(files.delete(arg) ? '250 Delete operation successful.' : '550 Delete operation failed.');
           return;
         case 'MKD':
           if (!o.writable) send('550 Create directory operation failed.');
@@ -235,7 +249,8 @@ export async function startFakeFtp(t: TestContext, o: FakeFtpOptions): Promise<F
           }
           return;
         case 'RMD':
-          send(dirs.delete(arg) ? '250 Remove directory operation successful.' : '550 Remove directory operation failed.');
+          if (o.undeletable) send('550 Permission denied.');
+          else send(dirs.delete(arg) ? '250 Remove directory operation successful.' : '550 Remove directory operation failed.');
           return;
         default:
           send('502 Command not implemented.');
