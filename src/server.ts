@@ -84,6 +84,10 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     core.logger.warn('ftps.allowPlaintext is on: FTP logins are accepted without TLS; credentials may cross in clear');
     out('  WARNING: ftps.allowPlaintext is on: logins without TLS are accepted');
   }
+  if (config.ftps.enabled && config.ftps.dataTlsSessionReuse === 'optional') {
+    core.logger.warn('ftps.dataTlsSessionReuse is optional: a data connection is tied to its session by address only; another client at that address can take a transfer over');
+    out('  WARNING: ftps.dataTlsSessionReuse is optional: FTPS data connections need not resume the control TLS session');
+  }
   if (config.sftp.enabled && config.sftp.legacyAlgorithms.length > 0) out(`  WARNING: sftp.legacyAlgorithms enables weaker SSH algorithms: ${config.sftp.legacyAlgorithms.join(', ')}`);
   core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`) });
   health?.setReady(true);

@@ -52,6 +52,26 @@ export const LIMITS = {
   ftpTlsSessionCacheEntries: 32,
   /** Bytes buffered on a TLS data connection before the transfer waits (back-pressure), each way. */
   ftpDataBufferBytes: 1024 * 1024,
+  /**
+   * Passive (PASV/EPSV) listeners waiting for their data connection, per user and per client
+   * address, over all their sessions (a session has at most one: a new PASV/EPSV closes the
+   * last). Bounds how much of ftps.passivePorts a few accounts can hold.
+   */
+  ftpPassivePendingPerUser: 8,
+  ftpPassivePendingPerAddress: 16,
+  /** A passive listener not taken by a transfer command within this time is closed, ms. */
+  ftpPassivePendingTimeoutMs: 20_000,
+  /**
+   * Control-connection output: bytes of replies (a STAT listing included) waiting for a client
+   * that does not read, beyond which the connection is dropped, and the time a reply may wait
+   * for the client to read before the connection is dropped, ms. Replies are written with
+   * back-pressure: the next command runs, and the next part of a listing is read from disk,
+   * only once the client has read the last.
+   */
+  ftpMaxOutputBytes: 256 * 1024,
+  ftpOutputStallTimeoutMs: 60_000,
+  /** Bytes of a long multi-line reply (a STAT listing) gathered before each write. */
+  ftpReplyChunkBytes: 16 * 1024,
 
   // --- SFTP ---
   /** Largest SFTP packet accepted, bytes (limits@openssh.com max-packet-length). */

@@ -79,11 +79,13 @@ export const configSchema = z.strictObject({
       /**
        * TLS session reuse on data connections (the peer address binding always applies):
        * 'required': every data connection must resume the control connection's TLS session;
-       * 'first': the first data connection must, later ones may do a full handshake (curl with
-       * OpenSSL on TLS 1.3 resumes only its first data connection); 'optional': never checked.
-       * See docs/ftps.md.
+       * DANGEROUS 'optional': never checked (for clients that never resume, such as Python's
+       * stock ftplib): another client at the same address can take a data connection over.
+       * Warned about at every start, reported by posture. See docs/ftps.md.
        */
-      dataTlsSessionReuse: z.enum(['required', 'first', 'optional']).default('first'),
+      dataTlsSessionReuse: z
+        .enum(['required', 'optional'], { error: 'must be "required" (the default) or "optional" ("first" was removed: any data connection after the first could be taken over by a fresh TLS handshake from the same address)' })
+        .default('required'),
     })
     .prefault({}),
   tls: z

@@ -49,6 +49,8 @@ export const ERROR_CATALOGUE = {
   ERR_PROTOCOL_MALFORMED: 'The client sent malformed protocol input',
   ERR_PROTOCOL_LINE_TOO_LONG: 'The command line is too long',
   ERR_PROTOCOL_TLS_TRUNCATED: 'The connection ended without a TLS close_notify: the data may be truncated',
+  ERR_PROTOCOL_PASSIVE_LIMIT: 'Too many passive data connections are waiting for this user or address',
+  ERR_PROTOCOL_OUTPUT_STALLED: 'The client stopped reading the server’s replies',
 
   // users and keys (store, CLI)
   ERR_USER_INVALID_NAME: 'The user name is not valid',

@@ -89,12 +89,12 @@ export const POSTURE_CHECKS: readonly PostureCheck[] = [
     title: 'FTPS data connections need not resume the control connection’s TLS session',
     layer: 'encryption',
     severity: 'medium',
-    fix: 'Set ftps.dataTlsSessionReuse to "first" (the default) or "required", so a data connection is tied to its control connection by TLS session resumption as well as by address.',
+    fix: 'Set ftps.dataTlsSessionReuse to "required" (the default), so every data connection is tied to its control connection by TLS session resumption as well as by address; move clients that never resume (Python\'s stock ftplib) to a resuming subclass, curl, lftp or SFTP.',
     evaluate: ({ snapshot: { config } }) =>
       !config.ftps.enabled
         ? na('FTPS is disabled')
         : config.ftps.dataTlsSessionReuse === 'optional'
-          ? fail(['ftps.dataTlsSessionReuse: optional: only the peer address ties a data connection to its session'])
+          ? fail(['ftps.dataTlsSessionReuse: optional: only the peer address ties a data connection to its session (another client at that address can take a transfer over)'])
           : pass(`ftps.dataTlsSessionReuse: ${config.ftps.dataTlsSessionReuse}`),
   },
   {

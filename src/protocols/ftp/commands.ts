@@ -11,7 +11,7 @@ import type { VfsStat, WriteMode } from '../../vfs/vfs.ts';
 import type { FtpConnection, UploadData } from './connection.ts';
 import { replyForErrorCode } from './error-replies.ts';
 import { checkActiveTarget, formatEpsvReply, formatPasvReply, parseEprtArgument, parsePortArgument } from './data-channel.ts';
-import { formatFtpTime, formatListLine, formatMlsxLine, isListableName, parseFtpTime } from './listing.ts';
+import { formatFtpTime, formatListLine, formatMlsxLine, formatNameLine, parseFtpTime } from './listing.ts';
 import { quotePath } from './replies.ts';
 
 export type Handler = (c: FtpConnection, arg: string) => Promise<void> | void;
@@ -98,14 +98,14 @@ async function listing(c: FtpConnection, arg: string, style: ListStyle): Promise
   }
   const can = (p: Parameters<typeof session.can>[0]): boolean => session.can(p);
   const owner = session.user.name;
-  const format = (name: string, st: VfsStat): string => (style === 'list' ? formatListLine(name, st, owner) : style === 'mlsd' ? formatMlsxLine(name, st, can) : name);
+  const format = (name: string, st: VfsStat): string => (style === 'list' ? formatListLine(name, st, owner) : style === 'mlsd' ? formatMlsxLine(name, st, can) : formatNameLine(name));
   async function* lines(): AsyncIterable<string> {
     if (stat.type !== 'directory') {
       yield format(path.posix.basename(target), stat);
       return;
     }
     if (style === 'mlsd') yield formatMlsxLine('.', stat, can, 'cdir');
-    for await (const e of session.list(target)) if (isListableName(e.name)) yield format(e.name, e.stat);
+    for await (const e of session.list(target)) yield format(e.name, e.stat);
   }
   await c.runTransfer(async (signal) => {
     c.reply(150, 'Opening data connection for directory listing');
@@ -409,14 +409,16 @@ const TABLE: CommandRow[] = [
         const lines = ['FTPS server status:', `Connected from ${c.ctx.remoteAddress}`, c.secure ? 'Control connection is encrypted' : 'Control connection is NOT encrypted', c.session ? `Logged in as ${c.session.user.name}` : 'Not logged in', `Data protection: ${c.prot === 'P' ? 'private' : 'none'}`, 'End of status'];
         return c.reply(211, lines);
       }
+      const session = c.session;
       const p = resolve(c, stripListOptions(arg));
-      const st = await c.session.stat(p);
-      const lines = [`Status of ${p}:`];
-      if (st.type === 'directory') {
-        for await (const e of c.session.list(p)) if (isListableName(e.name)) lines.push(formatListLine(e.name, e.stat, c.session.user.name));
-      } else lines.push(formatListLine(path.posix.basename(p), st, c.session.user.name));
-      lines.push('End of status');
-      c.reply(213, lines);
+      const st = await session.stat(p);
+      const owner = session.user.name;
+      // Streamed with back-pressure: a big folder is never held whole (issue 14.10).
+      async function* lines(): AsyncIterable<string> {
+        if (st.type !== 'directory') yield formatListLine(path.posix.basename(p), st, owner);
+        else for await (const e of session.list(p)) yield formatListLine(e.name, e.stat, owner);
+      }
+      await c.replyStream(213, `Status of ${p}:`, lines(), 'End of status');
     },
   },
   // --- transfers ---

@@ -22,7 +22,7 @@ import { COMMANDS } from './commands.ts';
 import { DataChannelError, type PassivePorts } from './data-channel.ts';
 import { replyForError, replyForErrorCode } from './error-replies.ts';
 import { LineReader } from './line-reader.ts';
-import { formatReply } from './replies.ts';
+import { formatReply, formatReplyPart } from './replies.ts';
 import { CloseNotifyGuard, TlsBinding } from './tls-binding.ts';
 
 export interface FtpConnectionDeps {
@@ -31,7 +31,7 @@ export interface FtpConnectionDeps {
   passivePorts: PassivePorts;
 }
 
-type DataSetup = { kind: 'passive'; server: net.Server; socket: Promise<net.Socket> } | { kind: 'active'; address: string; port: number };
+type DataSetup = { kind: 'passive'; server: net.Server; socket: Promise<net.Socket>; expiry: NodeJS.Timeout } | { kind: 'active'; address: string; port: number };
 
 /** An upload's data connection, and the check that its end was the client's own. */
 export interface UploadData {
@@ -57,6 +57,8 @@ export class FtpConnection {
   private busy = false;
   /** AUTH TLS accepted, handshake not done: clear-text input is no longer read. */
   private upgrading = false;
+  /** Bytes received in clear after AUTH TLS and discarded (audited once TLS is up). */
+  private droppedInClear = 0;
   private overlong = 0;
   private dataSetup: DataSetup | null = null;
   private readonly flow: AuthFlow;
@@ -73,8 +75,6 @@ export class FtpConnection {
   renameFrom: string | undefined;
   hashAlgorithm: 'SHA-256' | 'SHA-512' | 'SHA-1' | 'MD5' = 'SHA-256';
   transfer: RunningTransfer | null = null;
-  /** A data connection has resumed this control connection's TLS session. */
-  private resumedOnce = false;
 
   constructor(
     private readonly raw: net.Socket,
@@ -156,7 +156,10 @@ export class FtpConnection {
 
   private queueLine(line: Buffer | null): void {
     // SECURITY: after AUTH TLS, nothing that arrived in clear is run (STARTTLS injection).
-    if (this.upgrading) return;
+    if (this.upgrading) {
+      this.droppedInClear += line ? line.length + 2 : LIMITS.ftpMaxLineBytes;
+      return;
+    }
     if (line && this.transfer && /^\s*ABOR\s*$/i.test(line.toString('latin1'))) {
       void this.abortTransfer();
       return;
@@ -174,6 +177,9 @@ export class FtpConnection {
     this.busy = true;
     try {
       while (!this.closed && this.queue.length > 0) {
+        // SECURITY: back-pressure: the next command runs only once the client has read the
+        // replies so far (a client that sends and never reads cannot grow our output).
+        if (!(await this.outputDrained())) return;
         const line = this.queue.shift();
         if (!line) this.reply(500, 'Command line too long');
         else await this.execute(line);
@@ -229,19 +235,96 @@ export class FtpConnection {
   }
 
   reply(code: number, text: string | readonly string[]): void {
+    this.writeOutput(formatReply(code, text));
+  }
+
+  /**
+   * A multi-line reply whose middle lines come from `lines` (a STAT listing): written piece by
+   * piece with back-pressure, never built whole. The first line is written only once the first
+   * middle line is known, so an error before it is an ordinary error reply.
+   */
+  async replyStream(code: number, first: string, lines: AsyncIterable<string>, last: string): Promise<void> {
+    const it = lines[Symbol.asyncIterator]();
+    let next = await it.next();
+    let chunk = formatReplyPart.first(code, first);
+    try {
+      while (!next.done) {
+        chunk += formatReplyPart.middle(next.value);
+        if (chunk.length >= LIMITS.ftpReplyChunkBytes) {
+          this.writeOutput(chunk);
+          chunk = '';
+          if (!(await this.outputDrained())) return;
+        }
+        next = await it.next();
+      }
+    } catch (err) {
+      // The reply has begun: it must end with its own code. Nothing internal is disclosed.
+      const r = replyForError(err);
+      this.writeOutput(chunk + formatReplyPart.last(code, `Listing incomplete: ${r.text}`));
+      return;
+    } finally {
+      if (!next.done) await it.return?.();
+    }
+    this.writeOutput(chunk + formatReplyPart.last(code, last));
+  }
+
+  /** Writes to the control connection; a client that lets too much pile up is dropped. */
+  private writeOutput(text: string): void {
     if (this.control.destroyed || !this.control.writable) return;
-    this.control.write(formatReply(code, text));
+    this.control.write(text);
+    // SECURITY: bounded output per connection, whatever path wrote it (replies during a
+    // transfer do not wait for the client).
+    if (this.control.writableLength > LIMITS.ftpMaxOutputBytes) this.dropStalled(`over ${LIMITS.ftpMaxOutputBytes} bytes of replies unread`);
+  }
+
+  /**
+   * Resolves true once the control connection's output has drained (at once when it has), false
+   * when the connection is gone: dropped after LIMITS.ftpOutputStallTimeoutMs without draining.
+   */
+  private outputDrained(): Promise<boolean> {
+    const out = this.control;
+    if (out.destroyed || this.closed) return Promise.resolve(false);
+    if (!out.writableNeedDrain) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        out.off('drain', onDrain);
+        out.off('close', onClose);
+        resolve(ok);
+      };
+      const onDrain = (): void => done(true);
+      const onClose = (): void => done(false);
+      const timer = setTimeout(() => {
+        this.dropStalled(`replies unread for ${LIMITS.ftpOutputStallTimeoutMs} ms`);
+        done(false);
+      }, LIMITS.ftpOutputStallTimeoutMs);
+      timer.unref();
+      out.once('drain', onDrain);
+      out.once('close', onClose);
+    });
+  }
+
+  /** A client that does not read its replies: audited and disconnected (nothing more is sent). */
+  private dropStalled(detail: string): void {
+    if (this.control.destroyed) return;
+    this.core.audit.emit({ type: 'session.timeout', connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, user: this.session?.user.name, code: 'ERR_PROTOCOL_OUTPUT_STALLED' });
+    this.core.logger.info({ connectionId: this.ctx.id, detail }, 'FTP client dropped: it does not read its replies');
+    this.destroy();
   }
 
   // ---------------------------------------------------------------- TLS and login
 
   /** AUTH TLS: the 234 reply in clear, then the handshake on the same socket. */
   async upgradeToTls(): Promise<void> {
-    // SECURITY: commands pipelined after AUTH in clear are dropped, never run under TLS.
+    // SECURITY: STARTTLS injection (CVE-2011-0411). Nothing received in clear after AUTH may
+    // reach the TLS session: lines queued behind it, lines in the same read (queueLine drops
+    // them while upgrading) and a partial line in the reader are all discarded. Bytes arriving
+    // after this point go to the TLS layer (clear text there fails the handshake).
     this.upgrading = true;
-    this.queue.length = 0;
     this.raw.off('data', this.onData);
     this.raw.pause();
+    for (const line of this.queue.splice(0)) this.droppedInClear += line ? line.length + 2 : LIMITS.ftpMaxLineBytes;
+    this.droppedInClear += this.reader.discard();
     this.reply(234, 'Proceed with TLS negotiation');
     try {
       const socket = await this.bindTls().handshake(this.raw);
@@ -250,6 +333,10 @@ export class FtpConnection {
       this.attach(socket);
     } catch {
       this.destroy();
+      return;
+    }
+    if (this.droppedInClear > 0) {
+      this.core.audit.emit({ type: 'protocol.malformed', connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, code: 'ERR_PROTOCOL_MALFORMED', detail: `${this.droppedInClear} bytes sent in clear after AUTH TLS were discarded (STARTTLS injection); send nothing after AUTH TLS until the handshake is done` });
     }
   }
 
@@ -295,14 +382,23 @@ export class FtpConnection {
   // ---------------------------------------------------------------- data channel
 
   async openPassive(): Promise<number> {
+    // SECURITY: one pending listener per session: a new PASV/EPSV closes the last.
     this.closeDataSetup();
     const expected = this.ctx.remoteAddress;
+    const owner = { user: this.session!.user.name, address: expected };
+    const over = this.deps.passivePorts.check(owner);
+    if (over) {
+      // SECURITY: passive-port exhaustion: a few accounts or one address cannot hold the range.
+      const cap = over === 'user' ? LIMITS.ftpPassivePendingPerUser : LIMITS.ftpPassivePendingPerAddress;
+      this.core.audit.emit({ type: 'conn.refused', connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: expected, user: owner.user, code: 'ERR_PROTOCOL_PASSIVE_LIMIT', rule: `ftps.passive.per-${over}` });
+      throw new DataChannelError(425, `Too many data connections waiting for this ${over === 'user' ? 'account' : 'address'} (at most ${cap}); use them or close the other sessions`);
+    }
     let settle: { resolve: (s: net.Socket) => void; reject: (e: Error) => void } | undefined;
     const socket = new Promise<net.Socket>((resolve, reject) => {
       settle = { resolve, reject };
     });
     socket.catch(() => undefined);
-    const server = await this.deps.passivePorts.listen(this.ctx.localAddress, (s) => {
+    const server = await this.deps.passivePorts.listen(this.ctx.localAddress, owner, (s) => {
       s.on('error', () => undefined);
       const from = normaliseAddress(s.remoteAddress ?? '');
       // SECURITY: a data connection must come from the control connection's peer.
@@ -316,7 +412,12 @@ export class FtpConnection {
       settle = undefined;
     });
     server.once('close', () => settle?.reject(new DataChannelError(425, 'Data connection closed')));
-    this.dataSetup = { kind: 'passive', server, socket };
+    // A listener (or its accepted socket) not taken by a transfer command in time is closed.
+    const expiry = setTimeout(() => {
+      if (this.dataSetup?.kind === 'passive' && this.dataSetup.server === server) this.closeDataSetup();
+    }, LIMITS.ftpPassivePendingTimeoutMs);
+    expiry.unref();
+    this.dataSetup = { kind: 'passive', server, socket, expiry };
     return (server.address() as net.AddressInfo).port;
   }
 
@@ -331,6 +432,7 @@ export class FtpConnection {
 
   closeDataSetup(): void {
     if (this.dataSetup?.kind === 'passive') {
+      clearTimeout(this.dataSetup.expiry);
       this.dataSetup.server.close();
       void this.dataSetup.socket.then((s) => s.destroy(), () => undefined);
     }
@@ -372,6 +474,7 @@ export class FtpConnection {
     const setup = this.dataSetup;
     this.dataSetup = null;
     if (!setup) throw new DataChannelError(425, 'Use PASV, EPSV, PORT or EPRT first');
+    if (setup.kind === 'passive') clearTimeout(setup.expiry); // the transfer's own timeout applies now
     const raw = await withTimeout(setup.kind === 'passive' ? setup.socket : this.connectActive(setup.address, setup.port), LIMITS.ftpDataConnectTimeoutMs, signal, () => {
       if (setup.kind === 'passive') setup.server.close();
     }).catch((err: unknown) => {
@@ -387,17 +490,18 @@ export class FtpConnection {
     let data: tls.TLSSocket;
     try {
       // A deeper write queue keeps the socket fed between file reads (large downloads).
-      data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataBufferBytes });
+      // A renewed ticket for the client's next data connection, unless the client will not read
+      // this one (an upload: see ticket-keys.ts).
+      data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataBufferBytes, renewTicket: !upload });
     } catch {
       raw.destroy();
       throw new DataChannelError(425, 'TLS handshake on the data connection failed');
     }
     data.on('error', () => undefined);
-    // SECURITY: the data channel must resume this control connection's TLS session.
-    const policy = this.core.config.ftps.dataTlsSessionReuse;
-    const mustResume = policy === 'required' || (policy === 'first' && !this.resumedOnce);
-    if (data.isSessionReused()) this.resumedOnce = true;
-    else if (mustResume) {
+    // SECURITY: every data connection must resume this control connection's TLS session (its
+    // tickets and session IDs exist nowhere else: tls-binding.ts), or a client at the same
+    // address (NAT, a shared host) could take over any transfer with a fresh handshake.
+    if (!data.isSessionReused() && this.core.config.ftps.dataTlsSessionReuse === 'required') {
       // A clean TLS close (close_notify), so the client reads EOF and then our 522.
       data.end();
       setTimeout(() => raw.destroy(), 2000).unref();

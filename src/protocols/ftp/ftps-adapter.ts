@@ -7,6 +7,7 @@ import { listen, type Listening } from '../../net/listener.ts';
 import type { AdapterFactory, BoundListener, ProtocolAdapter } from '../adapter.ts';
 import { FtpConnection } from './connection.ts';
 import { PassivePorts } from './data-channel.ts';
+import { ticketRenewalAvailable } from './ticket-keys.ts';
 
 class FtpsAdapter implements ProtocolAdapter {
   readonly name = 'ftps';
@@ -19,6 +20,9 @@ class FtpsAdapter implements ProtocolAdapter {
     this.tls = core.identity.tls;
     const [lo, hi] = parsePortRange(core.config.ftps.passivePorts)!;
     this.passivePorts = new PassivePorts(lo, hi);
+    if (!ticketRenewalAvailable && core.config.ftps.dataTlsSessionReuse === 'required') {
+      core.logger.warn('this Node.js has no TLS ticket-key callback: TLS 1.3 clients that use a ticket once (curl with OpenSSL) cannot resume a second data connection and get 522; see docs/ftps.md');
+    }
   }
 
   private accept(implicit: boolean) {

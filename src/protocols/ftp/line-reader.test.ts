@@ -28,3 +28,14 @@ void test('Telnet IAC sequences are removed; IAC IAC is a literal 0xFF', () => {
   assert.deepEqual(lines(r.push(Buffer.from([0x42, 0xff]))), []);
   assert.deepEqual(lines(r.push(Buffer.from([0xfd, 0x03, 0x43, 0x0a]))), ['BC']);
 });
+
+void test('discard() forgets a partial line: it never prefixes the next one (STARTTLS injection)', () => {
+  const r = new LineReader(100);
+  assert.deepEqual(lines(r.push(Buffer.from('AUTH TLS\r\nDELE x'))), ['AUTH TLS']);
+  assert.equal(r.discard(), 6);
+  assert.deepEqual(lines(r.push(Buffer.from('NOOP\r\n'))), ['NOOP']);
+  // also in the middle of a Telnet sequence or of an overlong line
+  r.push(Buffer.from([0x41, 0xff]));
+  r.discard();
+  assert.deepEqual(lines(r.push(Buffer.from('\xf4B\n', 'latin1'))), ['\xf4B']);
+});

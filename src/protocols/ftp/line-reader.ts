@@ -57,6 +57,20 @@ export class LineReader {
     return this.length;
   }
 
+  /**
+   * Forgets everything buffered (a partial line, a Telnet sequence in progress) and returns how
+   * many line bytes that was. SECURITY: called when the transport changes (AUTH TLS), so that
+   * nothing received before the change can become part of a line read after it.
+   */
+  discard(): number {
+    const dropped = this.length;
+    this.parts = [];
+    this.length = 0;
+    this.discarding = false;
+    this.telnet = 0;
+    return dropped;
+  }
+
   private stripTelnet(chunk: Buffer): Buffer {
     if (this.telnet === 0 && !chunk.includes(IAC)) return chunk;
     const out = Buffer.allocUnsafe(chunk.length);

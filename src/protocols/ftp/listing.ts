@@ -1,7 +1,9 @@
 // Directory listings and time stamps in the forms FTP clients parse: `ls -l` lines for LIST,
-// RFC 3659 facts for MLSD/MLST, YYYYMMDDHHMMSS (UTC) for MDTM and `modify`.
+// RFC 3659 facts for MLSD/MLST, YYYYMMDDHHMMSS (UTC) for MDTM and `modify`. Names are shown
+// with control characters written as `\xHH` (SECURITY: terminal and line injection).
 import type { Permission } from '../../session/permissions.ts';
 import type { VfsStat } from '../../vfs/vfs.ts';
+import { escapeControlChars } from '../display-name.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const SIX_MONTHS_MS = 182 * 86_400_000;
@@ -36,7 +38,7 @@ export function formatListLine(name: string, stat: VfsStat, owner: string, now =
   const t = stat.mtime;
   const recent = Math.abs(now - t.getTime()) < SIX_MONTHS_MS;
   const when = `${MONTHS[t.getUTCMonth()]} ${String(t.getUTCDate()).padStart(2, ' ')} ${recent ? `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}` : ` ${t.getUTCFullYear()}`}`;
-  return `${modeString(stat)} ${String(stat.nlink).padStart(3, ' ')} ${owner} ${owner} ${String(stat.size).padStart(12, ' ')} ${when} ${name}`;
+  return `${modeString(stat)} ${String(stat.nlink).padStart(3, ' ')} ${owner} ${owner} ${String(stat.size).padStart(12, ' ')} ${when} ${escapeControlChars(name)}`;
 }
 
 /** RFC 3659 `perm` fact from the session's permissions. */
@@ -68,10 +70,10 @@ export function formatMlsxLine(name: string, stat: VfsStat, can: (p: Permission)
   const facts = [`type=${type}`];
   if (stat.type === 'file') facts.push(`size=${stat.size}`);
   facts.push(`modify=${formatFtpTime(stat.mtime)}`, `perm=${permFact(stat, can)}`, `UNIX.mode=0${(stat.mode & 0o777).toString(8)}`);
-  return `${facts.join(';')}; ${name}`;
+  return `${facts.join(';')}; ${escapeControlChars(name)}`;
 }
 
-/** A name that could break a listing line (CR/LF) is left out of listings. */
-export function isListableName(name: string): boolean {
-  return !/[\r\n\0]/.test(name);
+/** An NLST line: the name alone, control characters escaped. */
+export function formatNameLine(name: string): string {
+  return escapeControlChars(name);
 }

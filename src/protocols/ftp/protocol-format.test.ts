@@ -12,7 +12,9 @@ const stat = { type: 'file' as const, size: 42, mode: 0o644, mtime: new Date(Dat
 void test('replies: single, multi-line, and no line injection', () => {
   assert.equal(formatReply(200, 'ok'), '200 ok\r\n');
   assert.equal(formatReply(211, ['Features:', 'UTF8', 'End']), '211-Features:\r\n UTF8\r\n211 End\r\n');
-  assert.equal(formatReply(550, 'a\r\n230 fake'), '550 a  230 fake\r\n');
+  assert.equal(formatReply(550, 'a\r\n230 fake'), '550 a\\x0d\\x0a230 fake\r\n');
+  // terminal injection: ESC, BEL and C1 controls in an echoed name are escaped too
+  assert.equal(formatReply(257, '"/\x1b]0;pwned\x07\u009b" is the current directory'), '257 "/\\x1b]0;pwned\\x07\\x9b" is the current directory\r\n');
   assert.equal(quotePath('/a"b'), '"/a""b"');
 });
 

@@ -1,9 +1,11 @@
-// FTP replies are formatted here and nowhere else. Text never carries CR, LF or NUL (a file
-// name echoed in a reply must not forge a second reply line).
+// FTP replies are formatted here and nowhere else. Text never carries a control character: CR
+// and LF in a file name echoed in a reply would forge a second reply line, ESC or BEL would
+// reach the client's terminal. They are written as `\xHH` (display-name.ts), like listings.
+import { escapeControlChars } from '../display-name.ts';
 
 export function sanitizeReplyText(text: string): string {
-  // SECURITY: reply-line injection through names that contain line breaks.
-  return text.replace(/[\r\n\0]/g, ' ');
+  // SECURITY: reply-line and terminal injection through names echoed in replies.
+  return escapeControlChars(text);
 }
 
 /**
@@ -17,6 +19,16 @@ export function formatReply(code: number, text: string | readonly string[]): str
   const middle = lines.slice(1, -1).map((l) => ` ${l}\r\n`).join('');
   return `${first}${middle}${code} ${lines[lines.length - 1]}\r\n`;
 }
+
+/**
+ * A multi-line reply in pieces, for one too long to build whole (a STAT listing): the first
+ * line, any number of middle lines, the last line. Together they equal formatReply's output.
+ */
+export const formatReplyPart = {
+  first: (code: number, text: string): string => `${code}-${sanitizeReplyText(text)}\r\n`,
+  middle: (text: string): string => ` ${sanitizeReplyText(text)}\r\n`,
+  last: (code: number, text: string): string => `${code} ${sanitizeReplyText(text)}\r\n`,
+};
 
 /** A path inside a 257 reply: enclosed in quotes, embedded quotes doubled (RFC 959). */
 export function quotePath(path: string): string {

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { LIMITS } from '../../config/limits.ts';
 import { PortcullisError } from '../../errors/index.ts';
 import type { TlsIdentity } from '../../identity/identity.ts';
+import { installRenewingTicketKeys } from './ticket-keys.ts';
 
 /**
  * TLS 1.3 suites (all AEAD) and TLS 1.2 suites (ECDHE key exchange and AEAD only), in server
@@ -149,6 +150,8 @@ export class TlsBinding {
   private readonly events = new tls.Server();
   private readonly sessions = new Map<string, Buffer>();
   private readonly handshaking = new Set<tls.TLSSocket>();
+  /** Whether the handshake under way may send a renewed ticket (see ticket-keys.ts). */
+  private renewTicket = false;
 
   constructor(identity: TlsIdentity) {
     this.context = tls.createSecureContext({
@@ -157,6 +160,8 @@ export class TlsBinding {
       ticketKeys: randomBytes(48),
       sessionIdContext: randomBytes(16).toString('hex'),
     });
+    // Per-connection keys too, and a new ticket on each resumed download or listing.
+    installRenewingTicketKeys(this.context, () => this.renewTicket);
     this.events.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
       if (this.sessions.size >= LIMITS.ftpTlsSessionCacheEntries) {
         const oldest = this.sessions.keys().next().value;
@@ -174,9 +179,11 @@ export class TlsBinding {
    * Runs the server side of a TLS handshake on an accepted (or connected) socket. With a
    * CloseNotifyGuard the TLS socket ends only on the peer's close_notify.
    */
-  handshake(socket: net.Socket | CloseNotifyGuard, options: { highWaterMark?: number } = {}): Promise<tls.TLSSocket> {
+  handshake(socket: net.Socket | CloseNotifyGuard, options: { highWaterMark?: number; renewTicket?: boolean } = {}): Promise<tls.TLSSocket> {
+    const { renewTicket = false, ...socketOptions } = options;
+    this.renewTicket = renewTicket; // one data handshake at a time per control connection
     return new Promise((resolve, reject) => {
-      const s = new tls.TLSSocket(socket, { ...SOCKET_OPTIONS, server: this.events, secureContext: this.context, ...options });
+      const s = new tls.TLSSocket(socket, { ...SOCKET_OPTIONS, server: this.events, secureContext: this.context, ...socketOptions });
       if (socket instanceof CloseNotifyGuard) socket.watch(s);
       this.handshaking.add(s);
       const settle = (err: Error | null): void => {

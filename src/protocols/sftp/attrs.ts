@@ -2,6 +2,7 @@
 // report (STAT, READDIR), plus the `ls -l` style long name OpenSSH's `ls -l` prints.
 import { LIMITS } from '../../config/limits.ts';
 import type { VfsAttributes, VfsStat } from '../../vfs/vfs.ts';
+import { escapeControlChars } from '../display-name.ts';
 import { ATTR_FLAGS } from './constants.ts';
 import { MalformedPacketError, type PacketWriter, type SftpReader } from './packet.ts';
 
@@ -71,5 +72,6 @@ export function formatLongname(name: string, st: VfsStat, owner: string, now = D
     ? `${MONTHS[m.getUTCMonth()]} ${day} ${String(m.getUTCHours()).padStart(2, '0')}:${String(m.getUTCMinutes()).padStart(2, '0')}`
     : `${MONTHS[m.getUTCMonth()]} ${day}  ${m.getUTCFullYear()}`;
   const o = owner.padEnd(8);
-  return `${permString(st)} ${String(st.nlink).padStart(4)} ${o} ${o} ${String(st.size).padStart(8)} ${when} ${name}`;
+  // SECURITY: the longname is for display: control characters are escaped (terminal injection).
+  return `${permString(st)} ${String(st.nlink).padStart(4)} ${o} ${o} ${String(st.size).padStart(8)} ${when} ${escapeControlChars(name)}`;
 }

@@ -43,6 +43,8 @@ void test('parseAttrs keeps permission bits only (curl sends 0100644) and reads 
   const a = parseAttrs(new SftpReader(w.finish().subarray(5)));
   assert.deepEqual(a, { size: 10, mode: 0o4755, atime: new Date(1000), mtime: new Date(2000) });
   assert.match(formatLongname('f', { type: 'file', size: 5, mode: 0o644, mtime: new Date(), atime: new Date(), uid: 0, gid: 0, nlink: 1 }, 'alice'), /^-rw-r--r--\s+1 alice\s+alice\s+5 \w{3} \d\d \d\d:\d\d f$/);
+  // a name with control characters on disk: the display-only longname escapes them
+  assert.match(formatLongname('a\x1b[31mb\x07\r\n', { type: 'file', size: 5, mode: 0o644, mtime: new Date(), atime: new Date(), uid: 0, gid: 0, nlink: 1 }, 'alice'), / a\\x1b\[31mb\\x07\\x0d\\x0a$/);
 });
 
 void test('algorithms: defaults are modern; legacy ones only when listed', () => {

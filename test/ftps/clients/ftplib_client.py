@@ -1,10 +1,12 @@
 """Python ftplib against Portcullis FTPS.
 
-usage: ftplib_client.py scenario PORT USER PASSWORD CAFILE WORKDIR TLSVERSION [stock]
+usage: ftplib_client.py scenario PORT USER PASSWORD CAFILE WORKDIR TLSVERSION [stock|stock-scenario]
 
 `ReusingFTP_TLS` resumes the control connection's TLS session on data connections (what the
-server requires). With `stock`, the unmodified FTP_TLS is used for one listing: it must get a
-clear 522 refusal. Prints one JSON object with the results.
+server requires by default). With `stock`, the unmodified FTP_TLS is used for one listing: by
+default it must get a clear 522 refusal. With `stock-scenario`, the unmodified FTP_TLS runs the
+whole scenario (a server with the `ftps.dataTlsSessionReuse: optional` opt-in). Prints one JSON
+object with the results.
 """
 import ftplib
 import hashlib
@@ -59,7 +61,8 @@ def main():
         print(json.dumps(out))
         return
 
-    ftp = connect(ReusingFTP_TLS, port, user, password, cafile, version)
+    cls = ftplib.FTP_TLS if rest and rest[0] == "stock-scenario" else ReusingFTP_TLS
+    ftp = connect(cls, port, user, password, cafile, version)
     out["tls"] = ftp.sock.version()
     out["mkd"] = ftp.mkd("py")
     ftp.cwd("py")
