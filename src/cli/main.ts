@@ -11,6 +11,7 @@ import { registerServeCommand } from './serve-command.ts';
 import { registerSessionCommands } from './session-commands.ts';
 import { registerScanCommand } from '../scanner/cli.ts';
 import { registerPostureCommand } from '../posture/cli.ts';
+import { registerMigrateCommands } from '../migrate/cli.ts';
 import { registerUserCommands } from './user-commands.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerSessionCommands(program);
   registerScanCommand(program);
   registerPostureCommand(program);
+  registerMigrateCommands(program);
   return program;
 }
 
