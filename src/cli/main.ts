@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   sessions: async () => (await import('./session-commands.ts')).registerSessionCommands,
   scan: async () => (await import('../scanner/cli.ts')).registerScanCommand,
   posture: async () => (await import('../posture/cli.ts')).registerPostureCommand,
+  migrate: async () => (await import('../migrate/cli.ts')).registerMigrateCommands,
 };
 /** Commands registered by another row's module. */
 const ALIASES: Record<string, string> = { allow: 'ban', deny: 'ban' };

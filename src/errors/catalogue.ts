@@ -97,6 +97,9 @@ export const ERROR_CATALOGUE = {
 
   // posture (self-assessment of the running server)
   ERR_POSTURE_LIFECYCLE: 'The runtime and dependency lifecycle file is invalid',
+
+  // migration from IIS FTP
+  ERR_MIGRATE_INPUT: 'The IIS configuration or log input cannot be read',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
