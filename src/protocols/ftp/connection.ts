@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import type { Core } from '../../app.ts';
 import { LIMITS } from '../../config/limits.ts';
 import type { AuthFlow } from '../../auth/auth-flow.ts';
-import type { ErrorCode } from '../../errors/index.ts';
+import { fromSystemError, reportInternal, type ErrorCode } from '../../errors/index.ts';
 import type { TlsIdentity } from '../../identity/identity.ts';
 import { normaliseAddress, type ConnectionContext } from '../../net/connection.ts';
 import type { ConnectionTimers } from '../../net/timeouts.ts';
@@ -220,6 +220,7 @@ export class FtpConnection {
       }
       await row.handler(this, arg);
     } catch (err) {
+      if (!(err instanceof DataChannelError)) reportInternal(fromSystemError(err), this.deps.core.logger, { connectionId: this.ctx.id, command: verb });
       const r = err instanceof DataChannelError ? err : replyForError(err);
       this.reply(r.code, r.text);
     } finally {

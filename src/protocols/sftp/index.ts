@@ -426,6 +426,7 @@ class SshConnection {
       onClientEnd: () => channel.exit(0),
       symlinkOrder: this.symlinkOrder,
       transport: this.socket,
+      logger: this.core.logger,
     });
     this.sftp.add(sftp);
     channel.on('close', () => this.sftp.delete(sftp));
