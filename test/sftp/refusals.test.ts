@@ -5,34 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ssh2 from 'ssh2';
 import type { AuditEvent } from '../../src/audit/events.ts';
+import { capture, until } from '../helpers/capture.ts';
 import type { SftpFixture } from './helpers.ts';
 import { PASSWORD, requireBinary, run, SSH_OPTS, startSftpFixture, USER } from './helpers.ts';
-
-/** Audit events and info log lines of the server, from now on. */
-export function capture(f: SftpFixture): { events: AuditEvent[]; logs: { obj: Record<string, unknown>; msg: string }[] } {
-  const events: AuditEvent[] = [];
-  f.srv.server.core.audit.subscribe((e) => events.push(e));
-  const logs: { obj: Record<string, unknown>; msg: string }[] = [];
-  const logger = f.srv.server.core.logger;
-  for (const level of ['info', 'warn', 'error'] as const) {
-    const orig = logger[level].bind(logger);
-    (logger as unknown as Record<string, unknown>)[level] = (obj: unknown, msg?: string) => {
-      if (typeof obj === 'object' && obj !== null) logs.push({ obj: obj as Record<string, unknown>, msg: msg ?? '' });
-      return (orig)(obj, msg);
-    };
-  }
-  return { events, logs };
-}
-
-async function until<T>(get: () => T | undefined, what: string, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 type Handshake = Extract<AuditEvent, { type: 'conn.handshake.failed' }>;
 const handshakeFailed = (events: AuditEvent[]) => events.find((e): e is Handshake => e.type === 'conn.handshake.failed');

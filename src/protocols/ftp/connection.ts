@@ -23,7 +23,8 @@ import { DataChannelError, type PassivePorts } from './data-channel.ts';
 import { replyForError, replyForErrorCode } from './error-replies.ts';
 import { LineReader } from './line-reader.ts';
 import { formatReply } from './replies.ts';
-import { CloseNotifyGuard, TlsBinding } from './tls-binding.ts';
+import { CloseNotifyGuard, TlsBinding, TlsHandshakeError } from './tls-binding.ts';
+import { explainTlsFailure } from './tls-refusal.ts';
 
 export interface FtpConnectionDeps {
   core: Core;
@@ -112,9 +113,32 @@ export class FtpConnection {
       this.becomeSecure(socket);
       this.attach(socket);
       this.reply(220, 'FTPS server ready');
-    } catch {
+    } catch (err) {
+      this.refusedTls(err, 'control (implicit)');
       this.destroy();
     }
+  }
+
+  /** A TLS handshake failed: audit and log the reason and the fix (tls-refusal.ts). */
+  private refusedTls(err: unknown, channel: string): void {
+    if (this.closed) return; // our own shutdown cut the handshake short
+    const cause = err instanceof TlsHandshakeError ? err.cause : err;
+    const alpn = err instanceof TlsHandshakeError ? err.alpn : undefined;
+    const why = explainTlsFailure(cause, alpn);
+    const code = (cause as { code?: string } | undefined)?.code;
+    this.core.audit.emit({
+      type: 'conn.handshake.failed',
+      code: 'ERR_PROTOCOL_TLS_HANDSHAKE',
+      connectionId: this.ctx.id,
+      protocol: this.ctx.protocol,
+      remoteAddress: this.ctx.remoteAddress,
+      ...(this.session && { user: this.session.user.name }),
+      reason: why.reason,
+      fix: why.fix,
+      weakens: why.weakens,
+      offered: { channel, ...(alpn && { alpn }), ...(code && { openssl: code }) },
+    });
+    this.core.logger.info({ connectionId: this.ctx.id, remoteAddress: this.ctx.remoteAddress, channel, alpn, openssl: code ?? (cause as Error | undefined)?.message, fix: why.fix }, `tls handshake refused (${channel}): ${why.reason}; fix: ${why.fix}`);
   }
 
   private bindTls(): TlsBinding {
@@ -249,7 +273,8 @@ export class FtpConnection {
       this.upgrading = false;
       this.becomeSecure(socket);
       this.attach(socket);
-    } catch {
+    } catch (err) {
+      this.refusedTls(err, 'control (AUTH TLS)');
       this.destroy();
     }
   }
@@ -389,7 +414,8 @@ export class FtpConnection {
     try {
       // A deeper write queue keeps the socket fed between file reads (large downloads).
       data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataBufferBytes });
-    } catch {
+    } catch (err) {
+      this.refusedTls(err, 'data');
       raw.destroy();
       throw new DataChannelError(425, 'TLS handshake on the data connection failed');
     }

@@ -143,6 +143,17 @@ export class CloseNotifyGuard extends Duplex {
   }
 }
 
+/** A failed server-side handshake: the cause, and the ALPN names the client sent. */
+export class TlsHandshakeError extends Error {
+  constructor(
+    cause: Error,
+    readonly alpn: string[] | undefined,
+  ) {
+    super(cause.message, { cause });
+    this.name = 'TlsHandshakeError';
+  }
+}
+
 export class TlsBinding {
   private readonly context: tls.SecureContext;
   /** Receives the session-cache events of this binding's sockets (never listens). */
@@ -176,7 +187,13 @@ export class TlsBinding {
    */
   handshake(socket: net.Socket | CloseNotifyGuard, options: { highWaterMark?: number } = {}): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
-      const s = new tls.TLSSocket(socket, { ...SOCKET_OPTIONS, server: this.events, secureContext: this.context, ...options });
+      // The ALPN names the client sent, kept to explain a refusal (tls-refusal.ts).
+      let alpn: string[] | undefined;
+      const ALPNCallback = (hello: { servername: string; protocols: string[] }) => {
+        alpn = hello.protocols;
+        return ftpAlpn(hello);
+      };
+      const s = new tls.TLSSocket(socket, { ...SOCKET_OPTIONS, ALPNCallback, server: this.events, secureContext: this.context, ...options });
       if (socket instanceof CloseNotifyGuard) socket.watch(s);
       this.handshaking.add(s);
       const settle = (err: Error | null): void => {
@@ -188,7 +205,7 @@ export class TlsBinding {
         if (err) {
           s.destroy();
           socket.destroy();
-          reject(err);
+          reject(new TlsHandshakeError(err, alpn));
         } else resolve(s);
       };
       const onSecure = (): void => settle(null);
