@@ -22,12 +22,16 @@ import { parseExecCommand, type ScpCommand } from '../scp/scp-command.ts';
 import { ScpServer } from '../scp/scp-server.ts';
 import { describeLegacy, selectAlgorithms, type AlgorithmSelection } from './algorithms.ts';
 import { explainKexRefusal, watchClientKexInit } from './kex-refusal.ts';
+import { sendUserauthBanner } from './userauth-banner.ts';
 import { SftpServer } from './sftp-server.ts';
 
 /** The identification string: a name, no version (threat model: no versions in banners). */
 export const SSH_IDENT = 'Portcullis';
 
 export const REFUSAL_MESSAGE = 'This server provides SFTP and SCP only: shell, exec of other commands, forwarding and agent requests are refused. Use sftp or scp.\r\n';
+
+/** What a user who needs MFA but has not enrolled is told after the right password. */
+export const notEnrolledMessage = (username: string) => `This account needs a one-time code but has none set up: ask the administrator to run "portcullis mfa enroll ${username}".`;
 
 type SshMethod = 'password' | 'publickey' | 'keyboard-interactive';
 
@@ -263,7 +267,13 @@ class SshConnection {
     this.username = username;
     switch (actx.method) {
       case 'password': {
-        return this.finish(actx, await this.flow.password(username, actx.password));
+        const step = await this.flow.password(username, actx.password);
+        if (step.status === 'failure' && step.code === 'ERR_AUTH_MFA_NOT_ENROLLED') {
+          // The password was right: say what is missing and which command fixes it, in a
+          // userauth banner (OpenSSH prints it; paramiko keeps it in get_banner()).
+          sendUserauthBanner(actx, notEnrolledMessage(username));
+        }
+        return this.finish(actx, step);
       }
       case 'keyboard-interactive': {
         // One prompt per round (quirk 5). The answer proves 'password', or, once a first
@@ -284,7 +294,7 @@ class SshConnection {
         }
         if (step.status === 'failure' && step.code === 'ERR_AUTH_MFA_NOT_ENROLLED') {
           // The password was right: say what is missing and which command fixes it.
-          await ask('', `This account needs a one-time code but has none set up: ask the administrator to run "portcullis mfa enroll ${username}".`);
+          await ask('', notEnrolledMessage(username));
         }
         return this.finish(actx, step);
       }
