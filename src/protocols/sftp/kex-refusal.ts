@@ -35,7 +35,7 @@ export function parseClientKexInit(buf: Buffer): { ident: string; offer: KexOffe
     pos = nl + 1;
     if (line.startsWith('SSH-')) ident = line;
   }
-  if (buf.length < pos + 6) return undefined;
+  if (buf.length < pos + 5) return undefined;
   const packetLength = buf.readUInt32BE(pos);
   const padding = buf[pos + 4]!;
   if (packetLength > LIMITS.sshKexInitMaxBytes || padding + 1 > packetLength) return null;
