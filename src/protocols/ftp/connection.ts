@@ -23,7 +23,7 @@ import { DataChannelError, type PassivePorts } from './data-channel.ts';
 import { replyForError, replyForErrorCode } from './error-replies.ts';
 import { LineReader } from './line-reader.ts';
 import { formatReply } from './replies.ts';
-import { CloseNotifyGuard, TlsBinding, TlsHandshakeError } from './tls-binding.ts';
+import { CloseNotifyGuard, TLS_CLOSED_DURING_HANDSHAKE, TlsBinding, TlsHandshakeError } from './tls-binding.ts';
 import { explainTlsFailure } from './tls-refusal.ts';
 
 export interface FtpConnectionDeps {
@@ -123,6 +123,9 @@ export class FtpConnection {
   private refusedTls(err: unknown, channel: string): void {
     if (this.closed) return; // our own shutdown cut the handshake short
     const cause = err instanceof TlsHandshakeError ? err.cause : err;
+    // A peer that closed without a word (a port probe, a health check) refused nothing:
+    // conn.closed records it.
+    if (cause instanceof Error && cause.message === TLS_CLOSED_DURING_HANDSHAKE) return;
     const alpn = err instanceof TlsHandshakeError ? err.alpn : undefined;
     const why = explainTlsFailure(cause, alpn);
     const code = (cause as { code?: string } | undefined)?.code;

@@ -143,6 +143,8 @@ export class CloseNotifyGuard extends Duplex {
   }
 }
 
+export const TLS_CLOSED_DURING_HANDSHAKE = 'connection closed during the TLS handshake';
+
 /** A failed server-side handshake: the cause, and the ALPN names the client sent. */
 export class TlsHandshakeError extends Error {
   constructor(
@@ -210,7 +212,7 @@ export class TlsBinding {
       };
       const onSecure = (): void => settle(null);
       const onError = (err: Error): void => settle(err);
-      const onClose = (): void => settle(new Error('connection closed during the TLS handshake'));
+      const onClose = (): void => settle(new Error(TLS_CLOSED_DURING_HANDSHAKE));
       const timer = setTimeout(() => settle(new Error('TLS handshake timeout')), LIMITS.ftpTlsHandshakeTimeoutMs);
       s.once('secure', onSecure);
       s.once('error', onError);
