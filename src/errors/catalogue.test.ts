@@ -28,6 +28,8 @@ test('system errors map onto the catalogue and keep their cause', () => {
   // no errno: a bug, never disguised as a storage failure
   assert.equal(fromSystemError(new TypeError('x is undefined')).code, 'ERR_INTERNAL');
   assert.equal(fromSystemError('a string').code, 'ERR_INTERNAL');
+  assert.equal(fromSystemError(new DOMException('aborted', 'AbortError')).code, 'ERR_VFS_TRANSFER_ABORTED');
+  assert.equal(fromSystemError(Object.assign(new Error('aborted'), { code: 'ABORT_ERR' })).code, 'ERR_VFS_TRANSFER_ABORTED');
   assert.equal(fromSystemError(Object.assign(new Error('x'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })).code, 'ERR_VFS_IO');
   const own = new PortcullisError('ERR_VFS_ESCAPE');
   assert.equal(fromSystemError(own), own);

@@ -40,14 +40,16 @@ const ERRNO_TO_CODE: Record<string, ErrorCode> = {
   ENOTSUP: 'ERR_VFS_UNSUPPORTED',
   EOPNOTSUPP: 'ERR_VFS_UNSUPPORTED',
   EINVAL: 'ERR_VFS_INVALID_PATH',
+  ABORT_ERR: 'ERR_VFS_TRANSFER_ABORTED', // an AbortSignal fired (FTP ABOR, a closed connection)
 };
 
 export function fromSystemError(err: unknown): PortcullisError {
   if (err instanceof PortcullisError) return err;
+  if ((err as Error | undefined)?.name === 'AbortError') return new PortcullisError('ERR_VFS_TRANSFER_ABORTED', undefined, { cause: err });
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   // errno names (ENOENT, EIO) and Node's stream errors (a peer that went away) are the
   // environment; anything else is ours.
-  const fromEnvironment = typeof errno === 'string' && /^(E[A-Z0-9]+|ERR_STREAM_[A-Z_]+)$/.test(errno);
+  const fromEnvironment = typeof errno === 'string' && /^(E[A-Z0-9]+|ERR_STREAM_[A-Z_]+|ABORT_ERR)$/.test(errno);
   if (!fromEnvironment) return new PortcullisError('ERR_INTERNAL', undefined, { cause: err });
   return new PortcullisError(ERRNO_TO_CODE[errno] ?? 'ERR_VFS_IO', errno, { cause: err });
 }
