@@ -63,6 +63,8 @@ void test('an ssh2 client offering only NIST-curve key exchange is told the lega
   assert.match(e.client ?? '', /ssh2js/);
   assert.equal(e.fix, 'sftp.legacyAlgorithms: [ecdh-sha2-nistp384]');
   assert.match(e.weakens, /NIST P-384/);
+  await new Promise((r) => setTimeout(r, 200)); // a second record would follow at once
+  assert.equal(seen.events.filter((x) => x.type === 'conn.handshake.failed').length, 1, 'one record per refusal');
 });
 
 void test('a client that offers only methods we do not accept is audited with what it tried and what we accept', async (t) => {
