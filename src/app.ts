@@ -92,7 +92,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     },
     async openSession(user, ctx, id = ctx.id) {
       const vfs = await LocalVfs.open(user.home);
-      const session = new Session(id, user, ctx, vfs, base.audit);
+      const session = new Session(id, user, ctx, vfs, base.audit, logger);
       sessions.set(id, session);
       const close = session.close.bind(session);
       session.close = async () => {

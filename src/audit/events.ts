@@ -20,8 +20,15 @@ export type AuditEvent = Base &
     | { type: 'conn.accepted'; localPort: number }
     | { type: 'conn.refused'; code: ErrorCode; rule: string }
     | { type: 'conn.closed'; durationMs: number; reason?: string }
+    /** A handshake refused: `reason` says why, `fix` names the setting that would admit the client
+     * (or says none does), `weakens` what that setting costs. SSH adds the client's
+     * identification and both sides' algorithm lists; TLS the version/cipher the client tried. */
+    | { type: 'conn.handshake.failed'; code: ErrorCode; reason: string; fix: string; weakens: string; client?: string; offered?: Record<string, string[] | string>; ours?: Record<string, string[] | string> }
     | { type: 'auth.succeeded'; methods: string[] }
     | { type: 'auth.partial'; method: string; next: string[] }
+    /** A client left without trying any method we accept (e.g. only `none`/hostbased, or password
+     * where only keys are allowed). Not scored by the defender: no secret was guessed. */
+    | { type: 'auth.method.refused'; code: ErrorCode; tried: string[]; accepted: string[]; fix: string }
     | { type: 'auth.failed'; method: string; code: ErrorCode; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'not-allowed' | 'too-many-attempts' | 'bad-key' | 'address-not-allowed' | 'outside-hours' | 'too-many-sessions' | 'mfa-not-enrolled' | 'mfa-locked' }
     | { type: 'session.timeout'; code: ErrorCode }
     | { type: 'session.closed'; sessionId: string; durationMs: number }

@@ -74,6 +74,9 @@ export const LIMITS = {
   ftpReplyChunkBytes: 16 * 1024,
 
   // --- SFTP ---
+  /** Bytes of a new SSH connection read beside ssh2 to find the client's KEXINIT (to explain a
+   * key-exchange refusal); RFC 4253 6.1: 35000 is the largest packet every side must accept. */
+  sshKexInitMaxBytes: 35_000,
   /** Largest SFTP packet accepted, bytes (limits@openssh.com max-packet-length). */
   sftpMaxPacketBytes: 256 * 1024 + 1024,
   /** Largest read or write payload per request, bytes (255 KiB, as OpenSSH). */

@@ -51,6 +51,9 @@ export const ERROR_CATALOGUE = {
   ERR_PROTOCOL_TLS_TRUNCATED: 'The connection ended without a TLS close_notify: the data may be truncated',
   ERR_PROTOCOL_PASSIVE_LIMIT: 'Too many passive data connections are waiting for this user or address',
   ERR_PROTOCOL_OUTPUT_STALLED: 'The client stopped reading the server’s replies',
+  ERR_PROTOCOL_NO_COMMON_ALGORITHM: 'The SSH client offers no key exchange, host key, cipher, MAC or compression algorithm the server accepts',
+  ERR_PROTOCOL_TLS_HANDSHAKE: 'The TLS handshake failed (protocol version, cipher suite or ALPN)',
+  ERR_AUTH_NO_COMMON_METHOD: 'The client offered no authentication method the server accepts for this user',
 
   // users and keys (store, CLI)
   ERR_USER_INVALID_NAME: 'The user name is not valid',
@@ -94,6 +97,9 @@ export const ERROR_CATALOGUE = {
   ERR_SCAN_UNSAFE: 'A probe refused an unsafe action (e.g. following PASV to another host)',
   ERR_SCAN_ADVISORIES: 'The advisories file is invalid',
   ERR_SCAN_USAGE: 'Bad command-line usage',
+
+  // internal (a bug: an error nobody mapped; logged with a stack, the client sees a generic failure)
+  ERR_INTERNAL: 'Internal server error',
 
   // posture (self-assessment of the running server)
   ERR_POSTURE_LIFECYCLE: 'The runtime and dependency lifecycle file is invalid',

@@ -8,7 +8,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Audit } from '../audit/audit.ts';
 import type { AuditRecord } from '../audit/events.ts';
-import { isPortcullisError } from '../errors/index.ts';
+import { isPortcullisError, reportInternal, type PortcullisError } from '../errors/index.ts';
+import { STATUS } from '../protocols/sftp/constants.ts';
+import { statusForError } from '../protocols/sftp/status.ts';
+import type { Vfs } from '../vfs/vfs.ts';
 import type { ConnectionContext } from '../net/connection.ts';
 import type { User } from '../store/user-repository.ts';
 import { LocalVfs } from '../vfs/local.ts';
@@ -157,4 +160,31 @@ describe('a full user', () => {
     assert.ok(!existsSync(path.join(home, 'half.bin')));
     assert.equal(await code(s.stat('/existing.txt')), 'ERR_SESSION_CLOSED');
   });
+});
+
+void test('a bug in the storage (an Error with no errno) is ERR_INTERNAL, audited, and logged once with the connection id and stack', async () => {
+  const user: User = { id: 9, name: 'bug', passwordHash: null, home: '/nowhere', permissions: [...ALL_PERMISSIONS], disabled: false, createdAt: '', updatedAt: '', allowedCidrs: [], deniedCidrs: [], accessHours: '', maxSessions: 0, mfaRequired: null, clientCertPins: [] };
+  const broken = new Proxy({} as Vfs, {
+    get: () => () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'size')");
+    },
+  });
+  const logged: { obj: Record<string, unknown>; msg: string }[] = [];
+  const logger = { error: (obj: object, msg: string) => void logged.push({ obj: obj as Record<string, unknown>, msg }) };
+  const s = new Session('s-bug', user, ctx, broken, audit, logger);
+  const before = events.length;
+  await assert.rejects(s.stat('/x'), (e: unknown) => isPortcullisError(e, 'ERR_INTERNAL'));
+  const failed = events.slice(before).find((e) => e.type === 'file.operation');
+  assert.equal(failed && 'code' in failed ? failed.code : undefined, 'ERR_INTERNAL');
+  assert.equal(logged.length, 1);
+  assert.equal(logged[0]!.obj.connectionId, 'c1');
+  assert.match(String(logged[0]!.obj.stack), /TypeError: Cannot read properties/);
+  // the adapter maps the same error again: it is not logged twice
+  const err = await s.stat('/y').catch((e: unknown) => e as PortcullisError);
+  assert.equal(logged.length, 2);
+  reportInternal(err as PortcullisError, logger, { connectionId: 'c1' });
+  assert.equal(logged.length, 2);
+  // and the client sees only the generic text
+  assert.equal(statusForError(err).message, 'Internal server error');
+  assert.equal(statusForError(err).code, STATUS.FAILURE);
 });

@@ -6,7 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { Audit } from '../audit/audit.ts';
 import type { FileOp } from '../audit/events.ts';
-import { fromSystemError, PortcullisError } from '../errors/index.ts';
+import { fromSystemError, PortcullisError, reportInternal, type ErrorLogger } from '../errors/index.ts';
 import type { ConnectionContext } from '../net/connection.ts';
 import type { User } from '../store/user-repository.ts';
 import type { Vfs, VfsAttributes, VfsDirEntry, VfsFile, VfsStat, VfsStatvfs, VfsUpload, WriteMode } from '../vfs/vfs.ts';
@@ -32,7 +32,14 @@ export class Session {
     readonly ctx: ConnectionContext,
     private readonly vfs: Vfs,
     private readonly audit: Audit,
+    /** Where an ERR_INTERNAL (a bug) is logged, once, with the connection id and its stack. */
+    private readonly logger?: ErrorLogger,
   ) {}
+
+  /** The one mapping of whatever an operation threw onto the catalogue. */
+  private failure(err: unknown): PortcullisError {
+    return reportInternal(fromSystemError(err), this.logger, { connectionId: this.ctx.id, sessionId: this.id, user: this.user.name });
+  }
 
   /** Resolves client input against a working directory (FTP's CWD; SFTP passes "/"). */
   resolvePath(input: string, cwd = '/'): string {
@@ -67,7 +74,7 @@ export class Session {
       this.emit(op, 'completed', detail);
       return result;
     } catch (err) {
-      const e = fromSystemError(err);
+      const e = this.failure(err);
       this.emit(op, 'failed', detail, e.code);
       throw e;
     }
@@ -103,7 +110,7 @@ export class Session {
         yield entry;
       }
     } catch (err) {
-      failure = fromSystemError(err);
+      failure = this.failure(err);
       throw failure;
     } finally {
       this.emit('list', failure ? 'failed' : 'completed', { path: p, bytes: count }, failure?.code);
@@ -178,7 +185,7 @@ export class Session {
       this.transfers.add(download);
       return download;
     } catch (err) {
-      const e = fromSystemError(err);
+      const e = this.failure(err);
       this.emit('download', 'failed', { path: p, bytes: 0, durationMs: Date.now() - started }, e.code);
       throw e;
     }
@@ -203,7 +210,7 @@ export class Session {
       this.transfers.add(upload);
       return upload;
     } catch (err) {
-      const e = fromSystemError(err);
+      const e = this.failure(err);
       this.emit('upload', 'failed', { path: p, bytes: 0, durationMs: Date.now() - started }, e.code);
       throw e;
     }

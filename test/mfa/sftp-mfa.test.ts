@@ -142,3 +142,29 @@ test('a user who needs MFA but has none is told, after the right password, which
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /portcullis mfa enroll newbie/);
 });
+
+test('not enrolled, SFTP password auth: OpenSSH and paramiko are told which command fixes it (userauth banner)', { timeout: 60_000 }, async (t) => {
+  const f = await start(t);
+  await f.srv.addUser('newbie', { password: 'pw-newbie' });
+  const args = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=INFO', '-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1', '-P', String(f.port), 'newbie@127.0.0.1'];
+  const r = await run('sftp', args, { env: await askpassWithCode(f, '000000', 'pw-newbie'), input: 'ls\n' });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /portcullis mfa enroll newbie/);
+  const py = [
+    'import paramiko, socket, sys',
+    `s = socket.create_connection(("127.0.0.1", ${f.port}))`,
+    't = paramiko.Transport(s); t.start_client(timeout=20)',
+    'try:',
+    '    t.auth_password("newbie", "pw-newbie")',
+    'except paramiko.AuthenticationException:',
+    '    pass',
+    // get_banner() answers None once the server has disconnected; the handler kept it
+    'print("BANNER:", (t.auth_handler.banner or b"").decode())',
+  ].join('\n');
+  const p = await run('/usr/bin/python3', ['-c', py]);
+  assert.match(p.stdout, /BANNER: .*portcullis mfa enroll newbie/, p.stderr);
+  // audited as not enrolled (the defender's scoring of it is not this test's business)
+  await f.srv.server.core.trail?.flush();
+  const failed = await f.srv.server.core.store.audit.search({ user: 'newbie' });
+  assert.ok(failed.some((x) => x.type === 'auth.failed' && 'reason' in x && x.reason === 'mfa-not-enrolled' && x.method === 'totp'));
+});

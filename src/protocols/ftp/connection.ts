@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import type { Core } from '../../app.ts';
 import { LIMITS } from '../../config/limits.ts';
 import type { AuthFlow } from '../../auth/auth-flow.ts';
-import type { ErrorCode } from '../../errors/index.ts';
+import { fromSystemError, reportInternal, type ErrorCode } from '../../errors/index.ts';
 import type { TlsIdentity } from '../../identity/identity.ts';
 import { normaliseAddress, type ConnectionContext } from '../../net/connection.ts';
 import type { ConnectionTimers } from '../../net/timeouts.ts';
@@ -23,7 +23,8 @@ import { DataChannelError, type PassivePorts } from './data-channel.ts';
 import { replyForError, replyForErrorCode } from './error-replies.ts';
 import { LineReader } from './line-reader.ts';
 import { formatReply, formatReplyPart } from './replies.ts';
-import { CloseNotifyGuard, TlsBinding } from './tls-binding.ts';
+import { CloseNotifyGuard, TLS_CLOSED_DURING_HANDSHAKE, TlsBinding, TlsHandshakeError } from './tls-binding.ts';
+import { explainTlsFailure } from './tls-refusal.ts';
 
 export interface FtpConnectionDeps {
   core: Core;
@@ -112,9 +113,35 @@ export class FtpConnection {
       this.becomeSecure(socket);
       this.attach(socket);
       this.reply(220, 'FTPS server ready');
-    } catch {
+    } catch (err) {
+      this.refusedTls(err, 'control (implicit)');
       this.destroy();
     }
+  }
+
+  /** A TLS handshake failed: audit and log the reason and the fix (tls-refusal.ts). */
+  private refusedTls(err: unknown, channel: string): void {
+    if (this.closed) return; // our own shutdown cut the handshake short
+    const cause = err instanceof TlsHandshakeError ? err.cause : err;
+    // A peer that closed without a word (a port probe, a health check) refused nothing:
+    // conn.closed records it.
+    if (cause instanceof Error && cause.message === TLS_CLOSED_DURING_HANDSHAKE) return;
+    const alpn = err instanceof TlsHandshakeError ? err.alpn : undefined;
+    const why = explainTlsFailure(cause, alpn);
+    const code = (cause as { code?: string } | undefined)?.code;
+    this.core.audit.emit({
+      type: 'conn.handshake.failed',
+      code: 'ERR_PROTOCOL_TLS_HANDSHAKE',
+      connectionId: this.ctx.id,
+      protocol: this.ctx.protocol,
+      remoteAddress: this.ctx.remoteAddress,
+      ...(this.session && { user: this.session.user.name }),
+      reason: why.reason,
+      fix: why.fix,
+      weakens: why.weakens,
+      offered: { channel, ...(alpn && { alpn }), ...(code && { openssl: code }) },
+    });
+    this.core.logger.info({ connectionId: this.ctx.id, remoteAddress: this.ctx.remoteAddress, channel, alpn, openssl: code ?? (cause as Error | undefined)?.message, fix: why.fix }, `tls handshake refused (${channel}): ${why.reason}; fix: ${why.fix}`);
   }
 
   private bindTls(): TlsBinding {
@@ -226,6 +253,7 @@ export class FtpConnection {
       }
       await row.handler(this, arg);
     } catch (err) {
+      if (!(err instanceof DataChannelError)) reportInternal(fromSystemError(err), this.deps.core.logger, { connectionId: this.ctx.id, command: verb });
       const r = err instanceof DataChannelError ? err : replyForError(err);
       this.reply(r.code, r.text);
     } finally {
@@ -331,7 +359,8 @@ export class FtpConnection {
       this.upgrading = false;
       this.becomeSecure(socket);
       this.attach(socket);
-    } catch {
+    } catch (err) {
+      this.refusedTls(err, 'control (AUTH TLS)');
       this.destroy();
       return;
     }
@@ -493,7 +522,8 @@ export class FtpConnection {
       // A renewed ticket for the client's next data connection, unless the client will not read
       // this one (an upload: see ticket-keys.ts).
       data = await this.bindTls().handshake(guard ?? raw, { highWaterMark: LIMITS.ftpDataBufferBytes, renewTicket: !upload });
-    } catch {
+    } catch (err) {
+      this.refusedTls(err, 'data');
       raw.destroy();
       throw new DataChannelError(425, 'TLS handshake on the data connection failed');
     }

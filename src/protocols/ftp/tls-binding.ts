@@ -144,6 +144,19 @@ export class CloseNotifyGuard extends Duplex {
   }
 }
 
+export const TLS_CLOSED_DURING_HANDSHAKE = 'connection closed during the TLS handshake';
+
+/** A failed server-side handshake: the cause, and the ALPN names the client sent. */
+export class TlsHandshakeError extends Error {
+  constructor(
+    cause: Error,
+    readonly alpn: string[] | undefined,
+  ) {
+    super(cause.message, { cause });
+    this.name = 'TlsHandshakeError';
+  }
+}
+
 export class TlsBinding {
   private readonly context: tls.SecureContext;
   /** Receives the session-cache events of this binding's sockets (never listens). */
@@ -183,7 +196,13 @@ export class TlsBinding {
     const { renewTicket = false, ...socketOptions } = options;
     this.renewTicket = renewTicket; // one data handshake at a time per control connection
     return new Promise((resolve, reject) => {
-      const s = new tls.TLSSocket(socket, { ...SOCKET_OPTIONS, server: this.events, secureContext: this.context, ...socketOptions });
+      // The ALPN names the client sent, kept to explain a refusal (tls-refusal.ts).
+      let alpn: string[] | undefined;
+      const ALPNCallback = (hello: { servername: string; protocols: string[] }) => {
+        alpn = hello.protocols;
+        return ftpAlpn(hello);
+      };
+      const s = new tls.TLSSocket(socket, { ...SOCKET_OPTIONS, ALPNCallback, server: this.events, secureContext: this.context, ...socketOptions });
       if (socket instanceof CloseNotifyGuard) socket.watch(s);
       this.handshaking.add(s);
       const settle = (err: Error | null): void => {
@@ -195,12 +214,12 @@ export class TlsBinding {
         if (err) {
           s.destroy();
           socket.destroy();
-          reject(err);
+          reject(new TlsHandshakeError(err, alpn));
         } else resolve(s);
       };
       const onSecure = (): void => settle(null);
       const onError = (err: Error): void => settle(err);
-      const onClose = (): void => settle(new Error('connection closed during the TLS handshake'));
+      const onClose = (): void => settle(new Error(TLS_CLOSED_DURING_HANDSHAKE));
       const timer = setTimeout(() => settle(new Error('TLS handshake timeout')), LIMITS.ftpTlsHandshakeTimeoutMs);
       s.once('secure', onSecure);
       s.once('error', onError);

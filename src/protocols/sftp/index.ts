@@ -21,12 +21,17 @@ import type { AdapterFactory, BoundListener, ProtocolAdapter } from '../adapter.
 import { parseExecCommand, type ScpCommand } from '../scp/scp-command.ts';
 import { ScpServer } from '../scp/scp-server.ts';
 import { describeLegacy, selectAlgorithms, type AlgorithmSelection } from './algorithms.ts';
+import { explainKexRefusal, watchClientKexInit } from './kex-refusal.ts';
+import { sendUserauthBanner } from './userauth-banner.ts';
 import { SftpServer } from './sftp-server.ts';
 
 /** The identification string: a name, no version (threat model: no versions in banners). */
 export const SSH_IDENT = 'Portcullis';
 
 export const REFUSAL_MESSAGE = 'This server provides SFTP and SCP only: shell, exec of other commands, forwarding and agent requests are refused. Use sftp or scp.\r\n';
+
+/** What a user who needs MFA but has not enrolled is told after the right password. */
+export const notEnrolledMessage = (username: string) => `This account needs a one-time code but has none set up: ask the administrator to run "portcullis mfa enroll ${username}".`;
 
 type SshMethod = 'password' | 'publickey' | 'keyboard-interactive';
 
@@ -112,6 +117,27 @@ class SftpAdapter implements ProtocolAdapter {
     await closing;
   }
 
+  /** Key exchange failed: audit and log why, what the client offered, what would admit it. */
+  private refusedHandshake(ctx: ConnectionContext, message: string, hello: ReturnType<ReturnType<typeof watchClientKexInit>>): void {
+    const legacy = this.core.config.sftp.legacyAlgorithms;
+    const explained = hello.offer && /no matching/.test(message) ? explainKexRefusal(hello.offer, this.selection.algorithms, legacy) : undefined;
+    const event = {
+      type: 'conn.handshake.failed' as const,
+      code: explained ? ('ERR_PROTOCOL_NO_COMMON_ALGORITHM' as const) : ('ERR_PROTOCOL_MALFORMED' as const),
+      connectionId: ctx.id,
+      protocol: 'sftp' as const,
+      remoteAddress: ctx.remoteAddress,
+      reason: explained ? `no common ${explained.category} algorithm (${message})` : message,
+      fix: explained?.fix ?? 'none: the client broke the SSH handshake',
+      weakens: explained?.weakens ?? 'nothing (no setting to change)',
+      ...(hello.ident !== undefined && { client: hello.ident.slice(0, 255) }),
+      ...(hello.offer && { offered: { ...hello.offer } }),
+      ...(explained && { ours: { ...explained.ours } }),
+    };
+    this.core.audit.emit(event);
+    this.core.logger.info({ connectionId: ctx.id, remoteAddress: ctx.remoteAddress, client: event.client, reason: event.reason, offered: event.offered, ours: event.ours, fix: event.fix, weakens: event.weakens }, `ssh key exchange refused: ${event.reason}; fix: ${event.fix}`);
+  }
+
   /** One ssh2 server per connection: its callbacks close over this connection's context. */
   private accept(socket: Socket, ctx: ConnectionContext): void {
     // Quirk 13: ssh2 never sets TCP_NODELAY; without it uploads crawl behind Nagle.
@@ -119,6 +145,10 @@ class SftpAdapter implements ProtocolAdapter {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const keys = hostKeysFor(this.hostKeys);
+    const clientHello = watchClientKexInit(socket);
+    const onHandshakeError = (err: Error & { level?: string }) => {
+      if (err.level === 'handshake') this.refusedHandshake(ctx, err.message, clientHello());
+    };
     try {
       // `serverSigAlgs` comes from patches/ssh2+1.17.0.patch: the server-sig-algs extension lists
       // exactly the user-key signatures we accept (ssh2 alone sends a fixed, malformed list).
@@ -126,9 +156,10 @@ class SftpAdapter implements ProtocolAdapter {
       const server = new ssh2.Server(config, (client, info) => {
         // The ssh2 npm client sends SYMLINK in draft order to servers that are not OpenSSH.
         const symlinkOrder = /^ssh2js/.test(info.header.versions.software) ? 'draft' : 'openssh';
+        client.on('error', onHandshakeError);
         new SshConnection(this.core, ctx, client, socket, this.selection, this.live, symlinkOrder).start();
       });
-      server.on('error', () => undefined);
+      server.on('error', onHandshakeError);
       server.injectSocket(socket);
     } catch (err) {
       this.core.logger.error({ connectionId: ctx.id, err: (err as Error).message }, 'ssh server setup failed');
@@ -152,6 +183,10 @@ class SshConnection {
   private sessions = 0;
   private openChannels = 0;
   private ended = false;
+  /** Methods the client tried, and what we last told it can continue (auth.method.refused). */
+  private readonly tried = new Set<string>();
+  private accepted: SshMethod[] | undefined;
+  private username: string | undefined;
 
   constructor(
     private readonly core: Core,
@@ -201,6 +236,8 @@ class SshConnection {
   }
 
   private cleanup(): void {
+    if (!this.user && this.accepted && !this.ended && [...this.tried].every((m) => !this.accepted!.includes(m as SshMethod))) this.noCommonMethod(this.accepted);
+    this.accepted = undefined; // cleanup runs on both 'end' and 'close'
     this.timers.stop();
     this.live.delete(this.client);
     for (const s of this.sftp) void s.close();
@@ -210,14 +247,33 @@ class SshConnection {
   }
 
   private async reject(actx: AuthContext, next: Factor[], partial = false): Promise<void> {
-    actx.reject(sshMethodsFor(next), partial);
+    this.accepted = sshMethodsFor(next);
+    actx.reject(this.accepted, partial);
+  }
+
+  /** The client went away having tried only methods we do not accept for this user. */
+  private noCommonMethod(accepted: SshMethod[]): void {
+    const tried = [...this.tried];
+    const fix = accepted.length
+      ? `the client must try one of: ${accepted.join(', ')} (OpenSSH: -o PreferredAuthentications=${accepted.join(',')}); the user's allowed methods decide this list`
+      : 'none for this client: the user has no method left (disabled, or outside its allowed addresses or hours)';
+    this.core.audit.emit({ type: 'auth.method.refused', code: 'ERR_AUTH_NO_COMMON_METHOD', connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, ...(this.username !== undefined && { user: this.username }), tried, accepted, fix });
+    this.core.logger.info({ connectionId: this.ctx.id, remoteAddress: this.ctx.remoteAddress, user: this.username, tried, accepted, fix }, `ssh login refused: no authentication method in common (tried ${tried.join(', ')}; accepted ${accepted.join(', ') || 'none'}); fix: ${fix}`);
   }
 
   private async authenticate(actx: AuthContext): Promise<void> {
     const username = actx.username;
+    this.tried.add(actx.method);
+    this.username = username;
     switch (actx.method) {
       case 'password': {
-        return this.finish(actx, await this.flow.password(username, actx.password));
+        const step = await this.flow.password(username, actx.password);
+        if (step.status === 'failure' && step.code === 'ERR_AUTH_MFA_NOT_ENROLLED') {
+          // The password was right: say what is missing and which command fixes it, in a
+          // userauth banner (OpenSSH prints it; paramiko keeps it in get_banner()).
+          sendUserauthBanner(actx, notEnrolledMessage(username));
+        }
+        return this.finish(actx, step);
       }
       case 'keyboard-interactive': {
         // One prompt per round (quirk 5). The answer proves 'password', or, once a first
@@ -238,7 +294,7 @@ class SshConnection {
         }
         if (step.status === 'failure' && step.code === 'ERR_AUTH_MFA_NOT_ENROLLED') {
           // The password was right: say what is missing and which command fixes it.
-          await ask('', `This account needs a one-time code but has none set up: ask the administrator to run "portcullis mfa enroll ${username}".`);
+          await ask('', notEnrolledMessage(username));
         }
         return this.finish(actx, step);
       }
@@ -380,6 +436,7 @@ class SshConnection {
       onClientEnd: () => channel.exit(0),
       symlinkOrder: this.symlinkOrder,
       transport: this.socket,
+      logger: this.core.logger,
     });
     this.sftp.add(sftp);
     channel.on('close', () => this.sftp.delete(sftp));

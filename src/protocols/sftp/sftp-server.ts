@@ -21,6 +21,7 @@ import { MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type Request, type RequestDef } from './request-types.ts';
 import { REQUESTS } from './requests.ts';
 import { statusForError } from './status.ts';
+import { reportInternal, type ErrorLogger } from '../../errors/index.ts';
 
 export interface SftpLimits {
   maxPacketBytes: number;
@@ -44,6 +45,8 @@ export interface SftpServerOptions {
   /** The connection's socket: replies sent together are corked into one write (a 255 KiB READ
    * reply is 8 SSH packets; one writev instead of 8 writes). */
   transport?: { cork(): void; uncork(): void };
+  /** Where an ERR_INTERNAL (a bug in a handler) is logged, once, with the connection id. */
+  logger?: ErrorLogger;
 }
 
 // The caps live with every other hard limit in src/config/limits.ts.
@@ -195,7 +198,7 @@ export class SftpServer {
       }
       if (err instanceof StatusReply) reply = this.status(req.id, err.code, err.message);
       else {
-        const s = statusForError(err);
+        const s = statusForError(err, (e) => reportInternal(e, this.options.logger, { connectionId: this.session.ctx.id, sessionId: this.session.id, request: def?.name }));
         reply = this.status(req.id, s.code, s.message);
       }
     }

@@ -1,6 +1,6 @@
 // The one table from core error codes to SFTP v3 status codes. The message sent is the
 // catalogue's text (never a real path, never a secret).
-import { ERROR_CATALOGUE, type ErrorCode, fromSystemError } from '../../errors/index.ts';
+import { ERROR_CATALOGUE, type ErrorCode, fromSystemError, type PortcullisError } from '../../errors/index.ts';
 import { STATUS, type StatusCode } from './constants.ts';
 
 /** Codes a file operation can raise, and their status. Any other code is FAILURE (a unit test
@@ -31,10 +31,16 @@ export const SFTP_STATUS_FOR: Partial<Record<ErrorCode, StatusCode>> = {
   ERR_PROTOCOL_TLS_TRUNCATED: STATUS.CONNECTION_LOST,
   ERR_PROTOCOL_PASSIVE_LIMIT: STATUS.FAILURE, // FTP only
   ERR_PROTOCOL_OUTPUT_STALLED: STATUS.CONNECTION_LOST, // FTP only
+  // handshake refusals end the connection before any SFTP request; listed for completeness
+  ERR_PROTOCOL_NO_COMMON_ALGORITHM: STATUS.CONNECTION_LOST,
+  ERR_PROTOCOL_TLS_HANDSHAKE: STATUS.CONNECTION_LOST,
+  // a bug: a generic failure, the details go to the log (once, with the stack)
+  ERR_INTERNAL: STATUS.FAILURE,
 };
 
 /** Status code and message for any error thrown by a request handler. */
-export function statusForError(err: unknown): { code: StatusCode; message: string; errorCode: ErrorCode } {
+export function statusForError(err: unknown, report?: (e: PortcullisError) => void): { code: StatusCode; message: string; errorCode: ErrorCode } {
   const e = fromSystemError(err);
+  report?.(e);
   return { code: SFTP_STATUS_FOR[e.code] ?? STATUS.FAILURE, message: ERROR_CATALOGUE[e.code], errorCode: e.code };
 }
