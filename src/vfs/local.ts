@@ -167,17 +167,33 @@ export class LocalVfs implements Vfs {
 
   async stat(vpath: string): Promise<VfsStat> {
     const real = await this.resolve(vpath, true);
-    return toVfsStat(await wrap(() => fs.stat(real)));
+    if (!HAS_PROC_FD) return toVfsStat(await wrap(() => fs.stat(real)));
+    // SECURITY: what is described is what was held and checked (no symlink followed after resolving).
+    const handle = await wrap(() => fs.open(real, O_PATH | constants.O_NOFOLLOW));
+    try {
+      this.assertHandleInside(handle);
+      const st = await wrap(() => handle.stat());
+      if (st.isSymbolicLink()) throw new PortcullisError('ERR_VFS_ESCAPE');
+      return toVfsStat(st);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
 
   async lstat(vpath: string): Promise<VfsStat> {
-    const real = await this.resolve(vpath, false);
-    return toVfsStat(await wrap(() => fs.lstat(real)));
+    if (this.lexical(vpath) === this.root) return toVfsStat(await wrap(() => fs.lstat(this.root)));
+    return toVfsStat(await this.withParent(vpath, (at) => fs.lstat(at)));
   }
 
   async *readdir(vpath: string): AsyncIterable<VfsDirEntry> {
-    const real = await this.resolve(vpath, true);
-    const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries }));
+    const resolved = await this.resolve(vpath, true);
+    // SECURITY: the folder listed is held and checked; entries are looked up inside it.
+    const held = await this.holdDir(resolved);
+    const real = HAS_PROC_FD ? `/proc/self/fd/${held.handle.fd}` : resolved;
+    const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries })).catch(async (err: unknown) => {
+      await held.handle?.close().catch(() => undefined);
+      throw err;
+    });
     // Entries are stat'ed a few dozen at a time, side by side, instead of one round trip each.
     let names: string[] = [];
     const statNames = async (): Promise<VfsDirEntry[]> => {
@@ -198,6 +214,8 @@ export class LocalVfs implements Vfs {
       yield* await statNames();
     } catch (err) {
       throw fromSystemError(err);
+    } finally {
+      await held.handle?.close().catch(() => undefined);
     }
   }
 
