@@ -67,6 +67,34 @@ export class LocalVfs implements Vfs {
     return new LocalVfs(await fs.realpath(home));
   }
 
+  /**
+   * Removes upload temporaries left by a killed server (issue 14.9): every
+   * `.portcullis-upload-*` file under `home` whose inode changed before `before` (the server's
+   * start). An upload of this run has a later ctime (creating or writing the file sets it, and
+   * no client can set it back), so a sweep running beside new sessions never takes theirs.
+   * Symlinks are not followed; a missing home is nothing to sweep.
+   */
+  static async sweepUploadLeftovers(home: string, before: Date): Promise<{ files: number; bytes: number }> {
+    const found = { files: 0, bytes: 0 };
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => [] as Dirent[]);
+      for (const e of entries) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile() && e.name.startsWith(UPLOAD_TEMP_PREFIX)) {
+          const st = await fs.lstat(p).catch(() => null);
+          if (!st || st.ctime >= before) continue;
+          if (await fs.unlink(p).then(() => true, () => false)) {
+            found.files++;
+            found.bytes += st.size;
+          }
+        }
+      }
+    };
+    await walk(home);
+    return found;
+  }
+
   private inside(real: string): boolean {
     return real === this.root || real.startsWith(this.root + path.sep);
   }
