@@ -58,6 +58,9 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Bytes copied into open resumed uploads, per home real path (shared by all its sessions). */
+const resumeCopies = new Map<string, number>();
+
 export class LocalVfs implements Vfs {
   private constructor(private readonly root: string) {}
 
@@ -298,6 +301,21 @@ export class LocalVfs implements Vfs {
     const temp = dir.at(tempName);
     const fromExisting = existing !== null && (mode === 'keep' || mode === 'append');
     let handle: FileHandle | undefined;
+    // SECURITY: the copy is work done for the user before any byte arrives; bounded per home.
+    const copyBytes = fromExisting ? existing.size : 0;
+    const held = resumeCopies.get(this.root) ?? 0;
+    if (copyBytes > 0 && held + copyBytes > LIMITS.resumeCopyBytesPerHome) {
+      await dir.handle?.close().catch(() => undefined);
+      throw new PortcullisError('ERR_VFS_COPY_LIMIT', `${held} bytes already copied for open resumed uploads; the limit is ${LIMITS.resumeCopyBytesPerHome}`);
+    }
+    if (copyBytes > 0) resumeCopies.set(this.root, held + copyBytes);
+    const root = this.root;
+    const release = (): void => {
+      if (copyBytes === 0) return;
+      const left = (resumeCopies.get(root) ?? copyBytes) - copyBytes;
+      if (left > 0) resumeCopies.set(root, left);
+      else resumeCopies.delete(root);
+    };
     try {
       if (fromExisting) {
         // Start from the current content (a reflink where the filesystem can), so a resumed
@@ -322,10 +340,11 @@ export class LocalVfs implements Vfs {
       await handle?.close().catch(() => undefined);
       await fs.unlink(temp).catch(() => undefined);
       await dir.handle?.close().catch(() => undefined);
+      release();
       throw err instanceof PortcullisError ? err : fromSystemError(err);
     }
     const appendAt = mode === 'append' ? (existing?.size ?? 0) : null;
-    return new LocalUpload(handle, dir, tempName, finalName, appendAt);
+    return new LocalUpload(handle, dir, tempName, finalName, appendAt, release);
   }
 
   async mkdir(vpath: string): Promise<void> {
@@ -511,6 +530,7 @@ class LocalUpload extends LocalFile implements VfsUpload {
     private readonly tempName: string,
     private readonly finalName: string,
     private appendAt: number | null,
+    private readonly release: () => void,
   ) {
     super(handle);
   }
@@ -556,6 +576,7 @@ class LocalUpload extends LocalFile implements VfsUpload {
       throw fromSystemError(err);
     } finally {
       await this.dir.handle?.close().catch(() => undefined);
+      this.release();
     }
   }
 
@@ -565,5 +586,6 @@ class LocalUpload extends LocalFile implements VfsUpload {
     await this.close();
     await fs.unlink(this.dir.at(this.tempName)).catch(() => undefined);
     await this.dir.handle?.close().catch(() => undefined);
+    this.release();
   }
 }
