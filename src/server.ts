@@ -12,6 +12,7 @@ import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
 import { PROTOCOL_ADAPTERS } from './protocols/index.ts';
 import { takeSnapshot } from './posture/snapshot.ts';
+import { LocalVfs } from './vfs/local.ts';
 
 export interface RunningServer {
   core: Core;
@@ -92,6 +93,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`) });
   health?.setReady(true);
   out('ready');
+  void sweepUploadLeftovers(core, new Date(performance.timeOrigin));
 
   let stopping: Promise<void> | null = null;
   return {
@@ -129,3 +131,23 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     },
   };
 }
+
+/**
+ * Upload temporaries of a killed server stay hidden in homes (issue 14.9): removed in the
+ * background at start, one audit record per home that had any. Only files older than this
+ * process are taken, so uploads of sessions opened meanwhile are never touched.
+ */
+async function sweepUploadLeftovers(core: Core, before: Date): Promise<void> {
+  try {
+    const homes = new Set((await core.store.users.list()).map((u) => u.home));
+    for (const home of homes) {
+      const { files, bytes } = await LocalVfs.sweepUploadLeftovers(home, before);
+      if (files === 0) continue;
+      core.logger.info({ home, files, bytes }, 'removed upload leftovers of a previous run (killed during uploads)');
+      core.audit.emit({ type: 'storage.leftovers.removed', home, files, bytes });
+    }
+  } catch (err) {
+    core.logger.warn({ err: (err as Error).message }, 'sweeping upload leftovers failed; they stay until the next start');
+  }
+}
+

@@ -17,6 +17,7 @@ export type AuditEvent = Base &
   (
     | { type: 'server.started'; listeners: string[] }
     | { type: 'server.stopped' }
+    | { type: 'storage.leftovers.removed'; home: string; files: number; bytes: number }
     | { type: 'conn.accepted'; localPort: number }
     | { type: 'conn.refused'; code: ErrorCode; rule: string }
     | { type: 'conn.closed'; durationMs: number; reason?: string }

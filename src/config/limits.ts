@@ -15,6 +15,10 @@ export const LIMITS = {
   /** Directory entries whose lstat runs at once while listing (the thread pool is shared by
    * every session: a big folder must not queue hundreds of calls ahead of everyone else). */
   listStatConcurrency: 32,
+  /** Bytes of existing files one home may have copied into open resumed uploads (SFTP open
+   * without TRUNC, REST+STOR, APPE) at once: the copy is work the client did not send. Released
+   * when the upload is committed or aborted (issue 14.5). */
+  resumeCopyBytesPerHome: 1024 * 1024 * 1024,
 
   // --- connections and admission ---
   /** Default and ceiling for simultaneous connections, all protocols together. */

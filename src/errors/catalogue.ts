@@ -44,6 +44,7 @@ export const ERROR_CATALOGUE = {
   ERR_VFS_UNSUPPORTED: 'The operation is not supported by this storage',
   ERR_VFS_IO: 'The storage failed to complete the operation',
   ERR_VFS_TRANSFER_ABORTED: 'The transfer was aborted before it completed',
+  ERR_VFS_COPY_LIMIT: 'Too much of existing files is being copied for resumed uploads of this user at once; finish or close one and retry',
 
   // protocol input
   ERR_PROTOCOL_MALFORMED: 'The client sent malformed protocol input',

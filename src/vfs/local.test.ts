@@ -244,3 +244,18 @@ test('openWrite: createMode gives the new file exactly those permission bits, wh
     assert.equal((await stat(path.join(home, `mode-${mode.toString(8)}.bin`))).mode & 0o7777, mode & 0o777);
   }
 });
+
+test('new names with control characters are refused; existing ones stay reachable', async () => {
+  for (const bad of ['/esc\u001b[31m', '/bel\u0007', '/del\u007f', '/c1\u009b']) {
+    assert.equal(await outcome(() => vfs.mkdir(bad)), 'ERR_VFS_INVALID_PATH', JSON.stringify(bad));
+    assert.equal(await outcome(() => vfs.openWrite(bad, 'truncate')), 'ERR_VFS_INVALID_PATH', JSON.stringify(bad));
+    assert.equal(await outcome(() => vfs.rename('/file.txt', bad, false)), 'ERR_VFS_INVALID_PATH', JSON.stringify(bad));
+    assert.equal(await outcome(() => vfs.symlink('/file.txt', bad)), 'ERR_VFS_INVALID_PATH', JSON.stringify(bad));
+    assert.equal(await outcome(() => vfs.link('/file.txt', bad)), 'ERR_VFS_INVALID_PATH', JSON.stringify(bad));
+  }
+  await writeFile(path.join(home, 'old\u001bname'), 'old');
+  const f = await vfs.openRead('/old\u001bname');
+  await f.close();
+  await vfs.rename('/old\u001bname', '/old-name', false);
+  assert.equal(await readFile(path.join(home, 'old-name'), 'utf8'), 'old');
+});

@@ -11,6 +11,19 @@ import type { OpenWriteOptions, Vfs, VfsAttributes, VfsDirEntry, VfsFile, VfsSta
 import { parseVirtualPath, UPLOAD_TEMP_PREFIX, virtualDirname } from './virtual-path.ts';
 
 const HAS_PROC_FD = process.platform === 'linux';
+/** Linux O_PATH (the same value on every Linux architecture Node runs on); Node does not export it. */
+const O_PATH = 0o10000000;
+
+/**
+ * A folder held open (O_PATH) and checked to be inside the home. Every name below it is
+ * addressed as /proc/self/fd/N/name: the kernel looks the name up in the held folder itself,
+ * whatever has been renamed or swapped for a symlink on the path since it was checked.
+ */
+interface HeldDir {
+  handle: FileHandle;
+  real: string;
+  at(name: string): string;
+}
 /** The umask, read once at start (nothing in the server changes it). Should it change later,
  * uploads may get fewer permission bits than asked for, never more. Where it cannot be read
  * (a worker thread), every bit counts as masked: the exact mode is then always set. */
@@ -45,6 +58,9 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Bytes copied into open resumed uploads, per home real path (shared by all its sessions). */
+const resumeCopies = new Map<string, number>();
+
 export class LocalVfs implements Vfs {
   private constructor(private readonly root: string) {}
 
@@ -52,6 +68,34 @@ export class LocalVfs implements Vfs {
   static async open(home: string): Promise<LocalVfs> {
     await fs.mkdir(home, { recursive: true, mode: 0o750 });
     return new LocalVfs(await fs.realpath(home));
+  }
+
+  /**
+   * Removes upload temporaries left by a killed server (issue 14.9): every
+   * `.portcullis-upload-*` file under `home` whose inode changed before `before` (the server's
+   * start). An upload of this run has a later ctime (creating or writing the file sets it, and
+   * no client can set it back), so a sweep running beside new sessions never takes theirs.
+   * Symlinks are not followed; a missing home is nothing to sweep.
+   */
+  static async sweepUploadLeftovers(home: string, before: Date): Promise<{ files: number; bytes: number }> {
+    const found = { files: 0, bytes: 0 };
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => [] as Dirent[]);
+      for (const e of entries) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile() && e.name.startsWith(UPLOAD_TEMP_PREFIX)) {
+          const st = await fs.lstat(p).catch(() => null);
+          if (!st || st.ctime >= before) continue;
+          if (await fs.unlink(p).then(() => true, () => false)) {
+            found.files++;
+            found.bytes += st.size;
+          }
+        }
+      }
+    };
+    await walk(home);
+    return found;
   }
 
   private inside(real: string): boolean {
@@ -113,23 +157,74 @@ export class LocalVfs implements Vfs {
     if (real === null || !this.inside(real)) throw new PortcullisError('ERR_VFS_ESCAPE');
   }
 
+  /**
+   * SECURITY: the confinement by construction (docs/threat-model.md, "Confinement"). Opens the
+   * folder that holds the last name of `vpath`, checks the held descriptor (not a path) is
+   * inside the home, and returns it with the name to act on. The check and every later use
+   * name the same kernel object, so no swap of a component between them changes what is used.
+   */
+  private async holdParent(vpath: string): Promise<{ dir: HeldDir; name: string; real: string }> {
+    const lexical = this.lexical(vpath);
+    if (lexical === this.root) throw new PortcullisError('ERR_PERMISSION_DENIED', 'the home directory itself cannot be changed this way');
+    const parentReal = this.assertInside(await wrap(() => fs.realpath(path.dirname(lexical))));
+    const name = path.basename(lexical);
+    return { dir: await this.holdDir(parentReal), name, real: path.join(parentReal, name) };
+  }
+
+  private async holdDir(real: string): Promise<HeldDir> {
+    if (!HAS_PROC_FD) return { handle: null as unknown as FileHandle, real, at: (name) => path.join(real, name) };
+    const handle = await wrap(() => fs.open(real, O_PATH | constants.O_DIRECTORY));
+    try {
+      this.assertHandleInside(handle);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+    return { handle, real, at: (name) => `/proc/self/fd/${handle.fd}/${name}` };
+  }
+
+  private async withParent<T>(vpath: string, fn: (at: string, real: string) => Promise<T>): Promise<T> {
+    const { dir, name, real } = await this.holdParent(vpath);
+    try {
+      return await wrap(() => fn(dir.at(name), real));
+    } finally {
+      await dir.handle?.close().catch(() => undefined);
+    }
+  }
+
   private toVirtual(real: string): string {
     return real === this.root ? '/' : `/${path.relative(this.root, real).split(path.sep).join('/')}`;
   }
 
   async stat(vpath: string): Promise<VfsStat> {
     const real = await this.resolve(vpath, true);
-    return toVfsStat(await wrap(() => fs.stat(real)));
+    if (!HAS_PROC_FD) return toVfsStat(await wrap(() => fs.stat(real)));
+    // SECURITY: what is described is what was held and checked (no symlink followed after resolving).
+    const handle = await wrap(() => fs.open(real, O_PATH | constants.O_NOFOLLOW));
+    try {
+      this.assertHandleInside(handle);
+      const st = await wrap(() => handle.stat());
+      if (st.isSymbolicLink()) throw new PortcullisError('ERR_VFS_ESCAPE');
+      return toVfsStat(st);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
 
   async lstat(vpath: string): Promise<VfsStat> {
-    const real = await this.resolve(vpath, false);
-    return toVfsStat(await wrap(() => fs.lstat(real)));
+    if (this.lexical(vpath) === this.root) return toVfsStat(await wrap(() => fs.lstat(this.root)));
+    return toVfsStat(await this.withParent(vpath, (at) => fs.lstat(at)));
   }
 
   async *readdir(vpath: string): AsyncIterable<VfsDirEntry> {
-    const real = await this.resolve(vpath, true);
-    const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries }));
+    const resolved = await this.resolve(vpath, true);
+    // SECURITY: the folder listed is held and checked; entries are looked up inside it.
+    const held = await this.holdDir(resolved);
+    const real = HAS_PROC_FD ? `/proc/self/fd/${held.handle.fd}` : resolved;
+    const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries })).catch(async (err: unknown) => {
+      await held.handle?.close().catch(() => undefined);
+      throw err;
+    });
     // Entries are stat'ed a few dozen at a time, side by side, instead of one round trip each.
     let names: string[] = [];
     const statNames = async (): Promise<VfsDirEntry[]> => {
@@ -150,6 +245,8 @@ export class LocalVfs implements Vfs {
       yield* await statNames();
     } catch (err) {
       throw fromSystemError(err);
+    } finally {
+      await held.handle?.close().catch(() => undefined);
     }
   }
 
@@ -192,70 +289,110 @@ export class LocalVfs implements Vfs {
 
   async openWrite(vpath: string, mode: WriteMode, options: OpenWriteOptions = {}): Promise<VfsUpload> {
     const { finalPath, existing, exists } = await this.uploadTarget(vpath);
+    if (!exists) assertNewName(vpath);
     options.authorize?.(exists);
     if (existing?.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
     if (existing && mode === 'exclusive') throw new PortcullisError('ERR_VFS_EXISTS');
-    const dir = path.dirname(finalPath);
-    const temp = path.join(dir, `${UPLOAD_TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    // SECURITY: the folder is held and checked for the whole upload; the temporary file is
+    // created, renamed and removed by name inside the held folder (holdParent).
+    const dir = await this.holdDir(path.dirname(finalPath));
+    const finalName = path.basename(finalPath);
+    const tempName = `${UPLOAD_TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
+    const temp = dir.at(tempName);
     const fromExisting = existing !== null && (mode === 'keep' || mode === 'append');
-    if (fromExisting) {
-      // Start from the current content (a reflink where the filesystem can), so a resumed
-      // upload that fails still leaves the old file untouched under its name.
-      await wrap(() => fs.copyFile(finalPath, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE));
+    let handle: FileHandle | undefined;
+    // SECURITY: the copy is work done for the user before any byte arrives; bounded per home.
+    const copyBytes = fromExisting ? existing.size : 0;
+    const held = resumeCopies.get(this.root) ?? 0;
+    if (copyBytes > 0 && held + copyBytes > LIMITS.resumeCopyBytesPerHome) {
+      await dir.handle?.close().catch(() => undefined);
+      throw new PortcullisError('ERR_VFS_COPY_LIMIT', `${held} bytes already copied for open resumed uploads; the limit is ${LIMITS.resumeCopyBytesPerHome}`);
     }
-    const flags = fromExisting ? constants.O_RDWR | constants.O_NOFOLLOW : constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-    // SECURITY: permission bits only, as in applyAttributes.
-    const createMode = options.createMode !== undefined && !fromExisting ? options.createMode & 0o777 : undefined;
-    let handle: FileHandle;
+    if (copyBytes > 0) resumeCopies.set(this.root, held + copyBytes);
+    const root = this.root;
+    const release = (): void => {
+      if (copyBytes === 0) return;
+      const left = (resumeCopies.get(root) ?? copyBytes) - copyBytes;
+      if (left > 0) resumeCopies.set(root, left);
+      else resumeCopies.delete(root);
+    };
     try {
-      handle = await fs.open(temp, flags, createMode ?? (existing ? existing.mode & 0o777 : 0o644));
-    } catch (err) {
-      await fs.unlink(temp).catch(() => undefined);
-      throw fromSystemError(err);
-    }
-    try {
+      if (fromExisting) {
+        // Start from the current content (a reflink where the filesystem can), so a resumed
+        // upload that fails still leaves the old file untouched under its name. The source is
+        // opened without following a symlink and checked, then copied through its descriptor.
+        const source = await wrap(() => fs.open(dir.at(finalName), constants.O_RDONLY | constants.O_NOFOLLOW));
+        try {
+          this.assertHandleInside(source);
+          await wrap(() => fs.copyFile(HAS_PROC_FD ? `/proc/self/fd/${source.fd}` : finalPath, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE));
+        } finally {
+          await source.close().catch(() => undefined);
+        }
+      }
+      const flags = fromExisting ? constants.O_RDWR | constants.O_NOFOLLOW : constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+      // SECURITY: permission bits only, as in applyAttributes.
+      const createMode = options.createMode !== undefined && !fromExisting ? options.createMode & 0o777 : undefined;
+      handle = await wrap(() => fs.open(temp, flags, createMode ?? (existing ? existing.mode & 0o777 : 0o644)));
       this.assertHandleInside(handle);
       // The umask may have cleared bits the client asked for: set them exactly (as chmod did).
-      if (createMode !== undefined && (createMode & PROCESS_UMASK) !== 0) await wrap(() => handle.chmod(createMode));
+      if (createMode !== undefined && (createMode & PROCESS_UMASK) !== 0) await wrap(() => handle!.chmod(createMode));
     } catch (err) {
-      await handle.close().catch(() => undefined);
+      await handle?.close().catch(() => undefined);
       await fs.unlink(temp).catch(() => undefined);
-      throw err;
+      await dir.handle?.close().catch(() => undefined);
+      release();
+      throw err instanceof PortcullisError ? err : fromSystemError(err);
     }
     const appendAt = mode === 'append' ? (existing?.size ?? 0) : null;
-    return new LocalUpload(handle, temp, finalPath, appendAt);
+    return new LocalUpload(handle, dir, tempName, finalName, appendAt, release);
   }
 
   async mkdir(vpath: string): Promise<void> {
-    const real = await this.resolve(vpath, false);
-    await wrap(() => fs.mkdir(real, { mode: 0o755 }));
+    assertNewName(vpath);
+    await this.withParent(vpath, (at) => fs.mkdir(at, { mode: 0o755 }));
   }
 
   async rmdir(vpath: string): Promise<void> {
-    const real = await this.resolve(vpath, false);
-    if (real === this.root) throw new PortcullisError('ERR_PERMISSION_DENIED', 'the home directory cannot be removed');
-    await wrap(() => fs.rmdir(real));
+    if (this.lexical(vpath) === this.root) throw new PortcullisError('ERR_PERMISSION_DENIED', 'the home directory cannot be removed');
+    await this.withParent(vpath, (at) => fs.rmdir(at));
   }
 
   async remove(vpath: string): Promise<void> {
-    const real = await this.resolve(vpath, false);
-    const st = await wrap(() => fs.lstat(real));
-    if (st.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
-    await wrap(() => fs.unlink(real));
+    await this.withParent(vpath, async (at) => {
+      // An unlink of a folder fails (EISDIR) anyway; the lstat only names the error the same on
+      // every filesystem, and both name the entry in the held folder.
+      const st = await fs.lstat(at);
+      if (st.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+      await fs.unlink(at);
+    });
   }
 
   async rename(from: string, to: string, overwrite: boolean): Promise<void> {
-    const src = await this.resolve(from, false);
-    const dst = await this.resolve(to, false);
-    if (src === this.root || dst === this.root) throw new PortcullisError('ERR_PERMISSION_DENIED', 'the home directory cannot be renamed');
-    await wrap(() => fs.lstat(src));
-    if (!overwrite && (await fs.lstat(dst).catch(() => null))) throw new PortcullisError('ERR_VFS_EXISTS');
-    await wrap(() => fs.rename(src, dst));
+    if (this.lexical(from) === this.root || this.lexical(to) === this.root) throw new PortcullisError('ERR_PERMISSION_DENIED', 'the home directory cannot be renamed');
+    assertNewName(to);
+    await this.withParent(from, async (src) => {
+      await this.withParent(to, async (dst) => {
+        await fs.lstat(src);
+        if (!overwrite && (await fs.lstat(dst).catch(() => null))) throw new PortcullisError('ERR_VFS_EXISTS');
+        await fs.rename(src, dst);
+      });
+    });
   }
 
   async setAttributes(vpath: string, attrs: VfsAttributes): Promise<void> {
     const real = await this.resolve(vpath, true);
-    await applyAttributes(real, attrs);
+    if (!HAS_PROC_FD) return applyAttributes(real, attrs);
+    // SECURITY: the resolved file is held (O_PATH, no symlink followed), checked, and changed
+    // through its descriptor: a swap after resolving cannot redirect the change.
+    const handle = await wrap(() => fs.open(real, O_PATH | constants.O_NOFOLLOW));
+    try {
+      this.assertHandleInside(handle);
+      const st = await wrap(() => handle.stat());
+      if (st.isSymbolicLink()) throw new PortcullisError('ERR_VFS_ESCAPE');
+      await applyAttributes(`/proc/self/fd/${handle.fd}`, attrs);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
 
   async realpath(vpath: string): Promise<string> {
@@ -270,12 +407,12 @@ export class LocalVfs implements Vfs {
 
   async symlink(target: string, link: string): Promise<void> {
     const linkVirtual = parseVirtualPath(link);
-    const linkReal = await this.resolve(linkVirtual, false);
+    assertNewName(linkVirtual);
     // SECURITY: the target is normalised as a virtual path (so it cannot climb above the home)
     // and stored relative to the link's folder; it is checked again whenever it is used.
     const targetVirtual = parseVirtualPath(target, virtualDirname(linkVirtual));
     const relative = path.posix.relative(virtualDirname(linkVirtual), targetVirtual) || '.';
-    await wrap(() => fs.symlink(relative, linkReal));
+    await this.withParent(linkVirtual, (at) => fs.symlink(relative, at));
   }
 
   async readlink(vpath: string): Promise<string> {
@@ -288,17 +425,42 @@ export class LocalVfs implements Vfs {
   }
 
   async link(existing: string, newPath: string): Promise<void> {
+    assertNewName(newPath);
+    // SECURITY: link(2) never follows the last name: the file linked is the entry in the held
+    // folder, checked to be a regular file (a symlink would otherwise be linked as itself).
     const src = await this.resolve(existing, true);
-    const dst = await this.resolve(newPath, false);
-    const st = await wrap(() => fs.stat(src));
-    if (!st.isFile()) throw new PortcullisError('ERR_PERMISSION_DENIED', 'only regular files can be hard-linked');
-    await wrap(() => fs.link(src, dst));
+    await this.withParent(newPath, async (dst) => {
+      const held = await this.holdDir(path.dirname(src));
+      try {
+        const at = held.at(path.basename(src));
+        const st = await fs.lstat(at);
+        if (!st.isFile()) throw new PortcullisError('ERR_PERMISSION_DENIED', 'only regular files can be hard-linked');
+        await fs.link(at, dst);
+      } finally {
+        await held.handle?.close().catch(() => undefined);
+      }
+    });
   }
 
   async statvfs(vpath: string): Promise<VfsStatvfs> {
     const real = await this.resolve(vpath, true);
     const s = await wrap(() => fs.statfs(real));
     return { blockSize: s.bsize, blocks: s.blocks, blocksFree: s.bfree, blocksAvailable: s.bavail, files: s.files, filesFree: s.ffree, nameMax: LIMITS.maxNameBytes };
+  }
+}
+
+/** C0 and C1 control characters and DEL (issue 14.13). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * SECURITY: a new name (create, mkdir, rename target, symlink, link) never holds a control
+ * character: such names inject escape sequences into terminals and listings. Names already on
+ * disk stay reachable (only names being created are checked).
+ */
+export function assertNewName(vpath: string): void {
+  if (CONTROL_CHARS.test(path.posix.basename(parseVirtualPath(vpath)))) {
+    throw new PortcullisError('ERR_VFS_INVALID_PATH', 'a new name may not contain control characters (C0, C1 or DEL); rename it without them');
   }
 }
 
@@ -364,9 +526,11 @@ class LocalUpload extends LocalFile implements VfsUpload {
 
   constructor(
     handle: FileHandle,
-    private readonly temp: string,
-    private readonly finalPath: string,
+    private readonly dir: HeldDir,
+    private readonly tempName: string,
+    private readonly finalName: string,
     private appendAt: number | null,
+    private readonly release: () => void,
   ) {
     super(handle);
   }
@@ -405,11 +569,14 @@ class LocalUpload extends LocalFile implements VfsUpload {
       // No fsync here (as vsftpd and OpenSSH): rename-over-old is safe against a killed
       // process; clients that want durability send fsync@openssh.com.
       await this.close();
-      await fs.rename(this.temp, this.finalPath);
+      await fs.rename(this.dir.at(this.tempName), this.dir.at(this.finalName));
     } catch (err) {
       await this.close();
-      await fs.unlink(this.temp).catch(() => undefined);
+      await fs.unlink(this.dir.at(this.tempName)).catch(() => undefined);
       throw fromSystemError(err);
+    } finally {
+      await this.dir.handle?.close().catch(() => undefined);
+      this.release();
     }
   }
 
@@ -417,6 +584,8 @@ class LocalUpload extends LocalFile implements VfsUpload {
     if (this.settled) return;
     this.settled = true;
     await this.close();
-    await fs.unlink(this.temp).catch(() => undefined);
+    await fs.unlink(this.dir.at(this.tempName)).catch(() => undefined);
+    await this.dir.handle?.close().catch(() => undefined);
+    this.release();
   }
 }

@@ -82,6 +82,19 @@ export interface OpenWriteOptions {
   authorize?(exists: boolean): void;
 }
 
+/**
+ * The contract every backend keeps:
+ * - Confinement: no sequence of calls, from any number of concurrent instances over one home,
+ *   reads, writes, creates, renames, links or deletes anything outside it (LocalVfs: held
+ *   folders checked by descriptor, docs/threat-model.md "Confinement"); a path that would leave
+ *   it fails with ERR_VFS_ESCAPE.
+ * - New names (openWrite of a missing name, mkdir, rename target, symlink, link) holding C0/C1
+ *   control characters or DEL fail with ERR_VFS_INVALID_PATH; existing names stay usable.
+ * - Resumed uploads ('keep', 'append' on an existing file) may fail with ERR_VFS_COPY_LIMIT when
+ *   the home already holds LIMITS.resumeCopyBytesPerHome of copies in open uploads.
+ * - Upload temporaries are named UPLOAD_TEMP_PREFIX*, never listed or addressable; those of a
+ *   killed server are removed at the next start (LocalVfs.sweepUploadLeftovers).
+ */
 export interface Vfs {
   stat(vpath: string): Promise<VfsStat>;
   lstat(vpath: string): Promise<VfsStat>;

@@ -19,6 +19,7 @@ const TABLE: Partial<Record<ErrorCode, FtpErrorReply>> = {
   ERR_VFS_INVALID_PATH: { code: 553, text: 'File name not allowed' },
   ERR_VFS_NAME_TOO_LONG: { code: 553, text: 'File name too long' },
   ERR_VFS_NO_SPACE: { code: 452, text: 'Insufficient storage space' },
+  ERR_VFS_COPY_LIMIT: { code: 452, text: 'Too many resumed uploads at once; retry later' },
   ERR_VFS_IO: { code: 451, text: 'Local error in processing' },
   ERR_INTERNAL: { code: 451, text: 'Internal server error' },
   ERR_VFS_TRANSFER_ABORTED: { code: 426, text: 'Connection closed; transfer aborted' },

@@ -1,0 +1,138 @@
+// Attack: escape the home by racing symlink swaps against path operations (issue 14.1).
+// The attacker has only Vfs operations (what an SFTP user has), from several sessions at
+// once. One session plants a symlink whose stored relative target climbs out once it is
+// renamed to a shallower folder, then keeps swapping a folder of the home with that link;
+// the others open, upload, rename, remove, mkdir, chmod and hard-link through the folder.
+// Afterwards the tree outside the home must be exactly as it was, and nothing the attacker
+// read or can now read holds the secret. Bounded by time and attempts.
+import assert from 'node:assert/strict';
+import fs, { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { LocalVfs } from '../../src/vfs/local.ts';
+
+const BUDGET_MS = Number(process.env.RACE_BUDGET_MS ?? 20_000);
+const SECRET = 'SECRET-7f3a9c-outside-the-home';
+let base: string;
+let home: string;
+let outside: string;
+
+async function snapshot(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const name of (await readdir(d)).sort()) {
+      const p = path.join(d, name);
+      const st = await lstat(p);
+      out.push(`${path.relative(dir, p)} ${st.mode.toString(8)} ${st.nlink} ${st.isFile() ? await readFile(p, 'utf8') : ''}`);
+      if (st.isDirectory()) await walk(p);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+before(async () => {
+  base = await mkdtemp(path.join(os.tmpdir(), 'vfs-race-'));
+  home = path.join(base, 'home');
+  outside = path.join(base, 'outside');
+  await mkdir(path.join(outside, 'inner'), { recursive: true });
+  await writeFile(path.join(outside, 'secret.txt'), SECRET, { mode: 0o600 });
+  await writeFile(path.join(outside, 'inner', 'keep.txt'), 'keep');
+  await mkdir(home);
+});
+after(() => rm(base, { recursive: true, force: true }));
+
+test('no race between sessions reads, writes, moves, links or deletes outside the home', { timeout: 60_000 }, async () => {
+  const before = await snapshot(outside);
+  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'confinement-race-attacker.ts'), home, outside, String(BUDGET_MS)], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
+    encoding: 'utf8',
+    timeout: 50_000,
+  });
+  assert.equal(child.status, 0, child.stderr);
+  const { attempts, swaps, seen, codes } = JSON.parse(child.stdout) as { attempts: number; swaps: number; seen: string[]; codes: Record<string, number> };
+  console.log(`${attempts} attempts, ${swaps} swaps`, codes);
+
+  // Verdict: the outside is untouched ...
+  assert.deepEqual(await snapshot(outside), before, `the tree outside the home changed after ${attempts} attempts`);
+  // ... nothing the attacker read held the secret ...
+  assert.ok(!seen.some((s) => s.includes(SECRET)), `an open read the secret after ${attempts} attempts`);
+  // ... and nothing in the home holds it now (moved or hard-linked in).
+  const inHome = await snapshot(home).catch(() => []);
+  assert.ok(!inHome.some((line) => line.includes(SECRET)), 'the secret is now inside the home');
+  assert.ok(attempts > 100, `too few attempts to mean anything (${attempts})`);
+});
+
+// The same attack with the race won every time: right after the server resolves a path, the
+// "other session" swaps /d for the link (done here by wrapping realpath, the step every
+// operation starts with). Deterministic, so it shows each operation on its own.
+test('an operation whose folder is swapped for an outside link right after resolving stays inside', async () => {
+  const h = path.join(base, 'home2');
+  await mkdir(path.join(h, 'd'), { recursive: true });
+  await writeFile(path.join(h, 'd', 'secret.txt'), 'decoy');
+  await symlink('../outside', path.join(h, 'evil'));
+  const vfs = await LocalVfs.open(h);
+  const before = await snapshot(outside);
+  const realRealpath = fs.realpath;
+  let armed = false;
+  const swapAfterResolve = (async (p: string, ...rest: unknown[]) => {
+    const out = await (realRealpath as (p: string, ...r: unknown[]) => Promise<string>)(p, ...rest);
+    if (armed && out === path.join(h, 'd')) {
+      armed = false;
+      await rename(path.join(h, 'd'), path.join(h, 'parked'));
+      await rename(path.join(h, 'evil'), path.join(h, 'd'));
+    }
+    return out;
+  }) as typeof fs.realpath;
+  const restore = async (): Promise<void> => {
+    if ((await lstat(path.join(h, 'parked')).catch(() => null)) === null) return;
+    await rename(path.join(h, 'd'), path.join(h, 'evil'));
+    await rename(path.join(h, 'parked'), path.join(h, 'd'));
+  };
+  const attacks: [string, () => Promise<unknown>][] = [
+    ['rename out of', () => vfs.rename('/d/secret.txt', '/stolen', false)],
+    ['rename into', () => vfs.rename('/d/../d/secret.txt', '/d/renamed', false)],
+    ['mkdir', () => vfs.mkdir('/d/newdir')],
+    ['remove', () => vfs.remove('/d/inner/keep.txt')],
+    ['rmdir', () => vfs.rmdir('/d/inner')],
+    ['setAttributes', () => vfs.setAttributes('/d/secret.txt', { mode: 0o666 })],
+    ['link', () => vfs.link('/d/secret.txt', '/hard')],
+    ['symlink', () => vfs.symlink('/', '/d/sym')],
+    [
+      'upload',
+      async () => {
+        const up = await vfs.openWrite('/d/planted', 'truncate');
+        await up.write(Buffer.from('planted'), 0);
+        await up.commit();
+      },
+    ],
+    [
+      'resume',
+      async () => {
+        const up = await vfs.openWrite('/d/secret.txt', 'keep');
+        const buf = Buffer.alloc(64);
+        const n = await up.read(buf, 0, 64, 0);
+        await up.abort();
+        if (buf.subarray(0, n).toString().includes(SECRET)) throw new Error('read the secret');
+      },
+    ],
+  ];
+  fs.realpath = swapAfterResolve;
+  try {
+    for (const [name, attack] of attacks) {
+      armed = true;
+      await attack().catch((err: Error) => {
+        if (err.message === 'read the secret') throw new Error(`${name}: read the secret`);
+      });
+      armed = false;
+      await restore();
+      assert.deepEqual(await snapshot(outside), before, `${name}: the tree outside the home changed`);
+      const inHome = await snapshot(h);
+      assert.ok(!inHome.some((line) => line.includes(SECRET)), `${name}: the secret is now inside the home`);
+    }
+  } finally {
+    fs.realpath = realRealpath;
+  }
+});
