@@ -32,7 +32,11 @@ test('user add / list / passwd / key add|list|remove / remove round trip', async
   );
   assert.deepEqual(list[1]!.permissions, ['list', 'download']);
   assert.equal(list[1]!.home, path.join(dir, 'bobhome'));
-  assert.match((await cli(['user', 'list'])).stdout, /^NAME\s+PASSWORD\s+KEYS\s+ACCESS\s+HOME\nalice\s+yes\s+0\s+read-write/);
+  assert.match((await cli(['user', 'list'])).stdout, /^NAME\s+PASSWORD\s+KEYS\s+MFA\s+ACCESS\s+HOME\nalice\s+yes\s+0\s+required, not enrolled\s+read-write/);
+  // Each user's MFA state: required or optional, enrolled or not, locked.
+  assert.deepEqual((list as unknown as { mfa: unknown }[])[0]!.mfa, { required: true, enrolled: 'no', lockedUntil: null });
+  assert.equal((await cli(['user', 'set', 'bob', '--mfa', 'optional'])).code, 0);
+  assert.match((await cli(['user', 'list'])).stdout, /\nbob\s+no\s+1\s+optional, not enrolled\s+read-only/);
 
   assert.equal((await cli(['user', 'passwd', 'alice', '--password-stdin'], 'n3w-pass\n')).code, 0);
   const keyAdd = await cli(['user', 'key', 'add', 'alice', path.join(dir, 'id.pub')]);
@@ -59,7 +63,7 @@ test('user add / list / passwd / key add|list|remove / remove round trip', async
     .split('\n')
     .map((l) => (JSON.parse(l) as { action: string; subject: string }))
     .map((e) => `${e.action} ${e.subject}`);
-  assert.deepEqual(actions, ['added alice', 'added bob', 'key-added bob', 'password-changed alice', 'key-added alice', 'key-removed alice', 'removed bob']);
+  assert.deepEqual(actions, ['added alice', 'added bob', 'key-added bob', 'policy-changed bob', 'password-changed alice', 'key-added alice', 'key-removed alice', 'removed bob']);
   assert.ok(!trail.includes('Tr0ub4dor') && !trail.includes('n3w-pass'));
   const db = await readFile(path.join(dir, 'data/portcullis.db'));
   assert.ok(!db.includes('Tr0ub4dor') && !db.includes('n3w-pass'), 'only hashes are stored');

@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
+import type { Config } from '../config/schema.ts';
 import { openStoreAndAudit } from '../store/open-store.ts';
 import { UserAdmin } from '../users/user-admin.ts';
 import { configFor } from './context.ts';
 import { registerUserCertCommands, registerUserPolicyCommand } from './policy-commands.ts';
 import { printJson, printTable, readStdinSecret } from './io.ts';
 
-async function withUsers<T>(cmd: Command, fn: (admin: UserAdmin, store: Awaited<ReturnType<typeof openStoreAndAudit>>['store']) => Promise<T>): Promise<T> {
+async function withUsers<T>(cmd: Command, fn: (admin: UserAdmin, store: Awaited<ReturnType<typeof openStoreAndAudit>>['store'], config: Config) => Promise<T>): Promise<T> {
   const { config } = configFor(cmd);
   const base = await openStoreAndAudit(config);
   try {
-    return await fn(new UserAdmin(base.store, base.audit, config.dataDir), base.store);
+    return await fn(new UserAdmin(base.store, base.audit, config.dataDir), base.store, config);
   } finally {
     await base.close();
   }
@@ -38,13 +39,27 @@ export function registerUserCommands(program: Command): void {
     .description('list users')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withUsers(cmd, async (_admin, store) => {
+      await withUsers(cmd, async (_admin, store, config) => {
         const users = await store.users.list();
-        const rows = await Promise.all(users.map(async (u) => ({ name: u.name, home: u.home, permissions: u.permissions, disabled: u.disabled, password: u.passwordHash !== null, keys: (await store.keys.list(u.id)).length, createdAt: u.createdAt, updatedAt: u.updatedAt })));
+        const now = new Date();
+        const rows = await Promise.all(
+          users.map(async (u) => {
+            const totp = await store.mfa.totp(u.id);
+            const mfa = {
+              // the user's own setting, else mfa.required
+              required: u.mfaRequired ?? config.mfa.required,
+              enrolled: totp?.status === 'active' ? 'yes' : totp ? 'pending' : 'no',
+              lockedUntil: await store.mfa.lockedUntil(u.id, now),
+            };
+            return { name: u.name, home: u.home, permissions: u.permissions, disabled: u.disabled, password: u.passwordHash !== null, keys: (await store.keys.list(u.id)).length, mfa, createdAt: u.createdAt, updatedAt: u.updatedAt };
+          }),
+        );
         if (opts.json) return printJson(rows);
+        const mfaText = (m: (typeof rows)[number]['mfa']): string =>
+          `${m.required ? 'required' : 'optional'}, ${m.enrolled === 'yes' ? 'enrolled' : m.enrolled === 'pending' ? 'enrolment pending' : 'not enrolled'}${m.lockedUntil ? `, locked until ${m.lockedUntil}` : ''}`;
         printTable(
-          ['NAME', 'PASSWORD', 'KEYS', 'ACCESS', 'HOME'],
-          rows.map((r) => [r.name, r.password ? 'yes' : 'no', String(r.keys), r.disabled ? 'disabled' : r.permissions.includes('upload') ? 'read-write' : 'read-only', r.home]),
+          ['NAME', 'PASSWORD', 'KEYS', 'MFA', 'ACCESS', 'HOME'],
+          rows.map((r) => [r.name, r.password ? 'yes' : 'no', String(r.keys), mfaText(r.mfa), r.disabled ? 'disabled' : r.permissions.includes('upload') ? 'read-write' : 'read-only', r.home]),
         );
       });
     });

@@ -25,7 +25,7 @@ describe('defaults', () => {
     assert.equal(c.ftps.implicitPort, 2990);
     assert.equal(c.ftps.passivePorts, '50000-50100');
     assert.equal(c.ftps.allowPlaintext, false);
-    assert.deepEqual({ address: c.metrics.address, port: c.metrics.port }, { address: '127.0.0.1', port: 9090 });
+    assert.deepEqual({ address: c.metrics.address, port: c.metrics.port }, { address: '127.0.0.1', port: 7464 });
   });
 });
 
@@ -136,4 +136,7 @@ test('secrets are never echoed, neither in errors nor by config check', async ()
   const url = JSON.stringify(redactSecrets({ store: { url: 'postgres://app:hunter2@db:5432/files' } }));
   assert.doesNotMatch(url, /hunter2/);
   assert.match(url, /postgres:\/\/app:\*\*\*@db:5432\/files/);
+  // Numbers under secret-looking names are settings, not secrets (config check showed "***").
+  const scores = redactSecrets({ defender: { scores: { wrongPassword: 5, unknownUser: 3 } }, mfa: { passwordAndCodeSeparator: '' } }) as { defender: { scores: { wrongPassword: unknown } } };
+  assert.equal(scores.defender.scores.wrongPassword, 5);
 });

@@ -3,9 +3,13 @@
 
 const SECRET_KEY = /secret|password|token|passphrase/i;
 
-/** The value with every secret-looking key replaced by `***` and URL passwords masked. */
+/**
+ * The value with every secret-looking key's text replaced by `***` and URL passwords masked.
+ * Only strings are secrets: numbers and booleans under such keys (the defender's
+ * `scores.wrongPassword`, a `tokenTtlSeconds`) are settings and stay visible.
+ */
 export function redactSecrets(value: unknown, key = ''): unknown {
-  if (SECRET_KEY.test(key) && value !== null && value !== undefined && value !== '') return '***';
+  if (SECRET_KEY.test(key) && typeof value === 'string' && value !== '') return '***';
   if (typeof value === 'string') return redactUrlPassword(value);
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, k)]));

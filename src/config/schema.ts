@@ -103,7 +103,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       address: address.default('127.0.0.1'),
-      port: port.default(9090),
+      port: port.default(7464),
     })
     .prefault({}),
   store: z
