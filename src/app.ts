@@ -14,6 +14,8 @@ import type { ErrorCode } from './errors/index.ts';
 import { loadIdentity, type Identity } from './identity/identity.ts';
 import { Admission } from './net/admission.ts';
 import { AccessPolicy } from './policy/access-policy.ts';
+import { MemorySessionCounter, type SessionCounter } from './policy/session-counter.ts';
+import { PortcullisError } from './errors/index.ts';
 import type { ConnectionContext } from './net/connection.ts';
 import { ConnectionTimers } from './net/timeouts.ts';
 import { Session } from './session/session.ts';
@@ -33,11 +35,15 @@ export interface Core {
   readonly admission: Admission;
   /** Open sessions by id (live view, kill, drain). */
   readonly sessions: Map<string, Session>;
+  /** Sessions held per user (the cap is taken here, atomically, whatever the protocol). */
+  readonly sessionCounter: SessionCounter;
   readonly access: AccessPolicy;
   readonly mfa: MfaService;
   authPolicy: AuthPolicy;
   newAuthFlow(ctx: ConnectionContext): AuthFlow;
   newTimers(onTimeout: (code: ErrorCode) => void): ConnectionTimers;
+  /** Takes one of the user's session slots (throws ERR_AUTH_TOO_MANY_SESSIONS, audited as
+   * `session.refused`, when none is free) and opens a Session; closing it frees the slot. */
   openSession(user: User, ctx: ConnectionContext, id?: string): Promise<Session>;
   close(): Promise<void>;
 }
@@ -56,6 +62,11 @@ export function createLogger(config: Config): Logger {
 // The store and the audit trail alone (CLI commands): see store/open-store.ts.
 export { openStoreAndAudit };
 
+/** The user's session cap: their own `--max-sessions` (0: none), bounded by the global one. */
+export function sessionCapOf(user: User, config: Config): number {
+  return user.maxSessions > 0 ? Math.min(user.maxSessions, config.limits.maxSessionsPerUser) : config.limits.maxSessionsPerUser;
+}
+
 export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? createLogger(config);
   const identity = await loadIdentity(config);
@@ -65,7 +76,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const clientCertificates = new ClientCertificateVerifier(config.mfa.clientCaFile);
   const admission = new Admission(config.limits, base.audit);
   const sessions = new Map<string, Session>();
-  const access = new AccessPolicy(config, base.store, base.audit, (name) => [...sessions.values()].filter((s) => s.user.name === name).length);
+  const sessionCounter: SessionCounter = new MemorySessionCounter();
+  const access = new AccessPolicy(config, base.store, base.audit);
   await access.start();
   admission.addRule(access.admissionRule);
 
@@ -78,6 +90,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     identity,
     admission,
     sessions,
+    sessionCounter,
     access,
     mfa,
     authPolicy: mfaPolicy(mfa),
@@ -91,12 +104,25 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       return new ConnectionTimers(config.limits, onTimeout);
     },
     async openSession(user, ctx, id = ctx.id) {
-      const vfs = await LocalVfs.open(user.home);
-      const session = new Session(id, user, ctx, vfs, base.audit, logger);
+      const cap = sessionCapOf(user, config);
+      const slot = await sessionCounter.acquire(user.name, cap);
+      if (!slot) {
+        const why = `${user.name} already has ${cap} session(s) open (${user.maxSessions > 0 && user.maxSessions < config.limits.maxSessionsPerUser ? `user set ${user.name} --max-sessions` : 'limits.maxSessionsPerUser'}): close one, or raise the cap`;
+        base.audit.emit({ type: 'session.refused', code: 'ERR_AUTH_TOO_MANY_SESSIONS', reason: why, cap, sessionId: id, connectionId: ctx.id, protocol: ctx.protocol, remoteAddress: ctx.remoteAddress, user: user.name });
+        throw new PortcullisError('ERR_AUTH_TOO_MANY_SESSIONS', why);
+      }
+      let session: Session;
+      try {
+        session = new Session(id, user, ctx, await LocalVfs.open(user.home), base.audit, logger);
+      } catch (err) {
+        slot.release();
+        throw err;
+      }
       sessions.set(id, session);
       const close = session.close.bind(session);
       session.close = async () => {
         sessions.delete(id);
+        slot.release();
         await close();
       };
       return session;

@@ -33,6 +33,8 @@ export type AuditEvent = Base &
     | { type: 'auth.failed'; method: string; code: ErrorCode; reason: 'unknown-user' | 'bad-credentials' | 'disabled' | 'not-allowed' | 'too-many-attempts' | 'bad-key' | 'address-not-allowed' | 'outside-hours' | 'too-many-sessions' | 'mfa-not-enrolled' | 'mfa-locked' }
     | { type: 'session.timeout'; code: ErrorCode }
     | { type: 'session.closed'; sessionId: string; durationMs: number }
+    /** A session (SFTP/SCP channel, FTP login) refused: `reason` says which cap and how to change it. */
+    | { type: 'session.refused'; code: ErrorCode; reason: string; cap: number; sessionId: string }
     | { type: 'protocol.malformed'; code: ErrorCode; detail: string }
     | { type: 'file.operation'; op: FileOp; outcome: 'completed' | 'failed'; path: string; target?: string; code?: ErrorCode; bytes?: number; durationMs?: number; sha256?: string; sessionId: string }
     | { type: 'auth.mfa.succeeded'; method: 'totp' | 'recovery-code' }

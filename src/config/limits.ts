@@ -101,8 +101,10 @@ export const LIMITS = {
   sftpMaxExtendedAttributes: 64,
   /** Open file and directory handles per SFTP session. */
   sftpMaxOpenHandles: 256,
-  /** SFTP subsystem channels (sessions) per SSH connection (rclone opens several). */
-  sftpMaxSessionsPerConnection: 8,
+  /** Session channels open at once on one SSH connection, from CHANNEL_OPEN to close, whether
+   * or not they ever ran SFTP or SCP (OpenSSH's MaxSessions is 10; rclone opens several).
+   * Each SFTP/SCP channel is also one session of the user (limits.maxSessionsPerUser). */
+  sshMaxChannelsPerConnection: 8,
 
   // --- legacy SCP (exec "scp -t|-f", OpenSSH before 9.0 and scp -O) ---
   /** Longest SCP header line ("C0644 <size> <name>", "T...", "D..."), bytes without the LF:

@@ -29,6 +29,7 @@ export const ERROR_CATALOGUE = {
   ERR_SESSION_LOGIN_TIMEOUT: 'Authentication was not completed in time',
   ERR_SESSION_IDLE_TIMEOUT: 'The session was idle for too long',
   ERR_SESSION_CLOSED: 'The session is closed',
+  ERR_SESSION_TOO_MANY_CHANNELS: 'Too many channels open on one SSH connection',
   ERR_PERMISSION_DENIED: 'Permission denied',
 
   // virtual filesystem

@@ -1,6 +1,6 @@
 // The access policy, wired into the core: admission rules (deny list, allow-list mode, bans,
 // connection rate) checked when a socket is accepted, and login guards (per-user CIDRs with
-// deny winning, access hours, session caps) checked when authentication completes. Rules from
+// deny winning, access hours) checked when authentication completes. Rules from
 // the config and the store are compiled once and swapped whole when the store's policy version
 // changes (CLI edits, other nodes).
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -34,7 +34,6 @@ export class AccessPolicy {
     private readonly config: Config,
     private readonly store: Store,
     audit: Audit,
-    private readonly sessionsOf: (user: string) => number,
   ) {
     this.defender = new Defender(config.defender, store.policy, audit);
     this.throttle = new UserFailureThrottle(config.rateLimits, audit);
@@ -90,13 +89,13 @@ export class AccessPolicy {
     return null;
   };
 
-  /** Login guard: what needs the user's name. Deny wins over allow (unlike SFTPGo). */
+  /** Login guard: what needs the user's name. Deny wins over allow (unlike SFTPGo). Session
+   * caps are not checked here but where a session is opened (Core.openSession): a check at
+   * login would count connections, not the channels opened on them, and race. */
   readonly loginGuard: LoginGuard = (user, ctx) => {
     if (addressInAny(ctx.remoteAddress, user.deniedCidrs)) return { code: 'ERR_AUTH_ADDRESS_NOT_ALLOWED', reason: 'address-not-allowed' };
     if (user.allowedCidrs.length > 0 && !addressInAny(ctx.remoteAddress, user.allowedCidrs)) return { code: 'ERR_AUTH_ADDRESS_NOT_ALLOWED', reason: 'address-not-allowed' };
     if (user.accessHours && !withinAccessHours(user.accessHours, new Date())) return { code: 'ERR_AUTH_OUTSIDE_HOURS', reason: 'outside-hours' };
-    const cap = user.maxSessions > 0 ? Math.min(user.maxSessions, this.config.limits.maxSessionsPerUser) : this.config.limits.maxSessionsPerUser;
-    if (this.sessionsOf(user.name) >= cap) return { code: 'ERR_AUTH_TOO_MANY_SESSIONS', reason: 'too-many-sessions' };
     return null;
   };
 

@@ -278,13 +278,13 @@ void test('one connection runs many scp channels one after the other (ControlMas
         ch.end(input);
       }),
     );
-  for (let i = 0; i < LIMITS.sftpMaxSessionsPerConnection + 4; i++) {
+  for (let i = 0; i < LIMITS.sshMaxChannelsPerConnection + 4; i++) {
     const r = await exec(`scp -t f${i}`, Buffer.from(`C0644 2 f${i}\nhi\0`));
     assert.equal(r.code, 0, `channel ${i}: ${shown(r.out)}`);
   }
-  assert.equal((await readdir(f.home)).length, LIMITS.sftpMaxSessionsPerConnection + 4);
+  assert.equal((await readdir(f.home)).length, LIMITS.sshMaxChannelsPerConnection + 4);
   // The cap holds for channels open at the same time.
-  const open = await Promise.all(Array.from({ length: LIMITS.sftpMaxSessionsPerConnection }, () => new Promise<SFTPWrapper>((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))))));
+  const open = await Promise.all(Array.from({ length: LIMITS.sshMaxChannelsPerConnection }, () => new Promise<SFTPWrapper>((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s))))));
   await assert.rejects(new Promise((resolve, reject) => conn.sftp((err, s) => (err ? reject(err) : resolve(s)))));
   await assert.rejects(exec('scp -t x', Buffer.alloc(0)));
   open.forEach((s) => s.end());

@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import type { Core } from '../../app.ts';
 import { LIMITS } from '../../config/limits.ts';
 import type { AuthFlow } from '../../auth/auth-flow.ts';
-import { fromSystemError, reportInternal, type ErrorCode } from '../../errors/index.ts';
+import { fromSystemError, isPortcullisError, reportInternal, type ErrorCode } from '../../errors/index.ts';
 import type { TlsIdentity } from '../../identity/identity.ts';
 import { normaliseAddress, type ConnectionContext } from '../../net/connection.ts';
 import type { ConnectionTimers } from '../../net/timeouts.ts';
@@ -385,7 +385,14 @@ export class FtpConnection {
     const clientCertificate = peer?.raw ? { raw: peer.raw } : undefined;
     const step = await this.flow.passwordWithCode(user, password, clientCertificate);
     if (step.status === 'success') {
-      this.session = await this.core.openSession(step.user, this.ctx);
+      // One control connection is one session: the user's cap is taken here (atomically).
+      try {
+        this.session = await this.core.openSession(step.user, this.ctx);
+      } catch (err) {
+        if (!isPortcullisError(err, 'ERR_AUTH_TOO_MANY_SESSIONS')) throw err;
+        this.closeWith('ERR_AUTH_TOO_MANY_SESSIONS'); // audited as session.refused
+        return;
+      }
       if (this.closed) {
         await this.session.close();
         return;

@@ -12,7 +12,7 @@ import ssh2, { type AuthContext, type Connection, type ParsedKey, type ServerCha
 import type { Core } from '../../app.ts';
 import type { Factor } from '../../auth/auth-flow.ts';
 import { LIMITS } from '../../config/limits.ts';
-import type { ErrorCode } from '../../errors/index.ts';
+import { isPortcullisError, type ErrorCode } from '../../errors/index.ts';
 import type { ConnectionContext } from '../../net/connection.ts';
 import { listen, type Listening } from '../../net/listener.ts';
 import type { Session } from '../../session/session.ts';
@@ -179,9 +179,12 @@ class SshConnection {
   private next: Factor[] | undefined;
   private readonly sftp = new Set<SftpServer>();
   private readonly scp = new Set<Session>();
-  /** Session channels opened so far (names them) and open now (capped: OpenSSH's MaxSessions). */
+  /** SFTP/SCP sessions started so far (names them). */
   private sessions = 0;
+  /** Session channels open now, whatever runs on them (capped: OpenSSH's MaxSessions). */
   private openChannels = 0;
+  /** Session channels that asked for SFTP or SCP once already (one each, as sshd). */
+  private readonly claimed = new WeakSet<ssh2.Session>();
   private ended = false;
   /** Methods the client tried, and what we last told it can continue (auth.method.refused). */
   private readonly tried = new Set<string>();
@@ -215,7 +218,7 @@ class SshConnection {
     });
     client.on('ready', () => {
       this.timers.authenticated();
-      client.on('session', (accept) => this.onSession(accept()));
+      client.on('session', (accept, reject) => this.onChannelOpen(accept, reject));
       client.on('tcpip', (_accept, reject) => reject());
       client.on('openssh.streamlocal', (_accept, reject) => reject());
       client.on('request', (_accept, reject) => reject?.());
@@ -344,9 +347,9 @@ class SshConnection {
         this.core.logger.info({ connectionId: this.ctx.id, user: this.user?.name, command: info.command.slice(0, 200) }, 'exec refused: only scp -t/-f is served');
         return refuse(accept);
       }
-      if (!this.user || this.openChannels >= LIMITS.sftpMaxSessionsPerConnection) return reject();
-      const channel = accept();
+      if (!this.user) return reject();
       if (exec.kind === 'invalid') {
+        const channel = accept();
         // In band, where scp reads its errors; the exec itself is audited as refused input.
         this.core.audit.emit({ type: 'protocol.malformed', code: 'ERR_PROTOCOL_MALFORMED', detail: `scp command refused: ${exec.message}`, connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, user: this.user.name });
         channel.write(`\x01scp: ${exec.message}\n`);
@@ -354,13 +357,7 @@ class SshConnection {
         channel.end();
         return;
       }
-      const id = this.openChannel(channel);
-      channel.pause(); // nothing is read until the Session exists
-      this.startScp(channel, exec.command, id).catch((err: unknown) => {
-        this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, 'scp session failed');
-        channel.exit(1);
-        channel.end();
-      });
+      this.startSession(session, accept, reject, 'scp', (channel, s) => this.startScp(channel, exec.command, s));
     });
     session.on('shell', (accept) => refuse(accept));
     session.on('pty', deny);
@@ -370,29 +367,79 @@ class SshConnection {
     session.on('signal', deny);
     session.on('window-change', deny);
     session.on('subsystem', (accept, reject, info) => {
-      if (info.name !== 'sftp' || !this.user || this.openChannels >= LIMITS.sftpMaxSessionsPerConnection) return reject();
-      const channel = accept();
-      const id = this.openChannel(channel);
-      channel.pause(); // nothing is read until the Session exists
-      this.startSftp(channel, id).catch((err: unknown) => {
-        this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, 'sftp session failed to open');
-        channel.end();
-      });
+      if (info.name !== 'sftp' || !this.user) return reject();
+      this.startSession(session, accept, reject, 'sftp', (channel, s) => this.startSftp(channel, s));
     });
   }
 
-  /** Counts an SFTP or SCP channel while it is open (a multiplexing client, e.g. OpenSSH's
-   * ControlMaster, runs many one after the other on one connection); returns its session id. */
-  private openChannel(channel: ServerChannel): string {
-    this.sessions += 1;
+  /**
+   * A session channel opens. SECURITY: counted from open to close whether or not it ever runs
+   * anything, and refused past the cap: a client cannot pile up channels on one connection
+   * (a multiplexing client, e.g. OpenSSH's ControlMaster, opens and closes them in turn).
+   */
+  private onChannelOpen(accept: () => ssh2.Session, reject: () => void): void {
+    if (this.openChannels >= LIMITS.sshMaxChannelsPerConnection) {
+      this.core.audit.emit({ type: 'session.refused', code: 'ERR_SESSION_TOO_MANY_CHANNELS', reason: `${LIMITS.sshMaxChannelsPerConnection} channels already open on this connection (sshMaxChannelsPerConnection): close one, or open another connection`, cap: LIMITS.sshMaxChannelsPerConnection, sessionId: this.ctx.id, connectionId: this.ctx.id, protocol: 'sftp', remoteAddress: this.ctx.remoteAddress, user: this.user?.name });
+      reject();
+      return;
+    }
     this.openChannels += 1;
-    channel.once('close', () => (this.openChannels -= 1));
-    return this.sessions === 1 ? this.ctx.id : `${this.ctx.id}/${this.sessions}`;
+    const session = accept();
+    session.once('close', () => (this.openChannels -= 1));
+    this.onSession(session);
+  }
+
+  /**
+   * SFTP or SCP on a session channel: one session of the user. The request is accepted at once
+   * (OpenSSH sends channel data right behind it, without waiting for the reply, and ssh2 drops
+   * data for a channel not yet accepted), held paused, and runs only once the user's slot is
+   * taken (Core.openSession, atomic). When no slot is free the channel says why on stderr
+   * (OpenSSH clients print it) and closes; `session.refused` is audited.
+   */
+  private startSession(sshSession: ssh2.Session, accept: () => ServerChannel | undefined, reject: () => void, what: 'sftp' | 'scp', run: (channel: ServerChannel, session: Session) => Promise<void>): void {
+    if (this.claimed.has(sshSession)) return reject();
+    this.claimed.add(sshSession);
+    const channel = accept();
+    if (!channel) return;
+    channel.pause(); // nothing is read until the Session exists
+    this.sessions += 1;
+    const id = this.sessions === 1 ? this.ctx.id : `${this.ctx.id}/${this.sessions}`;
+    let closed = false;
+    let opened: Session | undefined;
+    channel.once('close', () => {
+      closed = true;
+      if (opened) void opened.close();
+    });
+    const open = async (): Promise<void> => {
+      let session: Session;
+      try {
+        session = await this.core.openSession(this.user!, this.ctx, id);
+      } catch (err) {
+        channel.stderr.write(`${isPortcullisError(err, 'ERR_AUTH_TOO_MANY_SESSIONS') ? `Refused: ${err.message}` : `The ${what} session could not be opened`}\r\n`);
+        channel.exit(1);
+        channel.end();
+        if (!isPortcullisError(err, 'ERR_AUTH_TOO_MANY_SESSIONS')) throw err;
+        return;
+      }
+      opened = session;
+      if (this.ended || closed) {
+        await session.close();
+        return;
+      }
+      try {
+        await run(channel, session);
+      } catch (err) {
+        channel.exit(1);
+        channel.end();
+        await session.close();
+        throw err;
+      }
+    };
+    open().catch((err: unknown) => this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message }, `${what} session failed`));
   }
 
   /** Legacy SCP on an exec channel, over the same Session as SFTP (src/protocols/scp/). */
-  private async startScp(channel: ServerChannel, command: ScpCommand, id: string): Promise<void> {
-    const session = await this.core.openSession(this.user!, this.ctx, id);
+  private async startScp(channel: ServerChannel, command: ScpCommand, session: Session): Promise<void> {
     const scp = new ScpServer({
       session,
       channel,
@@ -403,8 +450,6 @@ class SshConnection {
       onActivity: () => this.timers.touch(),
       onUnexpected: (err) => this.core.logger.error({ connectionId: this.ctx.id, err: (err as Error).message, stack: (err as Error).stack }, 'scp: unexpected error'),
     });
-    const closed = () => void session.close();
-    channel.once('close', closed);
     this.scp.add(session);
     if (this.ended) {
       await session.close();
@@ -421,8 +466,7 @@ class SshConnection {
     }
   }
 
-  private async startSftp(channel: ServerChannel, id: string): Promise<void> {
-    const session = await this.core.openSession(this.user!, this.ctx, id);
+  private async startSftp(channel: ServerChannel, session: Session): Promise<void> {
     const sftp = new SftpServer({
       session,
       channel,
