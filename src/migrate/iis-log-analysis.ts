@@ -79,7 +79,7 @@ interface SessionState {
   down: Map<string, number>;
   up: Map<string, number>;
   active: number;
-  site_: Map<string, number>;
+  siteCommands: Map<string, number>;
   failures: number;
 }
 
@@ -139,7 +139,7 @@ export class IisLogAnalyzer {
     let s = this.sessions.get(key);
     if (!s) {
       if (this.sessions.size >= MAX_OPEN_SESSIONS) this.foldOldest();
-      s = { site: siteName, ip, port: r['s-port'] ?? '', tls: r['s-port'] === '990', downloads: 0, uploads: 0, down: new Map(), up: new Map(), active: 0, site_: new Map(), failures: 0 };
+      s = { site: siteName, ip, port: r['s-port'] ?? '', tls: r['s-port'] === '990', downloads: 0, uploads: 0, down: new Map(), up: new Map(), active: 0, siteCommands: new Map(), failures: 0 };
       this.sessions.set(key, s);
     }
     if ('sc-bytes' in r || 'cs-bytes' in r) this.hasBytes = true;
@@ -154,7 +154,8 @@ export class IisLogAnalyzer {
       case 'PASS':
         if (LOGIN_OK.has(status)) {
           s.loginAt = when;
-          s.account = accountName(r['cs-username'] || s.userArg || '');
+          // The account as logged (`DOMAIN\\user` for Windows accounts).
+          s.account = (r['cs-username'] || s.userArg || '').trim();
         } else if (status === '530') {
           s.failures++;
           this.recordFailure(ip, s.userArg ?? r['cs-username'] ?? '', when);
@@ -179,7 +180,7 @@ export class IisLogAnalyzer {
         s.active++;
         break;
       case 'SITE':
-        add(s.site_, arg.split(/\s+/)[0]!.toUpperCase() || '(empty)', 1);
+        add(s.siteCommands, arg.split(/\s+/)[0]!.toUpperCase() || '(empty)', 1);
         break;
       case 'CONTROLCHANNELCLOSED':
         this.fold(key, s);
@@ -244,7 +245,7 @@ export class IisLogAnalyzer {
     for (const [d, n] of s.down) (a.bytesPerDay[d] ??= { down: 0, up: 0 }).down += n;
     for (const [d, n] of s.up) (a.bytesPerDay[d] ??= { down: 0, up: 0 }).up += n;
     a.activeModeCommands += s.active;
-    for (const [c, n] of s.site_) a.siteCommands[c] = (a.siteCommands[c] ?? 0) + n;
+    for (const [c, n] of s.siteCommands) a.siteCommands[c] = (a.siteCommands[c] ?? 0) + n;
     if (!a.sites.includes(s.site)) a.sites.push(s.site);
     this.accounts.set(name.toLowerCase(), a);
   }
@@ -283,11 +284,6 @@ export class IisLogAnalyzer {
 
 function add(m: Map<string, number>, k: string, n: number): void {
   m.set(k, (m.get(k) ?? 0) + n);
-}
-
-/** `DOMAIN\user` and `user` name the same account when the domain is the machine's; keep as logged. */
-function accountName(raw: string): string {
-  return raw.trim();
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;

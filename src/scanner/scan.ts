@@ -12,18 +12,14 @@ export const SCANNER_VERSION = '0.1.0';
 
 export type Prober = (s: TargetScan) => Promise<void>;
 
-/** The probes run for each kind of target. */
-export const PROBERS: Record<Scheme, Prober> = {
-  sftp: scanSsh,
-  ftp: async (s) => {
-    await scanFtp(s);
-    if (s.reachable) await scanTls(s);
-  },
-  ftps: async (s) => {
-    await scanFtp(s);
-    if (s.reachable) await scanTls(s);
-  },
+/** FTP and FTPS: the FTP probes, then the TLS probes when the endpoint answered. */
+const scanFtpAndTls: Prober = async (s) => {
+  await scanFtp(s);
+  if (s.reachable) await scanTls(s);
 };
+
+/** The probes run for each kind of target. */
+export const PROBERS: Record<Scheme, Prober> = { sftp: scanSsh, ftp: scanFtpAndTls, ftps: scanFtpAndTls };
 
 export async function scanTarget(
   target: Target,
