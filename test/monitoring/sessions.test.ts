@@ -19,7 +19,9 @@ test('sessions list shows an FTPS download in progress; sessions kill ends it an
   await writeFile(path.join(f.work, 'portcullis.yaml'), `dataDir: ${JSON.stringify(f.srv.dataDir)}\n`);
   const cli = (args: string[]) => runCli(args, { cwd: f.work });
 
-  await randomFile(f.home, 'big.bin', 8 * MiB);
+  // Larger than loopback's socket buffers on both sides together (autotuned up to ~10 MiB): with
+  // 8 MiB the server could hand the whole file to the kernel before the kill and log it complete.
+  await randomFile(f.home, 'big.bin', 48 * MiB);
   // A slow download (200 KiB/s): it is still running when we look and kill.
   const curl = spawn('curl', ['-sS', '--fail', '--cacert', f.caFile, '--ssl-reqd', '--limit-rate', '200K', '-u', `${USER}:${PASSWORD}`, '-o', path.join(f.work, 'out.bin'), `ftp://127.0.0.1:${f.explicitPort}/big.bin`], { stdio: 'ignore' });
   const exited = new Promise<number | null>((r) => curl.on('close', (code) => r(code)));
