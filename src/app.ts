@@ -74,10 +74,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   await warmPasswordVerifier();
   const mfa = new MfaService(base.store, base.audit, SecretBox.load(config.dataDir), config.mfa);
   const clientCertificates = new ClientCertificateVerifier(config.mfa.clientCaFile);
-  const admission = new Admission(config.limits, base.audit);
+  const access = new AccessPolicy(config, base.store, base.audit);
+  const admission = new Admission(config.limits, base.audit, access.key);
+  // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
+  // connections still guessing: 30 connections opened before the ban must not go on trying.
+  access.defender.onBanned((key) => admission.dropUnauthenticated(key, `banned: ${access.defender.banOf(key)?.reason ?? 'ban'}`));
   const sessions = new Map<string, Session>();
   const sessionCounter: SessionCounter = new MemorySessionCounter();
-  const access = new AccessPolicy(config, base.store, base.audit);
   await access.start();
   admission.addRule(access.admissionRule);
 
@@ -96,7 +99,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     authPolicy: mfaPolicy(mfa),
     newAuthFlow(ctx) {
       return new AuthFlow(
-        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u) => access.throttle.wait(u) },
+        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u, a) => access.throttle.wait(u, a) },
         ctx,
       );
     },
@@ -131,6 +134,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       await Promise.all([...sessions.values()].map((s) => s.close()));
       admission.closeAll();
       access.close();
+      admission.close();
       await base.close();
     },
   };

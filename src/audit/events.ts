@@ -21,6 +21,9 @@ export type AuditEvent = Base &
     | { type: 'conn.accepted'; localPort: number }
     | { type: 'conn.refused'; code: ErrorCode; rule: string }
     | { type: 'conn.closed'; durationMs: number; reason?: string }
+    /** An admitted connection closed by the server before it authenticated: its address (key) was
+     * banned meanwhile (`code` ERR_ADMISSION_BANNED, `reason` the ban's). */
+    | { type: 'conn.dropped'; code: ErrorCode; reason: string }
     /** A handshake refused: `reason` says why, `fix` names the setting that would admit the client
      * (or says none does), `weakens` what that setting costs. SSH adds the client's
      * identification and both sides' algorithm lists; TLS the version/cipher the client tried. */

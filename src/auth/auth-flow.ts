@@ -57,8 +57,8 @@ export interface AuthFlowDeps {
   /** Checks TLS client certificates (FTPS); absent, 'tls-client-cert' can never be proven. */
   clientCertificates?: ClientCertificateVerifier;
   guards?: readonly LoginGuard[];
-  /** Waits before a step for this user name (distributed-guessing throttle). */
-  throttle?: (username: string) => Promise<void>;
+  /** Waits before a step for this user name from this address (guessing throttle). */
+  throttle?: (username: string, address: string) => Promise<void>;
 }
 
 type State = 'start' | 'partial' | 'authenticated' | 'closed';
@@ -187,7 +187,7 @@ export class AuthFlow {
       return this.fail('ERR_AUTH_USER_CHANGED', undefined);
     }
     this.username = username;
-    await this.deps.throttle?.(username);
+    await this.deps.throttle?.(username, this.ctx.remoteAddress);
     const user = await this.deps.store.users.get(username);
 
     if (!this.allowed(user, factor)) {

@@ -20,6 +20,15 @@ export const LIMITS = {
    * when the upload is committed or aborted (issue 14.5). */
   resumeCopyBytesPerHome: 1024 * 1024 * 1024,
 
+  // --- login throttle (distributed guessing of one user name) ---
+  /** First delay once a name's failures pass rateLimits.userFailuresBeforeDelay; doubles per failure, ms. */
+  throttleBaseDelayMs: 250,
+  /** A source (address or IPv6 prefix) that logged in as a user is trusted for that user this long:
+   * failures from elsewhere do not slow it (issue 14.12). */
+  throttleTrustedSourceMs: 30 * 86_400_000,
+  /** Names, (source, name) pairs and trusted pairs the throttle remembers; the oldest go first. */
+  throttleMaxTracked: 100_000,
+
   // --- connections and admission ---
   /** Default and ceiling for simultaneous connections, all protocols together. */
   maxConnections: { default: 512, ceiling: 65_536 },

@@ -152,6 +152,9 @@ export const configSchema = z.strictObject({
       deny: z.array(addressRule).default([]),
       /** Seconds between checks for rule and ban changes made by the CLI or other nodes. */
       refreshSeconds: z.number().min(0.1).max(3600).default(2),
+      /** IPv6 clients are scored, banned, rate-limited and capped per prefix of this length (one
+       * client controls at least a /64); 128 counts exact addresses. IPv4: per address. */
+      ipv6Prefix: z.number().int().min(32).max(128).default(64),
     })
     .prefault({}),
   defender: z
@@ -165,11 +168,14 @@ export const configSchema = z.strictObject({
       maxBanMinutes: z.number().positive().max(525_600).default(1440),
       scores: z
         .strictObject({
-          wrongPassword: z.number().int().min(0).max(1000).default(1),
-          unknownUser: z.number().int().min(0).max(1000).default(2),
-          mfaFailure: z.number().int().min(0).max(1000).default(2),
-          malformedInput: z.number().int().min(0).max(1000).default(3),
-          limitExceeded: z.number().int().min(0).max(1000).default(3),
+          wrongPassword: z.number().min(0).max(1000).default(1),
+          unknownUser: z.number().min(0).max(1000).default(2),
+          mfaFailure: z.number().min(0).max(1000).default(2),
+          malformedInput: z.number().min(0).max(1000).default(3),
+          /** A connection refused by the connection rate or the per-address cap: far less than a
+           * wrong password, so honest bursts (rclone, curl loops, a NAT'd office) never ban, while a
+           * flood (150 refusals in the window at the defaults) still does. */
+          limitExceeded: z.number().min(0).max(1000).default(0.1),
         })
         .prefault({}),
       /** Addresses/CIDRs never scored nor banned (monitoring hosts, the office). */
@@ -182,7 +188,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** New connections per address per second (0: off). */
       connectionsPerSecond: z.number().int().min(0).max(100_000).default(10),
-      /** Failed logins per user name (all addresses) before replies for that name slow down. */
+      /** Extra connections allowed above connectionsPerSecond within any 10 s (a token-bucket
+       * burst: ssh-keyscan then sftp, rclone's parallel transfers, lftp reconnecting). */
+      connectionBurst: z.number().int().min(0).max(100_000).default(40),
+      /** Failed logins for a user name before its attempts slow down: counted per source
+       * (address or IPv6 prefix) and name, and per name from every source; the per-name count
+       * does not slow a source that logged in as that user successfully before. */
       userFailuresBeforeDelay: z.number().int().min(1).max(10_000).default(5),
       /** Window for counting a user name's failures, minutes. */
       userFailureWindowMinutes: z.number().positive().max(1440).default(15),

@@ -6,6 +6,7 @@ import { isIP, type Socket } from 'node:net';
 import type { Audit } from '../audit/audit.ts';
 import type { Protocol } from '../audit/events.ts';
 import type { ErrorCode } from '../errors/index.ts';
+import { addressKeyer, type AddressKeyFn } from '../policy/address-key.ts';
 import { normaliseAddress, type ConnectionContext } from './connection.ts';
 
 export interface AdmissionRefusal {
@@ -24,14 +25,23 @@ export interface AdmissionLimits {
 
 export class Admission {
   private total = 0;
+  /** Open connections per address key (an IPv4 address or an IPv6 prefix). */
   private readonly perAddress = new Map<string, number>();
   private readonly rules: AdmissionRule[] = [];
-  private readonly live = new Map<string, { ctx: ConnectionContext; socket: Socket }>();
+  private readonly live = new Map<string, { ctx: ConnectionContext; socket: Socket; key: string; authenticated: boolean }>();
+  private readonly unsubscribe: () => void;
 
   constructor(
     private limits: AdmissionLimits,
     private readonly audit: Audit,
-  ) {}
+    private readonly key: AddressKeyFn = addressKeyer(64),
+  ) {
+    this.unsubscribe = audit.subscribe((r) => {
+      if (r.type !== 'auth.succeeded' || !r.connectionId) return;
+      const live = this.live.get(r.connectionId);
+      if (live) live.authenticated = true;
+    });
+  }
 
   /** Adds a policy rule (checked in order, before the caps). */
   addRule(rule: AdmissionRule): void {
@@ -62,7 +72,7 @@ export class Admission {
         refusal = { code: 'ERR_ADMISSION_DENIED', rule: 'policy-error' }; // SECURITY: fail closed
       }
       // The caps are checked and taken in one synchronous step after the rules.
-      refusal ??= this.checkCaps(address);
+      refusal ??= this.checkCaps(this.key(address));
     }
     if (socket.destroyed) return null;
     if (refusal) {
@@ -79,14 +89,15 @@ export class Admission {
       localPort: socket.localPort ?? 0,
       startedAt: Date.now(),
     };
+    const key = this.key(ctx.remoteAddress);
     this.total += 1;
-    this.perAddress.set(ctx.remoteAddress, (this.perAddress.get(ctx.remoteAddress) ?? 0) + 1);
-    this.live.set(ctx.id, { ctx, socket });
+    this.perAddress.set(key, (this.perAddress.get(key) ?? 0) + 1);
+    this.live.set(ctx.id, { ctx, socket, key, authenticated: false });
     socket.once('close', () => {
       this.total -= 1;
-      const n = (this.perAddress.get(ctx.remoteAddress) ?? 1) - 1;
-      if (n <= 0) this.perAddress.delete(ctx.remoteAddress);
-      else this.perAddress.set(ctx.remoteAddress, n);
+      const n = (this.perAddress.get(key) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(key);
+      else this.perAddress.set(key, n);
       this.live.delete(ctx.id);
       this.audit.emit({ type: 'conn.closed', connectionId: ctx.id, protocol, remoteAddress: ctx.remoteAddress, durationMs: Date.now() - ctx.startedAt });
     });
@@ -102,16 +113,12 @@ export class Admission {
     return null;
   }
 
-  private checkCaps(address: string): AdmissionRefusal | null {
+  private checkCaps(key: string): AdmissionRefusal | null {
     if (this.total >= this.limits.maxConnections) return { code: 'ERR_ADMISSION_TOO_MANY_CONNECTIONS', rule: 'limits.maxConnections' };
-    if ((this.perAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) return { code: 'ERR_ADMISSION_TOO_MANY_FROM_ADDRESS', rule: 'limits.maxConnectionsPerAddress' };
+    if ((this.perAddress.get(key) ?? 0) >= this.limits.maxConnectionsPerAddress) return { code: 'ERR_ADMISSION_TOO_MANY_FROM_ADDRESS', rule: 'limits.maxConnectionsPerAddress' };
     return null;
   }
 
-  /** Open connections from one address. */
-  countFrom(address: string): number {
-    return this.perAddress.get(address) ?? 0;
-  }
 
   /** Admitted connections still open (for live views and graceful drain). */
   connections(): ConnectionContext[] {
@@ -129,8 +136,29 @@ export class Admission {
     return true;
   }
 
+  /**
+   * SECURITY: a ban stops the guessing in progress. Destroys the connections of an address key
+   * that have not authenticated yet (they are audited as closed, with the ban as the reason);
+   * authenticated sessions of the key go on, as their owner proved who they are. Returns how
+   * many were closed.
+   */
+  dropUnauthenticated(key: string, reason: string): number {
+    let n = 0;
+    for (const live of this.live.values()) {
+      if (live.key !== key || live.authenticated || live.socket.destroyed) continue;
+      this.audit.emit({ type: 'conn.dropped', connectionId: live.ctx.id, protocol: live.ctx.protocol, remoteAddress: live.ctx.remoteAddress, code: 'ERR_ADMISSION_BANNED', reason });
+      live.socket.destroy();
+      n += 1;
+    }
+    return n;
+  }
+
   /** Ends every admitted connection (shutdown). */
   closeAll(): void {
     for (const { socket } of this.live.values()) socket.destroy();
+  }
+
+  close(): void {
+    this.unsubscribe();
   }
 }

@@ -3,13 +3,14 @@
 // deny winning, access hours) checked when authentication completes. Rules from
 // the config and the store are compiled once and swapped whole when the store's policy version
 // changes (CLI edits, other nodes).
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Audit } from '../audit/audit.ts';
 import type { LoginGuard } from '../auth/auth-flow.ts';
 import type { Config } from '../config/schema.ts';
 import type { AdmissionRule } from '../net/admission.ts';
 import type { Store } from '../store/store.ts';
 import { withinAccessHours } from './access-hours.ts';
+import { addressKeyer, type AddressKeyFn } from './address-key.ts';
 import { Defender } from './defender.ts';
 import { addressInAny, type AddressRule, IpMatcher } from './ip-matcher.ts';
 import { UserFailureThrottle } from './user-failure-throttle.ts';
@@ -26,7 +27,9 @@ export class AccessPolicy {
   private allow: IpMatcher;
   private deny: IpMatcher;
   private version = -1;
-  private readonly connectionRate: RateLimiterMemory | null;
+  /** The counting key of an address (an IPv6 prefix per access.ipv6Prefix). */
+  readonly key: AddressKeyFn;
+  private readonly connectionRate: BurstyRateLimiter | null;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | null = null;
 
@@ -35,12 +38,16 @@ export class AccessPolicy {
     private readonly store: Store,
     audit: Audit,
   ) {
-    this.defender = new Defender(config.defender, store.policy, audit);
-    this.throttle = new UserFailureThrottle(config.rateLimits, audit);
+    this.key = addressKeyer(config.access.ipv6Prefix);
+    this.defender = new Defender(config.defender, store.policy, audit, Date.now, this.key);
+    this.throttle = new UserFailureThrottle(config.rateLimits, audit, Date.now, this.key);
     this.allow = new IpMatcher(config.access.allow.map((e, i) => toRule(e, `config access.allow[${i}]`)));
     this.deny = new IpMatcher(config.access.deny.map((e, i) => toRule(e, `config access.deny[${i}]`)));
-    const perSecond = config.rateLimits.connectionsPerSecond;
-    this.connectionRate = perSecond > 0 ? new RateLimiterMemory({ points: perSecond, duration: 1 }) : null;
+    // A token bucket in two parts: a steady rate per second, and a burst allowance per 10 s
+    // that real clients use when they open several connections at once.
+    const { connectionsPerSecond: perSecond, connectionBurst: burst } = config.rateLimits;
+    this.connectionRate =
+      perSecond > 0 ? new BurstyRateLimiter(new RateLimiterMemory({ points: perSecond, duration: 1 }), new RateLimiterMemory({ points: Math.max(1, burst), duration: burst > 0 ? 10 : 1 })) : null;
   }
 
   /** Loads store rules and bans, then keeps polling for changes. */
@@ -81,9 +88,10 @@ export class AccessPolicy {
     if (ban) return { code: 'ERR_ADMISSION_BANNED', rule: `ban until ${ban.expiresAt}: ${ban.reason}` };
     if (this.connectionRate && !this.defender.isSafe(address)) {
       try {
-        await this.connectionRate.consume(address);
+        await this.connectionRate.consume(this.key(address));
       } catch {
-        return { code: 'ERR_ADMISSION_RATE_LIMITED', rule: `rateLimits.connectionsPerSecond (${this.config.rateLimits.connectionsPerSecond})` };
+        const { connectionsPerSecond, connectionBurst } = this.config.rateLimits;
+        return { code: 'ERR_ADMISSION_RATE_LIMITED', rule: `rateLimits.connectionsPerSecond (${connectionsPerSecond}, burst ${connectionBurst} per 10 s)` };
       }
     }
     return null;

@@ -8,7 +8,8 @@ import type { AuditEvent, AuditRecord } from '../audit/events.ts';
 import { parseConfig } from '../config/load.ts';
 import { Store } from '../store/store.ts';
 import { withinAccessHours, parseAccessHours } from './access-hours.ts';
-import { Defender } from './defender.ts';
+import { addressKey, addressKeyer } from './address-key.ts';
+import { Defender, scoreOf } from './defender.ts';
 import { formatNftBans } from './nft-export.ts';
 import { UserFailureThrottle } from './user-failure-throttle.ts';
 import { formatFail2banLine } from '../audit/sinks/fail2ban.ts';
@@ -110,14 +111,73 @@ test('the user-failure throttle grows the delay per failure and never refuses', 
   const t = new UserFailureThrottle(parseConfig({ rateLimits: { userFailuresBeforeDelay: 3, userMaxDelayMs: 2000, userFailureWindowMinutes: 1 } }).rateLimits, audit, () => now);
   const delays: number[] = [];
   for (let i = 0; i < 8; i++) {
-    delays.push(t.delayFor('alice'));
+    delays.push(t.delayFor('alice', '203.0.113.200'));
     audit.emit(failed(`203.0.113.${i}`, 'bad-credentials'));
   }
-  assert.deepEqual(delays, [0, 0, 0, 250, 500, 1000, 2000, 2000]);
-  assert.equal(t.delayFor('bob'), 0, 'other users are not slowed');
+  assert.deepEqual(delays, [0, 0, 0, 250, 500, 1000, 2000, 2000], 'failures spread over many addresses slow a new address');
+  assert.equal(t.delayFor('bob', '203.0.113.200'), 0, 'other users are not slowed');
   now += 61_000;
-  assert.equal(t.delayFor('alice'), 0, 'the window forgets');
+  assert.equal(t.delayFor('alice', '203.0.113.200'), 0, 'the window forgets');
   t.close();
+});
+
+test('the throttle slows the attacker, not the owner: a source the user logged in from is not slowed by failures elsewhere (14.12)', () => {
+  const audit = new Audit();
+  const t = new UserFailureThrottle(parseConfig({ rateLimits: { userFailuresBeforeDelay: 5, userMaxDelayMs: 8000 } }).rateLimits, audit, () => 1_000);
+  audit.emit({ type: 'auth.succeeded', protocol: 'sftp', remoteAddress: '198.51.100.10', user: 'alice', methods: ['password'] });
+  audit.emit({ type: 'auth.succeeded', protocol: 'sftp', remoteAddress: '2001:db8:aa:1::5', user: 'alice', methods: ['password'] });
+  // About 90 failures against alice from many addresses (the measured lock-out).
+  for (let i = 0; i < 90; i++) audit.emit(failed(`203.0.${Math.floor(i / 200)}.${i % 200}`, 'bad-credentials'));
+  assert.equal(t.delayFor('alice', '198.51.100.10'), 0, "the owner's address is not delayed");
+  assert.equal(t.delayFor('alice', '2001:db8:aa:1::77'), 0, "nor another address of the owner's IPv6 prefix");
+  assert.equal(t.delayFor('alice', '192.0.2.1'), 8000, 'an address without history still waits');
+  assert.equal(t.delayFor('bob', '192.0.2.1'), 0);
+  // One guesser on the owner's network is slowed by its own failures.
+  for (let i = 0; i < 7; i++) audit.emit(failed('198.51.100.10', 'bad-credentials'));
+  assert.equal(t.delayFor('alice', '198.51.100.10'), 1000, 'its own failures count');
+  // Not-enrolled MFA is an honest user, not a failure to count.
+  const u = new UserFailureThrottle(parseConfig({ rateLimits: { userFailuresBeforeDelay: 1 } }).rateLimits, audit, () => 1_000);
+  for (let i = 0; i < 5; i++) audit.emit({ type: 'auth.failed', protocol: 'sftp', remoteAddress: '192.0.2.50', user: 'carol', method: 'totp', code: 'ERR_AUTH_MFA_NOT_ENROLLED', reason: 'mfa-not-enrolled' });
+  assert.equal(u.delayFor('carol', '192.0.2.50'), 0);
+  u.close();
+  t.close();
+});
+
+test('IPv6 is scored and banned per /64 (IPv4-mapped addresses as IPv4); the prefix is configurable (14.14)', async () => {
+  const now = Date.parse('2026-11-22T10:00:00Z');
+  const audit = new Audit();
+  const config = parseConfig({ defender: { threshold: 4 } }).defender;
+  const d = new Defender(config, store.policy, audit, () => now, addressKeyer(64));
+  audit.emit(failed('2001:db8:5:6::1', 'unknown-user'));
+  assert.equal(d.scoreOf('2001:db8:5:6::9'), 2, 'another address of the /64 shares the score');
+  audit.emit(failed('2001:db8:5:6:ffff::2', 'unknown-user'));
+  await new Promise((r) => setImmediate(r));
+  const ban = d.banOf('2001:db8:5:6:1234::1');
+  assert.ok(ban, 'an address never seen, in the same /64, is banned');
+  assert.equal(ban.address, '2001:db8:5:6::/64');
+  assert.equal(d.banOf('2001:db8:5:7::1'), null, 'the next /64 is not');
+  assert.equal(addressKey('::ffff:192.0.2.4', 64), '192.0.2.4');
+  assert.equal(addressKey('2001:DB8:0:0:1::1', 48), '2001:db8::/48');
+  assert.equal(addressKey('2001:db8::1', 128), '2001:db8::1');
+  // An operator's ban of one IPv6 address covers its prefix; lifting any address of it lifts it.
+  const banned: string[] = [];
+  d.onBanned((k) => banned.push(k));
+  await d.ban('2001:db8:9::7', 'by hand', 'cli', 10);
+  assert.deepEqual(banned, ['2001:db8:9::/64']);
+  assert.ok(d.banOf('2001:db8:9::8'));
+  assert.equal(await d.lift('2001:db8:9::1'), 1);
+  assert.equal(d.banOf('2001:db8:9::7'), null);
+  d.close();
+});
+
+test('honest clients are not scored like attackers (13.3): MFA not enrolled scores nothing, a rate-limited connection far less than a wrong password', () => {
+  const scores = parseConfig({}).defender.scores;
+  const base = { protocol: 'sftp' as const, remoteAddress: '192.0.2.1', ts: '', user: 'a' };
+  assert.equal(scoreOf({ ...base, type: 'auth.failed', event: 'auth.failed', method: 'totp', code: 'ERR_AUTH_MFA_NOT_ENROLLED', reason: 'mfa-not-enrolled' }, scores), 0);
+  assert.equal(scoreOf({ ...base, type: 'auth.failed', event: 'auth.failed', method: 'totp', code: 'ERR_AUTH_FAILED', reason: 'bad-credentials' }, scores), scores.mfaFailure);
+  const limited = scoreOf({ ...base, type: 'conn.refused', event: 'conn.refused', code: 'ERR_ADMISSION_RATE_LIMITED', rule: 'x' }, scores);
+  assert.ok(limited > 0 && limited <= scores.wrongPassword / 10, `rate-limited refusal scores ${limited}`);
+  assert.equal(scoreOf({ ...base, type: 'conn.refused', event: 'conn.refused', code: 'ERR_ADMISSION_BANNED', rule: 'x' }, scores), 0);
 });
 
 test('access hours', () => {
@@ -139,11 +199,12 @@ test('nft export is a valid nftables script shape with per-ban timeouts', () => 
     [
       { id: 1, address: '203.0.113.7', reason: 'x', source: 'defender', createdAt: '', expiresAt: '2026-11-21T10:30:00Z' },
       { id: 2, address: '2001:db8::5', reason: 'x', source: 'cli', createdAt: '', expiresAt: '2026-11-21T11:00:00Z' },
+      { id: 3, address: '2001:db8:1:2::/64', reason: 'x', source: 'defender', createdAt: '', expiresAt: '2026-11-21T11:00:00Z' },
     ],
     now,
   );
-  assert.match(out, /set banned_v4 \{\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t\telements = \{ 203\.0\.113\.7 timeout 1800s \}/);
-  assert.match(out, /elements = \{ 2001:db8::5 timeout 3600s \}/);
+  assert.match(out, /set banned_v4 \{\n\t\ttype ipv4_addr\n\t\tflags interval, timeout\n\t\telements = \{ 203\.0\.113\.7 timeout 1800s \}/);
+  assert.match(out, /elements = \{ 2001:db8::5 timeout 3600s, 2001:db8:1:2::\/64 timeout 3600s \}/);
   assert.match(out, /ip saddr @banned_v4 drop/);
   // Balanced braces, every statement on its own line.
   assert.equal((out.match(/\{/g) ?? []).length, (out.match(/\}/g) ?? []).length);

@@ -6,7 +6,9 @@ import type { Audit } from '../audit/audit.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
+import type { ErrorCode } from '../errors/index.ts';
 import type { Ban, PolicyRepository } from '../store/policy-repository.ts';
+import { addressKeyer, type AddressKeyFn } from './address-key.ts';
 import { IpMatcher } from './ip-matcher.ts';
 
 type DefenderConfig = Config['defender'];
@@ -16,18 +18,45 @@ export function isLoopback(address: string): boolean {
   return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
+type Scores = DefenderConfig['scores'];
+type AuthFailureReason = Extract<AuditRecord, { type: 'auth.failed' }>['reason'];
+
+/** Points of a failed authentication step, by reason (null: by method, below). */
+const AUTH_FAILURE_SCORES: Record<AuthFailureReason, ((s: Scores) => number) | null> = {
+  'unknown-user': (s) => s.unknownUser,
+  'bad-credentials': null,
+  'bad-key': null,
+  disabled: null,
+  'mfa-locked': null,
+  'not-allowed': null,
+  'address-not-allowed': null,
+  'outside-hours': null,
+  // A summary of failures already scored one by one.
+  'too-many-attempts': () => 0,
+  // The first factor was right and the user has no code yet (an MFA rollout): an honest user,
+  // never scored (issue 13.3).
+  'mfa-not-enrolled': () => 0,
+  'too-many-sessions': () => 0,
+};
+
+/** Refusals at accept that score: the connection rate and the per-address cap. */
+const REFUSAL_SCORES: Partial<Record<ErrorCode, (s: Scores) => number>> = {
+  ERR_ADMISSION_TOO_MANY_FROM_ADDRESS: (s) => s.limitExceeded,
+  ERR_ADMISSION_RATE_LIMITED: (s) => s.limitExceeded,
+};
+
 /** Which audit events score, and how much. */
-export function scoreOf(record: AuditRecord, scores: DefenderConfig['scores']): number {
+export function scoreOf(record: AuditRecord, scores: Scores): number {
   switch (record.type) {
-    case 'auth.failed':
-      if (record.reason === 'too-many-attempts') return 0; // a summary of failures already scored
-      if (record.reason === 'unknown-user') return scores.unknownUser;
-      if (record.method === 'totp') return scores.mfaFailure;
-      return scores.wrongPassword;
+    case 'auth.failed': {
+      const byReason = AUTH_FAILURE_SCORES[record.reason];
+      if (byReason) return byReason(scores);
+      return record.method === 'totp' ? scores.mfaFailure : scores.wrongPassword;
+    }
     case 'protocol.malformed':
       return scores.malformedInput;
     case 'conn.refused':
-      return record.code === 'ERR_ADMISSION_TOO_MANY_FROM_ADDRESS' || record.code === 'ERR_ADMISSION_RATE_LIMITED' ? scores.limitExceeded : 0;
+      return REFUSAL_SCORES[record.code]?.(scores) ?? 0;
     default:
       return 0; // auth.mfa.failed accompanies an auth.failed (method totp), scored above
   }
@@ -35,8 +64,10 @@ export function scoreOf(record: AuditRecord, scores: DefenderConfig['scores']): 
 
 export class Defender {
   private readonly scores = new Map<string, { at: number; points: number }[]>();
-  /** Active bans by address (expiry in ms). Reloaded from the store on every policy change. */
+  /** Active bans by address key (an IPv4 address or an IPv6 prefix). Reloaded from the store on
+   * every policy change. */
   private bans = new Map<string, Ban>();
+  private readonly banListeners: ((key: string) => void)[] = [];
   private readonly safe: IpMatcher;
   /** Until then (ms), loopback addresses are neither scored nor rate-limited: `posture` scans itself. */
   private selfScanUntil = 0;
@@ -47,6 +78,8 @@ export class Defender {
     private readonly repo: PolicyRepository,
     private readonly audit: Audit,
     private readonly now: () => number = Date.now,
+    /** The counting key of an address (access.ipv6Prefix): scores and bans are per key. */
+    readonly key: AddressKeyFn = addressKeyer(64),
   ) {
     this.safe = new IpMatcher(config.safeList.map((cidr) => ({ cidr, source: 'defender.safeList' })));
     this.unsubscribe = config.enabled ? audit.subscribe((r) => this.observe(r)) : () => undefined;
@@ -66,38 +99,57 @@ export class Defender {
     this.selfScanUntil = ms > 0 ? this.now() + Math.min(ms, LIMITS.postureSelfScanMaxMs) : 0;
   }
 
-  /** The active ban of an address, if any (expired bans are dropped and audited as lifted). */
+  /**
+   * Called with the key of every ban that comes into force here: one this node decides, and one
+   * another node or the CLI wrote to the store (seen on reload). The server closes that key's
+   * connections that have not authenticated yet: a ban must stop the guessing in progress, not
+   * only new connections (issue 13.3).
+   */
+  onBanned(listener: (key: string) => void): void {
+    this.banListeners.push(listener);
+  }
+
+  private announce(key: string): void {
+    for (const l of this.banListeners) l(key);
+  }
+
+  /** The active ban of an address (by its key), if any (expired bans are dropped and audited as lifted). */
   banOf(address: string): Ban | null {
-    const ban = this.bans.get(address);
+    const key = this.key(address);
+    const ban = this.bans.get(key);
     if (!ban) return null;
     if (Date.parse(ban.expiresAt) <= this.now()) {
-      this.bans.delete(address);
-      this.audit.emit({ type: 'policy.ban.lifted', remoteAddress: address, reason: 'expired' });
+      this.bans.delete(key);
+      this.audit.emit({ type: 'policy.ban.lifted', remoteAddress: key, reason: 'expired' });
       return null;
     }
     return ban;
   }
 
-  /** Replaces the in-memory ban table with the store's (after a policy change). */
+  /** Replaces the in-memory ban table with the store's (after a policy change). A ban stored for
+   * one IPv6 address (before per-prefix bans) covers its prefix. */
   async reload(): Promise<void> {
     const active = await this.repo.activeBans(new Date(this.now()));
-    const next = new Map(active.map((b) => [b.address, b]));
-    for (const address of this.bans.keys()) {
-      if (!next.has(address)) this.audit.emit({ type: 'policy.ban.lifted', remoteAddress: address, reason: 'removed' });
+    const next = new Map(active.map((b) => [this.key(b.address), b]));
+    for (const key of this.bans.keys()) {
+      if (!next.has(key)) this.audit.emit({ type: 'policy.ban.lifted', remoteAddress: key, reason: 'removed' });
     }
+    const added = [...next.keys()].filter((key) => !this.bans.has(key));
     this.bans = next;
+    for (const key of added) this.announce(key);
   }
 
   get activeBans(): Ban[] {
     return [...this.bans.values()].filter((b) => Date.parse(b.expiresAt) > this.now());
   }
 
-  /** Current score of an address within the observation window. */
+  /** Current score of an address (of its key) within the observation window. */
   scoreOf(address: string): number {
+    const key = this.key(address);
     const cutoff = this.now() - this.config.observationMinutes * 60_000;
-    const list = (this.scores.get(address) ?? []).filter((e) => e.at > cutoff);
-    if (list.length === 0) this.scores.delete(address);
-    else this.scores.set(address, list);
+    const list = (this.scores.get(key) ?? []).filter((e) => e.at > cutoff);
+    if (list.length === 0) this.scores.delete(key);
+    else this.scores.set(key, list);
     return list.reduce((s, e) => s + e.points, 0);
   }
 
@@ -107,33 +159,40 @@ export class Defender {
     if (record.type === 'conn.refused' && record.code === 'ERR_ADMISSION_BANNED' && !this.config.extendBanOnAttempt) return;
     const points = scoreOf(record, this.config.scores);
     if (points <= 0 || this.isSafe(address)) return;
-    const list = this.scores.get(address) ?? [];
+    const key = this.key(address);
+    const list = this.scores.get(key) ?? [];
     list.push({ at: this.now(), points });
-    this.scores.set(address, list);
-    if (this.scoreOf(address) >= this.config.threshold) {
-      this.scores.delete(address);
-      void this.ban(address, `score reached ${this.config.threshold} within ${this.config.observationMinutes} min`, 'defender').catch(() => undefined);
+    this.scores.set(key, list);
+    if (this.scoreOf(key) >= this.config.threshold) {
+      this.scores.delete(key);
+      void this.ban(key, `score reached ${this.config.threshold} within ${this.config.observationMinutes} min`, 'defender').catch(() => undefined);
     }
   }
 
-  /** Bans an address now (defender or operator). Repeat offenders within a day get doubling bans. */
+  /** Bans an address (its key: an IPv6 address bans its prefix) now, by the defender or an
+   * operator. Repeat offenders within a day get doubling bans. */
   async ban(address: string, reason: string, source: Ban['source'], minutes?: number): Promise<Ban> {
     const now = this.now();
-    const existing = this.banOf(address);
+    const key = this.key(address);
+    const existing = this.banOf(key);
     if (existing && minutes === undefined) return existing;
-    const previous = await this.repo.banCountSince(address, new Date(now - 86_400_000));
+    const previous = await this.repo.banCountSince(key, new Date(now - 86_400_000));
     const duration = minutes ?? Math.min(this.config.banMinutes * 2 ** previous, this.config.maxBanMinutes);
-    const ban: Ban = { id: 0, address, reason, source, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + duration * 60_000).toISOString() };
+    const ban: Ban = { id: 0, address: key, reason, source, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + duration * 60_000).toISOString() };
     // In memory first: the very next connection is refused even before the store answers.
-    this.bans.set(address, ban);
+    this.bans.set(key, ban);
+    this.announce(key);
     await this.repo.addBan(ban, new Date(now));
-    this.audit.emit({ type: 'policy.ban.added', remoteAddress: address, reason, source, expiresAt: ban.expiresAt, minutes: duration });
+    this.audit.emit({ type: 'policy.ban.added', remoteAddress: key, reason, source, expiresAt: ban.expiresAt, minutes: duration });
     return ban;
   }
 
+  /** Lifts the ban of an address's key (and one stored for the exact address, if older). */
   async lift(address: string): Promise<number> {
-    const n = await this.repo.liftBans(address, new Date(this.now()));
-    if (this.bans.delete(address) || n > 0) this.audit.emit({ type: 'policy.ban.lifted', remoteAddress: address, reason: 'removed' });
+    const key = this.key(address);
+    const at = new Date(this.now());
+    const n = (await this.repo.liftBans(key, at)) + (key !== address ? await this.repo.liftBans(address, at) : 0);
+    if (this.bans.delete(key) || n > 0) this.audit.emit({ type: 'policy.ban.lifted', remoteAddress: key, reason: 'removed' });
     return n;
   }
 
