@@ -29,7 +29,7 @@ export class AccessPolicy {
   private version = -1;
   /** The counting key of an address (an IPv6 prefix per access.ipv6Prefix). */
   readonly key: AddressKeyFn;
-  private readonly connectionRate: BurstyRateLimiter | null;
+  private readonly connectionRate: Pick<RateLimiterMemory, 'consume'> | null;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | null = null;
 
@@ -46,8 +46,8 @@ export class AccessPolicy {
     // A token bucket in two parts: a steady rate per second, and a burst allowance per 10 s
     // that real clients use when they open several connections at once.
     const { connectionsPerSecond: perSecond, connectionBurst: burst } = config.rateLimits;
-    this.connectionRate =
-      perSecond > 0 ? new BurstyRateLimiter(new RateLimiterMemory({ points: perSecond, duration: 1 }), new RateLimiterMemory({ points: Math.max(1, burst), duration: burst > 0 ? 10 : 1 })) : null;
+    const steady = perSecond > 0 ? new RateLimiterMemory({ points: perSecond, duration: 1 }) : null;
+    this.connectionRate = steady && burst > 0 ? new BurstyRateLimiter(steady, new RateLimiterMemory({ points: burst, duration: 10 })) : steady;
   }
 
   /** Loads store rules and bans, then keeps polling for changes. */

@@ -202,3 +202,28 @@ test('ban export --format nft passes nft -c where nftables can run, and the CLI 
   assert.deepEqual(allow, [{ cidr: '10.0.0.0/8', protocols: ['sftp'], source: 'cli', comment: '' }]);
   assert.match((await runCli(['deny', 'add', '10.0.0.0/33'], { env })).stderr, /ERR_POLICY_INVALID_RULE/);
 });
+
+test('many addresses guessing one name slow the guessers, not the owner: a source the user logged in from is not delayed (14.12)', { timeout: 180_000 }, async (t) => {
+  // The delay is capped low here so that the attack itself runs fast; the default cap is 8 s.
+  const s = await startTestServer(t, { rateLimits: { userFailuresBeforeDelay: 5, userMaxDelayMs: 300 } });
+  await s.addUser(USER, { password: PASSWORD });
+  assert.equal(await sftpLogin(s, '127.0.0.2', USER, PASSWORD), true, "the owner's usual address");
+  // Ninety failures for the name from thirty addresses (three each, over both protocols).
+  for (let i = 0; i < 30; i += 5) {
+    await Promise.all(
+      Array.from({ length: 5 }, async (_, j) => {
+        const from = `127.0.2.${i + j + 1}`;
+        for (let k = 0; k < 3; k++) assert.equal(k % 2 ? await ftpsLogin(s, from, USER, `guess${k}`) : await sftpLogin(s, from, USER, `guess${k}`), false);
+      }),
+    );
+  }
+  await s.server.core.trail?.flush();
+  const failures = await s.server.core.store.audit.search({ user: USER, eventPrefix: 'auth.failed' });
+  assert.ok(failures.length >= 90, `the failures reached the server: ${failures.length}`);
+  const throttle = s.server.core.access.throttle;
+  assert.equal(throttle.delayFor(USER, '127.0.0.2'), 0, 'the owner is not slowed');
+  assert.equal(throttle.delayFor(USER, '127.0.2.99'), 300, 'a new address is');
+  assert.equal(await sftpLogin(s, '127.0.0.2', USER, PASSWORD), true);
+  assert.equal(await ftpsLogin(s, '127.0.0.2', USER, PASSWORD), true);
+  assert.equal(await sftpLogin(s, '127.0.2.99', USER, PASSWORD), true, 'slowed, never locked out');
+});
