@@ -182,7 +182,8 @@ test('ban export --format nft passes nft -c where nftables can run, and the CLI 
   assert.equal((await runCli(['ban', 'add', '203.0.113.7', '--minutes', '5'], { env })).code, 0);
   assert.equal((await runCli(['ban', 'add', '2001:db8::5'], { env })).code, 0);
   const list = JSON.parse((await runCli(['ban', 'list', '--json'], { env })).stdout) as { address: string }[];
-  assert.deepEqual(list.map((b) => b.address), ['203.0.113.7', '2001:db8::5']);
+  // An IPv6 address is banned with its /64 (access.ipv6Prefix).
+  assert.deepEqual(list.map((b) => b.address), ['203.0.113.7', '2001:db8::/64']);
   const nft = (await runCli(['ban', 'export', '--format', 'nft'], { env })).stdout;
   assert.match(nft, /203\.0\.113\.7 timeout \d+s/);
   const file = path.join(dir, 'bans.nft');
