@@ -35,7 +35,7 @@ module.enableCompileCache?.();
 
 const built = builtAt();
 if (built > 0 && newestSource(path.join(root, 'src')) <= built) {
-  await import('../dist/cli/main.js');
+  await import('../dist/main.js');
 } else {
   if (built > 0 && !process.env.PORTCULLIS_QUIET_STALE) {
     process.stderr.write('portcullis: the sources are newer than dist/ (run `npm run build`); running them through tsx\n');
