@@ -120,9 +120,10 @@ export function registerMigrateCommands(program: Command): void {
     .option('--new <url>', 'scan the new server now (e.g. ftps://portcullis.example:21 or sftp://…)')
     .option('--old-scan <file>', 'a scan of the legacy endpoint (portcullis scan --format json)')
     .option('--new-scan <file>', 'a scan of the new server (portcullis scan --format json)')
+    .option('--timeout <seconds>', 'time limit for each network operation of a scan', positiveInt('--timeout', 600))
     .addOption(new Option('--format <format>', 'output format').choices([...REPORT_FORMATS]).default('text'))
     .option('--output <file>', 'write the report to a file instead of standard output')
-    .action(async (o: { plan: string; logs?: string; old?: string; new?: string; oldScan?: string; newScan?: string; format: ReportFormat; output?: string }) => {
+    .action(async (o: { plan: string; logs?: string; old?: string; new?: string; oldScan?: string; newScan?: string; timeout?: number; format: ReportFormat; output?: string }) => {
       const report = await buildMigrationReport(o);
       const text = formatMigrationReport(report, o.format);
       if (o.output) writeFileSync(o.output, text);

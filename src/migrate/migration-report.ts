@@ -56,11 +56,11 @@ function readJson<T>(file: string, what: string): T {
   }
 }
 
-async function scan(url: string): Promise<ScanReport> {
+async function scan(url: string, timeoutSeconds: number): Promise<ScanReport> {
   const options = {
     allow: new Set<never>(),
     ca: [],
-    timeoutMs: SCAN_LIMITS.defaultTimeoutSeconds * 1000,
+    timeoutMs: timeoutSeconds * 1000,
     targetTimeoutMs: SCAN_LIMITS.defaultTargetTimeoutSeconds * 1000,
     concurrency: 1,
     advisories: loadAdvisories(BUNDLED_ADVISORIES),
@@ -80,13 +80,25 @@ function failures(r: ScanReport | undefined, layer: Layer): string[] {
     .map((x) => `${x.severity}: ${x.title}`);
 }
 
-export async function buildMigrationReport(o: { plan: string; logs?: string; old?: string; new?: string; oldScan?: string; newScan?: string }, now = new Date()): Promise<MigrationReport> {
+export interface ReportInput {
+  plan: string;
+  logs?: string | undefined;
+  old?: string | undefined;
+  new?: string | undefined;
+  oldScan?: string | undefined;
+  newScan?: string | undefined;
+  /** Time limit for each network operation of a scan. */
+  timeout?: number | undefined;
+}
+
+export async function buildMigrationReport(o: ReportInput, now = new Date()): Promise<MigrationReport> {
   const plan = readJson<ImportPlan>(o.plan, 'import plan');
   if (plan.schemaVersion !== 1 || !plan.site || !Array.isArray(plan.users)) throw new PortcullisError('ERR_MIGRATE_INPUT', `${o.plan}: not an import plan from portcullis migrate iis --out`);
   let logs: LogAnalysis | undefined;
   if (o.logs) logs = statSync(o.logs).isFile() && o.logs.endsWith('.json') ? readJson<LogAnalysis>(o.logs, 'log analysis') : await analyzeIisLogs(findLogFiles(o.logs), DEFAULT_ANALYSIS);
-  const oldScan = o.oldScan ? readJson<ScanReport>(o.oldScan, 'scan') : o.old ? await scan(o.old) : undefined;
-  const newScan = o.newScan ? readJson<ScanReport>(o.newScan, 'scan') : o.new ? await scan(o.new) : undefined;
+  const timeout = o.timeout ?? SCAN_LIMITS.defaultTimeoutSeconds;
+  const oldScan = o.oldScan ? readJson<ScanReport>(o.oldScan, 'scan') : o.old ? await scan(o.old, timeout) : undefined;
+  const newScan = o.newScan ? readJson<ScanReport>(o.newScan, 'scan') : o.new ? await scan(o.new, timeout) : undefined;
   const s = plan.site;
   const cfg = plan.config as { ftps?: { port?: number; implicitPort?: number | null } };
   const clearAccounts = new Set((logs?.proposals.rotate ?? []).map((n) => (n.split('\\').pop() ?? n).toLowerCase()));
