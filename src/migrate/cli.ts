@@ -1,5 +1,5 @@
 // `portcullis migrate …`: moving off Microsoft IIS FTP.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LIMITS } from '../config/limits.ts';
@@ -129,8 +129,4 @@ export function registerMigrateCommands(program: Command): void {
       if (o.output) writeFileSync(o.output, text);
       else process.stdout.write(text);
     });
-}
-
-export function readJsonFile<T>(file: string): T {
-  return JSON.parse(readFileSync(file, 'utf8')) as T;
 }

@@ -28,12 +28,6 @@ export class InvitationRepository {
     return Number(res.numUpdatedRows) === 1;
   }
 
-  /** Invitations of a user that can still be used. */
-  async open(userId: number, now: Date): Promise<InvitationRecord[]> {
-    const rows = await this.db.selectFrom('invitations').selectAll().where('user_id', '=', userId).where('used_at', 'is', null).where('expires_at', '>', now.toISOString()).execute();
-    return rows.map((r) => ({ id: Number(r.id), userId: Number(r.user_id), createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at }));
-  }
-
   /** Withdraws a user's unused invitations (a new one replaces them). */
   async revokeOpen(userId: number, now: Date): Promise<void> {
     await this.db.updateTable('invitations').set({ expires_at: now.toISOString() }).where('user_id', '=', userId).where('used_at', 'is', null).where('expires_at', '>', now.toISOString()).execute();

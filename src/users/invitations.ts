@@ -49,10 +49,6 @@ export class InvitationService {
     return { user: user.name, token, expiresAt: expiresAt.toISOString() };
   }
 
-  async hasOpen(user: User, now = new Date()): Promise<boolean> {
-    return (await this.store.invitations.open(user.id, now)).length > 0;
-  }
-
   /** Redeems a token: sets the user's password. Unknown, used and expired tokens fail alike. */
   async accept(token: string, password: string, now = new Date()): Promise<User> {
     assertAcceptablePassword(password);

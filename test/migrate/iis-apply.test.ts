@@ -129,3 +129,30 @@ void test('invitations: an expired one and a replaced one are refused like an un
   assert.notEqual((await store.users.require('zoe')).passwordHash, null);
   await assert.rejects(invites.create('zoe', 0), { code: 'ERR_INVITE_INVALID' });
 });
+
+void test('--apply with --logs --user-allow-lists sets per-user networks; a user already there with other settings is reported, never changed', async (t) => {
+  const dir = await makeTempDir(t);
+  const app = path.join(dir, 'applicationHost.config');
+  await writeFile(app, applicationHost());
+  const logs = path.join(dir, 'logs');
+  const { writeIisLogs } = await import('./iis-log-fixtures.ts');
+  writeIisLogs(logs);
+  const cfg = path.join(dir, 'portcullis.yaml');
+  await writeFile(cfg, 'dataDir: ./data\n');
+  const cli = (args: string[], stdin?: string) => runCli([...args, '--config', cfg], { cwd: dir, ...(stdin !== undefined && { stdin }) });
+  // an operator created bob before the import, read-only
+  assert.equal((await cli(['user', 'add', 'bob', '--read-only', '--password-stdin'], 'bobs-own-pass\n')).code, 0);
+  const r = await cli(['migrate', 'iis', app, '--site', 'Partners', '--logs', logs, '--user-allow-lists', '--apply', '--format', 'json', '--no-progress']);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as ApplyResult;
+  assert.deepEqual(result.differing, [{ name: 'bob', differences: [`permissions list,download (plan: read-write)`, 'allow-from any (plan: 198.51.100.0/24)'] }]);
+  assert.ok(result.created.some((c) => c.name === 'alice'));
+  const { Store } = await import('../../src/store/store.ts');
+  const store = await Store.open({ driver: 'sqlite', url: path.join(dir, 'data', 'portcullis.db') });
+  t.after(() => store.close());
+  assert.deepEqual((await store.users.require('alice')).allowedCidrs, ['203.0.113.0/24'], 'alice always came from 203.0.113.0/24');
+  const bob = await store.users.require('bob');
+  assert.deepEqual(bob.permissions, ['list', 'download'], "the operator's bob is left as he was");
+  assert.deepEqual(bob.allowedCidrs, []);
+  assert.notEqual(bob.passwordHash, null);
+});
