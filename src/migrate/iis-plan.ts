@@ -212,6 +212,9 @@ export function buildImportPlan(input: PlanInput): ImportPlan {
       continue;
     }
     const review: string[] = [];
+    // FILES01\alice and CORP\alice are two Windows accounts that would become one Portcullis user.
+    const domains = new Set(iisNames.map((n) => (domainOf(n) || site.basic.defaultLogonDomain).toLowerCase()));
+    if (domains.size > 1) review.push(`several IIS accounts become "${name}" (${iisNames.join(', ')}): their permissions were combined; split them by hand if they are different people`);
     const g = grantFor(root.authorization, iisNames);
     let access = accessOf(g);
     const explicitlyNamed = c.sources.has('rule');

@@ -163,3 +163,16 @@ void describe('IIS configuration import plan', () => {
     assert.equal(p.users[1]!.sharedHome, 'internal', 'isolation None: one shared tree');
   });
 });
+
+void test('two Windows accounts with one name are flagged; hostile names are escaped in the HTML plan', async () => {
+  const { formatPlanHtml } = await import('../../src/migrate/iis-plan-report.ts');
+  const xml = applicationHost().replace('<add accessType="Allow" users="carol" permissions="Read" />', '<add accessType="Allow" users="carol, CORP\\carol, &lt;img src=x onerror=alert(1)&gt;" permissions="Read" />');
+  const p = plan('Partners', xml);
+  const carol = p.users.find((u) => u.name === 'carol')!;
+  assert.deepEqual(carol.iisNames, ['carol', 'corp\\carol']);
+  assert.ok(carol.review.some((r) => /several IIS accounts become "carol"/.test(r)));
+  assert.ok(p.skippedUsers.some((s) => s.name === '<img src=x onerror=alert(1)>'));
+  const html = formatPlanHtml(p);
+  assert.ok(!html.includes('<img'), 'escaped');
+  assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;'));
+});
