@@ -56,7 +56,9 @@ export type AuditEvent = Base &
     /** `portcullis posture` scans this server from loopback: the defender ignores loopback this long. */
     | { type: 'posture.selfscan'; seconds: number }
     | { type: 'alert.raised'; rule: string; severity: 'critical' | 'warning' | 'notice'; summary: string }
-    | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed'; subject: string; detail?: string }
+    | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed' | 'invited' | 'invitation-accepted'; subject: string; detail?: string }
+    /** An enrolment invitation token that is unknown, used or expired (the reason is only here, never on the wire). */
+    | { type: 'user.invitation.refused'; reason: 'unknown' | 'used' | 'expired' }
   );
 
 export type FileOp =

@@ -178,6 +178,14 @@ export const LIMITS = {
   postureSelfScanMaxMs: 180_000,
 
   // --- scanner (outbound probes) ---
+  /** `portcullis migrate iis`: the largest applicationHost.config / administration.config read
+   * (real ones are well under 1 MB), the deepest element nesting accepted, and how long an
+   * enrolment invitation may stay valid. */
+  migrate: {
+    maxConfigBytes: 32 * 1024 * 1024,
+    maxXmlDepth: 64,
+    inviteDays: { default: 14, min: 1, ceiling: 90 },
+  },
   scanner: {
     /** Longest evidence line or reason kept in a report (server text and library errors are cleaned
      * to one line and cut here, with an ellipsis). */

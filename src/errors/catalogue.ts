@@ -108,6 +108,9 @@ export const ERROR_CATALOGUE = {
 
   // migration from IIS FTP
   ERR_MIGRATE_INPUT: 'The IIS configuration or log input cannot be read',
+  ERR_MIGRATE_XML_REFUSED: 'The IIS configuration contains XML constructs that are refused (DOCTYPE, entities, excessive nesting)',
+  ERR_MIGRATE_SITE: 'The FTP site to import is missing or ambiguous',
+  ERR_INVITE_INVALID: 'The invitation is unknown, used, expired or invalid',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

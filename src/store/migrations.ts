@@ -176,6 +176,21 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.alterTable('users').addColumn('client_cert_pins', 'text', (c) => c.notNull().defaultTo('')).execute();
     },
   },
+  '0006_iis_invitations': {
+    async up(db, ddl) {
+      // One-time enrolment invitations: users imported from IIS have no password until they
+      // redeem one. Only a keyed hash (HMAC with the MFA key) of the token is stored.
+      await ddl
+        .id(db.schema.createTable('invitations'))
+        .addColumn('user_id', ddl.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('token_mac', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('expires_at', 'text', notNull)
+        .addColumn('used_at', 'text')
+        .execute();
+      await db.schema.createIndex('invitations_user').on('invitations').column('user_id').execute();
+    },
+  },
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

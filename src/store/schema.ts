@@ -124,6 +124,16 @@ export interface LoginAddressesTable {
   last_seen: string;
 }
 
+/** One-time enrolment invitations (migration from IIS): a keyed hash of the token, never the token. */
+export interface InvitationsTable {
+  id: Generated<number>;
+  user_id: number;
+  token_mac: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_keys: UserKeysTable;
@@ -138,4 +148,5 @@ export interface Database {
   mfa_used_codes: MfaUsedCodesTable;
   mfa_failures: MfaFailuresTable;
   mfa_lockouts: MfaLockoutsTable;
+  invitations: InvitationsTable;
 }

@@ -7,6 +7,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Config } from '../config/schema.ts';
 import { PortcullisError } from '../errors/index.ts';
 import { AuditRepository } from './audit-repository.ts';
+import { InvitationRepository } from './invitation-repository.ts';
 import { KeyRepository } from './key-repository.ts';
 import { enableForeignKeys, migrationProvider, type Dialect } from './migrations.ts';
 import type { Database } from './schema.ts';
@@ -33,6 +34,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly policy: PolicyRepository;
   readonly mfa: MfaRepository;
+  readonly invitations: InvitationRepository;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -43,6 +45,7 @@ export class Store {
     this.audit = new AuditRepository(db);
     this.policy = new PolicyRepository(db);
     this.mfa = new MfaRepository(db);
+    this.invitations = new InvitationRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {

@@ -7,7 +7,7 @@ import { hashPassword } from '../auth/passwords.ts';
 import { parsePublicKey } from '../auth/public-keys.ts';
 import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
-import { ALL_PERMISSIONS, READ_ONLY_PERMISSIONS } from '../session/permissions.ts';
+import { ALL_PERMISSIONS, READ_ONLY_PERMISSIONS, type Permission } from '../session/permissions.ts';
 import type { StoredKey } from '../store/key-repository.ts';
 import type { Store } from '../store/store.ts';
 import type { User } from '../store/user-repository.ts';
@@ -25,6 +25,10 @@ export interface AddUserOptions {
   keyFile?: string | undefined;
   home?: string | undefined;
   readOnly?: boolean | undefined;
+  /** Exact permissions (wins over readOnly). */
+  permissions?: readonly Permission[] | undefined;
+  /** No password nor key yet: the user enrols through a one-time invitation (src/users/invitations.ts). */
+  invited?: boolean | undefined;
 }
 
 export class UserAdmin {
@@ -40,16 +44,16 @@ export class UserAdmin {
 
   async add(name: string, options: AddUserOptions): Promise<User> {
     assertValidUserName(name);
-    if (options.password === undefined && options.keyFile === undefined) {
+    if (options.password === undefined && options.keyFile === undefined && !options.invited) {
       throw new PortcullisError('ERR_PASSWORD_INVALID', 'give --password-stdin or --key (a user needs a way to log in)');
     }
     const key = options.keyFile !== undefined ? this.readKey(options.keyFile) : undefined;
     const passwordHash = options.password !== undefined ? await hashPassword(options.password) : null;
     if (await this.store.users.get(name)) throw new PortcullisError('ERR_USER_EXISTS', name);
     const home = options.home ? path.resolve(options.home) : path.join(this.dataDir, 'home', name);
-    const user = await this.store.users.add({ name, passwordHash, home, permissions: options.readOnly ? READ_ONLY_PERMISSIONS : ALL_PERMISSIONS });
+    const user = await this.store.users.add({ name, passwordHash, home, permissions: options.permissions ?? (options.readOnly ? READ_ONLY_PERMISSIONS : ALL_PERMISSIONS) });
     if (key) await this.store.keys.add(user.id, { algorithm: key.algorithm, fingerprint: key.fingerprint, publicKey: key.line, comment: key.comment });
-    this.changed('added', name, options.readOnly ? 'read-only' : undefined);
+    this.changed('added', name, [options.readOnly && 'read-only', options.invited && 'invited'].filter(Boolean).join(', ') || undefined);
     if (key) this.changed('key-added', name, key.fingerprint);
     return user;
   }
