@@ -50,7 +50,7 @@ function one(): Promise<void> {
   });
 }
 
-async function settle(): Promise<{ heapMiB: number; rssMiB: number; externalMiB: number }> {
+async function settle(): Promise<{ heapMiB: number; heapTotalMiB: number; rssMiB: number; externalMiB: number }> {
   for (let i = 0; i < 5; i++) {
     await new Promise((r) => setTimeout(r, 200));
     gc!();
