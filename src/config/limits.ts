@@ -34,7 +34,18 @@ export const LIMITS = {
   maxConnections: { default: 512, ceiling: 65_536 },
   /** Default and ceiling for simultaneous connections from one address. */
   maxConnectionsPerAddress: { default: 32, ceiling: 4_096 },
-  /** Time to complete authentication after the socket is accepted, ms. */
+  /** Connections that have not authenticated yet, in total (OpenSSH MaxStartups' "full"). Kept
+   * well below maxConnections: a flood of silent sockets cannot take every slot (issue 14.2). */
+  maxUnauthenticated: { default: 128, ceiling: 65_536 },
+  /** From this many waiting connections on, newcomers from an address that already has one
+   * waiting are dropped at random (MaxStartups' "start"). */
+  unauthenticatedDropFrom: { default: 64, ceiling: 65_536 },
+  /** Probability of that drop at unauthenticatedDropFrom, rising to 1 at maxUnauthenticated. */
+  preAuthDropRate: 0.3,
+  /** Connections from one address (IPv6: prefix) that have not authenticated yet. */
+  maxUnauthenticatedPerAddress: { default: 16, ceiling: 4_096 },
+  /** Time to complete authentication after the socket is accepted (identification, key
+   * exchange or TLS handshake, and login), ms. */
   loginTimeoutMs: { default: 60_000, min: 1_000, ceiling: 600_000 },
   /** Idle time allowed on an authenticated connection with no transfer, ms. */
   idleTimeoutMs: { default: 900_000, min: 1_000, ceiling: 86_400_000 },

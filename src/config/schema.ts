@@ -121,12 +121,17 @@ export const configSchema = z.strictObject({
     .strictObject({
       maxConnections: bounded(LIMITS.maxConnections),
       maxConnectionsPerAddress: bounded(LIMITS.maxConnectionsPerAddress),
+      maxUnauthenticated: bounded(LIMITS.maxUnauthenticated),
+      maxUnauthenticatedPerAddress: bounded(LIMITS.maxUnauthenticatedPerAddress),
+      unauthenticatedDropFrom: bounded(LIMITS.unauthenticatedDropFrom),
       loginTimeoutMs: bounded(LIMITS.loginTimeoutMs, ' ms'),
       idleTimeoutMs: bounded(LIMITS.idleTimeoutMs, ' ms'),
       maxAuthAttempts: bounded(LIMITS.maxAuthAttempts),
       maxSessionsPerUser: bounded(LIMITS.maxSessionsPerUser),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((l) => l.unauthenticatedDropFrom <= l.maxUnauthenticated, { message: 'must not be above limits.maxUnauthenticated', path: ['unauthenticatedDropFrom'] })
+    .refine((l) => l.maxUnauthenticated <= l.maxConnections, { message: 'must not be above limits.maxConnections', path: ['maxUnauthenticated'] }),
   mfa: z
     .strictObject({
       /** Every user needs a second factor (a user's own setting overrides). On by default: a

@@ -17,6 +17,8 @@ export const ERROR_CATALOGUE = {
   ERR_ADMISSION_BAD_ADDRESS: 'The peer address cannot be parsed',
   ERR_ADMISSION_BANNED: 'The address is banned',
   ERR_ADMISSION_RATE_LIMITED: 'Too many new connections from this address',
+  ERR_ADMISSION_TOO_MANY_UNAUTHENTICATED: 'Too many connections from this address have not logged in yet',
+  ERR_ADMISSION_PREAUTH_BUSY: 'Too many connections are logging in; try again shortly',
 
   // authentication
   ERR_AUTH_FAILED: 'Authentication failed',

@@ -8,6 +8,7 @@ import type { Protocol } from '../audit/events.ts';
 import type { ErrorCode } from '../errors/index.ts';
 import { addressKeyer, type AddressKeyFn } from '../policy/address-key.ts';
 import { normaliseAddress, type ConnectionContext } from './connection.ts';
+import { PreAuthGate, type PreAuthLimits } from './pre-auth.ts';
 
 export interface AdmissionRefusal {
   code: ErrorCode;
@@ -18,7 +19,7 @@ export interface AdmissionRefusal {
 /** A policy check at accept time. Returns a refusal or null to let the next rule decide. */
 export type AdmissionRule = (peer: { address: string; protocol: Protocol }) => AdmissionRefusal | null | Promise<AdmissionRefusal | null>;
 
-export interface AdmissionLimits {
+export interface AdmissionLimits extends PreAuthLimits {
   maxConnections: number;
   maxConnectionsPerAddress: number;
 }
@@ -30,26 +31,33 @@ export class Admission {
   private readonly rules: AdmissionRule[] = [];
   private readonly live = new Map<string, { ctx: ConnectionContext; socket: Socket; key: string; authenticated: boolean }>();
   private readonly unsubscribe: () => void;
+  /** Connections that have not authenticated yet: caps, early drop and a deadline from accept. */
+  private readonly preAuth: PreAuthGate;
 
   constructor(
-    private limits: AdmissionLimits,
+    private readonly limits: AdmissionLimits,
     private readonly audit: Audit,
     private readonly key: AddressKeyFn = addressKeyer(64),
+    random: () => number = Math.random,
   ) {
+    this.preAuth = new PreAuthGate(limits, random);
     this.unsubscribe = audit.subscribe((r) => {
       if (r.type !== 'auth.succeeded' || !r.connectionId) return;
       const live = this.live.get(r.connectionId);
-      if (live) live.authenticated = true;
+      if (!live) return;
+      live.authenticated = true;
+      this.preAuth.leave(r.connectionId);
     });
+  }
+
+  /** Connections admitted that have not authenticated yet. */
+  get unauthenticatedCount(): number {
+    return this.preAuth.count;
   }
 
   /** Adds a policy rule (checked in order, before the caps). */
   addRule(rule: AdmissionRule): void {
     this.rules.push(rule);
-  }
-
-  setLimits(limits: AdmissionLimits): void {
-    this.limits = limits;
   }
 
   get connectionCount(): number {
@@ -74,6 +82,12 @@ export class Admission {
       // The caps are checked and taken in one synchronous step after the rules.
       refusal ??= this.checkCaps(this.key(address));
     }
+    let evict: string | null = null;
+    if (!refusal && address !== null && !socket.destroyed) {
+      const gate = this.preAuth.check(this.key(address));
+      if (gate.admit) evict = gate.evict;
+      else refusal = { code: gate.code, rule: gate.rule };
+    }
     if (socket.destroyed) return null;
     if (refusal) {
       socket.destroy();
@@ -93,7 +107,12 @@ export class Admission {
     this.total += 1;
     this.perAddress.set(key, (this.perAddress.get(key) ?? 0) + 1);
     this.live.set(ctx.id, { ctx, socket, key, authenticated: false });
+    // SECURITY: the deadline runs from accept, before the first byte: a silent socket, half an
+    // SSH identification line or a stalled handshake cannot hold a slot past it.
+    this.preAuth.enter(ctx.id, key, () => this.drop(ctx.id, 'ERR_SESSION_LOGIN_TIMEOUT', `not logged in within limits.loginTimeoutMs (${this.limits.loginTimeoutMs} ms) of accept`));
+    if (evict) this.drop(evict, 'ERR_ADMISSION_PREAUTH_BUSY', `limits.maxUnauthenticated (${this.limits.maxUnauthenticated}) reached: the oldest waiting connection of the address holding the most made room for ${ctx.remoteAddress}`);
     socket.once('close', () => {
+      this.preAuth.leave(ctx.id);
       this.total -= 1;
       const n = (this.perAddress.get(key) ?? 1) - 1;
       if (n <= 0) this.perAddress.delete(key);
@@ -144,13 +163,21 @@ export class Admission {
    */
   dropUnauthenticated(key: string, reason: string): number {
     let n = 0;
-    for (const live of this.live.values()) {
+    for (const live of [...this.live.values()]) {
       if (live.key !== key || live.authenticated || live.socket.destroyed) continue;
-      this.audit.emit({ type: 'conn.dropped', connectionId: live.ctx.id, protocol: live.ctx.protocol, remoteAddress: live.ctx.remoteAddress, code: 'ERR_ADMISSION_BANNED', reason });
-      live.socket.destroy();
-      n += 1;
+      if (this.drop(live.ctx.id, 'ERR_ADMISSION_BANNED', reason)) n += 1;
     }
     return n;
+  }
+
+  /** Closes an admitted connection that has not authenticated, audited with why. */
+  private drop(id: string, code: ErrorCode, reason: string): boolean {
+    const live = this.live.get(id);
+    if (!live || live.authenticated || live.socket.destroyed) return false;
+    this.preAuth.leave(id);
+    this.audit.emit({ type: 'conn.dropped', connectionId: id, protocol: live.ctx.protocol, remoteAddress: live.ctx.remoteAddress, code, reason });
+    live.socket.destroy();
+    return true;
   }
 
   /** Ends every admitted connection (shutdown). */

@@ -43,6 +43,7 @@ const AUTH_FAILURE_SCORES: Record<AuthFailureReason, ((s: Scores) => number) | n
 const REFUSAL_SCORES: Partial<Record<ErrorCode, (s: Scores) => number>> = {
   ERR_ADMISSION_TOO_MANY_FROM_ADDRESS: (s) => s.limitExceeded,
   ERR_ADMISSION_RATE_LIMITED: (s) => s.limitExceeded,
+  ERR_ADMISSION_TOO_MANY_UNAUTHENTICATED: (s) => s.limitExceeded,
 };
 
 /** Which audit events score, and how much. */

@@ -112,7 +112,7 @@ function sitting(port: number, from: string): Promise<{ closed: Promise<void> }>
 }
 
 test('a ban ends the banned address connections that have not authenticated; its authenticated session goes on; attackers are still banned (13.3)', { timeout: 180_000 }, async (t) => {
-  const f = await startSftpFixture(t, { ...DEFAULT_POLICY, limits: { maxConnectionsPerAddress: 64 } });
+  const f = await startSftpFixture(t, { ...DEFAULT_POLICY, limits: { maxConnectionsPerAddress: 64, maxUnauthenticatedPerAddress: 64 } });
   const from = '127.0.0.77';
   // An authenticated session from the address first.
   const client = new ssh2.Client();
