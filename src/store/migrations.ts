@@ -176,6 +176,26 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.alterTable('users').addColumn('client_cert_pins', 'text', (c) => c.notNull().defaultTo('')).execute();
     },
   },
+  '0006_api_tokens': {
+    async up(db, ddl) {
+      // REST API tokens (admin/token-service.ts). The secret is never stored: only its keyed hash
+      // (HMAC-SHA256 with DATADIR/api-token.key), so a copy of the database alone cannot forge one.
+      await ddl
+        .id(db.schema.createTable('api_tokens'))
+        .addColumn('token_id', 'text', (c) => c.notNull().unique()) // public part, looked up first
+        .addColumn('name', 'text', notNull)
+        .addColumn('mac', 'text', notNull)
+        .addColumn('scopes', 'text', notNull) // comma list
+        .addColumn('sources', 'text', (c) => c.notNull().defaultTo('')) // comma list of CIDRs; '' = any
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('created_by', 'text', notNull)
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema.createIndex('api_tokens_name').on('api_tokens').column('name').execute();
+    },
+  },
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -1,0 +1,37 @@
+// The admin services, built together over one store and audit bus. The CLI builds them over the
+// store alone (a defender that only writes bans; sessions over the control socket); the server
+// builds them over its running defender and sessions (the REST API).
+import type { Audit } from '../audit/audit.ts';
+import type { Config } from '../config/schema.ts';
+import { Defender } from '../policy/defender.ts';
+import type { Store } from '../store/store.ts';
+import { PolicyService } from './policy-service.ts';
+import type { SessionControl } from './session-service.ts';
+import { TokenService } from './token-service.ts';
+import { UserService } from './user-service.ts';
+
+export interface AdminServices {
+  users: UserService;
+  policy: PolicyService;
+  tokens: TokenService;
+  sessions: SessionControl;
+}
+
+export interface AdminDeps {
+  store: Store;
+  audit: Audit;
+  config: Config;
+  sessions: SessionControl;
+  /** The running server's defender; without it bans are written through one that scores nothing. */
+  defender?: Pick<Defender, 'ban' | 'lift'>;
+}
+
+export function createAdminServices(deps: AdminDeps): AdminServices {
+  const defender = deps.defender ?? new Defender({ ...deps.config.defender, enabled: false }, deps.store.policy, deps.audit);
+  return {
+    users: new UserService(deps.store, deps.audit, deps.config.dataDir),
+    policy: new PolicyService(deps.store, deps.audit, deps.config, defender),
+    tokens: new TokenService(deps.store, deps.audit, deps.config.dataDir),
+    sessions: deps.sessions,
+  };
+}
