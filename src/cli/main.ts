@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   scan: async () => (await import('../scanner/cli.ts')).registerScanCommand,
   posture: async () => (await import('../posture/cli.ts')).registerPostureCommand,
   migrate: async () => (await import('../migrate/cli.ts')).registerMigrateCommands,
+  admin: async () => (await import('./admin-commands.ts')).registerAdminCommands,
 };
 /** Commands registered by another row's module. */
 const ALIASES: Record<string, string> = { allow: 'ban', deny: 'ban' };
