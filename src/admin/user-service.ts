@@ -133,7 +133,7 @@ export class UserService {
     // SECURITY: remote admins name a directory below DATADIR/home; absolute paths and `..` are refused.
     const parts = home.split(/[\\/]+/).filter(Boolean);
     if (path.isAbsolute(home) || /^[A-Za-z]:/.test(home) || parts.length === 0 || parts.some((p) => p === '.' || p === '..')) {
-      throw new PortcullisError('ERR_ADMIN_INVALID_HOME', `give a directory relative to ${this.homesRoot} without "..": over the API a home cannot be elsewhere`);
+      throw new PortcullisError('ERR_ADMIN_INVALID_HOME', 'give a directory relative to DATADIR/home, without "..": over the API a home cannot be elsewhere');
     }
     const resolved = path.join(this.homesRoot, ...parts);
     if (!resolved.startsWith(this.homesRoot + path.sep)) throw new PortcullisError('ERR_ADMIN_INVALID_HOME', 'the home leads outside the homes directory');

@@ -56,6 +56,7 @@ export async function startTestServer(t: TestContext, config: DeepPartial<Config
     sftp: { address: '127.0.0.1', port: 0, ...config.sftp },
     ftps: { address: '127.0.0.1', port: 0, implicitPort: 0, ...config.ftps },
     metrics: { address: '127.0.0.1', port: 0, ...config.metrics },
+    admin: { address: '127.0.0.1', port: 0, ...config.admin },
     // Protocol suites hammer one server from 127.0.0.1 with bursts and hostile input; the
     // defender and the connection rate would (rightly) ban them. The access suite
     // (test/access/) turns these back on and attacks them.
