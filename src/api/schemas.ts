@@ -16,9 +16,6 @@ const cidr = text(64).meta({ description: 'an IPv4 or IPv6 address or CIDR' });
 const permission = z.enum(PERMISSIONS);
 const isoTime = z.string().meta({ description: 'ISO-8601 time' });
 
-export const errorBody = z
-  .strictObject({ error: z.strictObject({ code: z.string().meta({ description: 'a stable code from docs/errors.md' }), message: z.string() }) })
-  .meta({ id: 'Error' });
 
 export const pageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(LIMITS.apiPageSize.ceiling).optional().meta({ description: `page size (default ${LIMITS.apiPageSize.default})` }),
