@@ -68,7 +68,15 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     if (config.metrics.enabled) health = await startHealthServer(core, metrics);
     control = await startControlServer(core, { snapshot: () => takeSnapshot(core, listeners, loaded, startedAt) });
     if (config.admin.enabled) {
-      const services = createAdminServices({ store: core.store, audit: core.audit, config, sessions: new InProcessSessions(core), defender: core.access.defender });
+      const services = createAdminServices({
+        store: core.store,
+        audit: core.audit,
+        config,
+        sessions: new InProcessSessions(core),
+        defender: core.access.defender,
+        mfa: core.mfa,
+        snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),
+      });
       api = await startApiServer(core, services);
     }
   } catch (err) {

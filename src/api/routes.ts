@@ -117,6 +117,20 @@ export const ROUTES: readonly Route[] = [
     },
   }),
 
+  // --- MFA ---
+  route({
+    method: 'GET', path: '/v1/users/{name}/mfa', scope: 'users:read', tag: 'users', summary: "A user's second factor: required, state, recovery codes left, lockout", params: s.params.user, status: 200, response: s.mfaStatusView, errors: [404],
+    handler: ({ services, params }) => services.mfa.status(params.name),
+  }),
+  route({
+    method: 'DELETE', path: '/v1/users/{name}/mfa', scope: 'users:write', tag: 'users', summary: 'Reset MFA: remove the TOTP secret and recovery codes, lift a code lockout (the user enrols again)', params: s.params.user, status: 200, response: s.mfaStatusView, errors: [404],
+    handler: ({ services, actor, params }) => services.mfa.reset(actor, params.name),
+  }),
+  route({
+    method: 'POST', path: '/v1/users/{name}/mfa/recovery-codes', scope: 'users:write', tag: 'users', summary: 'Replace the recovery codes (returned once; the old ones stop working)', params: s.params.user, status: 201, response: s.recoveryCodesView, errors: [404],
+    handler: async ({ services, actor, params }) => ({ recoveryCodes: await services.mfa.regenerateRecoveryCodes(actor, params.name) }),
+  }),
+
   // --- global rules ---
   route({
     method: 'GET', path: '/v1/rules/{kind}', scope: 'rules:read', tag: 'rules', summary: 'The global allow or deny list (config file and store)', params: s.params.ruleKind, query: s.pageQuery, status: 200, response: s.page(s.ruleView, 'RulePage'),
@@ -157,6 +171,24 @@ export const ROUTES: readonly Route[] = [
   route({
     method: 'DELETE', path: '/v1/sessions/{id}', scope: 'sessions:write', tag: 'sessions', summary: 'End a live connection (audited as session.killed)', params: s.params.session, status: 200, response: s.sessionView, errors: [404],
     handler: ({ services, actor, params }) => services.sessions.kill(actor, params.id),
+  }),
+
+  // --- audit, posture, configuration ---
+  route({
+    method: 'GET', path: '/v1/audit', scope: 'audit:read', tag: 'audit', summary: 'Search the audit records kept in the store, newest first', query: s.auditQuery, status: 200, response: s.page(s.auditRecord, 'AuditPage'),
+    handler: ({ services, query: { limit, cursor, ...filter } }) => services.audit.page(filter, limit ?? LIMITS.apiPageSize.default, cursor),
+  }),
+  route({
+    method: 'POST', path: '/v1/audit/verify', scope: 'audit:read', tag: 'audit', summary: 'Verify the hash chain of the audit files and the store (ok: false names the first break)', status: 200, response: s.auditVerifyView,
+    handler: ({ services }) => services.audit.verify(),
+  }),
+  route({
+    method: 'GET', path: '/v1/posture', scope: 'posture:read', tag: 'posture', summary: "The running server's configuration checks, scored by layer (the active scan: `portcullis posture` on the host)", status: 200, response: s.postureView,
+    handler: ({ services }) => services.posture.configurationChecks(),
+  }),
+  route({
+    method: 'GET', path: '/v1/config', scope: 'config:read', tag: 'config', summary: 'The effective configuration, secrets redacted', status: 200, response: s.configView,
+    handler: ({ services }) => Promise.resolve(services.posture.effectiveConfig()),
   }),
 ];
 

@@ -117,3 +117,25 @@ export const params = {
 };
 
 export const ruleQuery = z.strictObject({ cidr });
+
+export const mfaStatusView = z
+  .strictObject({ required: z.boolean(), state: z.enum(['none', 'pending', 'active']), recoveryCodesLeft: z.number().int(), lockedUntil: z.string().nullable() })
+  .meta({ id: 'MfaStatus' });
+export const recoveryCodesView = z.strictObject({ recoveryCodes: z.array(z.string()).meta({ description: 'shown once; each works once in place of a code' }) }).meta({ id: 'RecoveryCodes' });
+
+export const auditQuery = z.strictObject({
+  user: text(LIMITS.maxUserNameLength).optional(),
+  address: text(64).optional(),
+  event: text(100).regex(/^[a-z0-9.*-]+$/).optional().meta({ description: 'a prefix (auth.) or a glob (file.*.failed)' }),
+  since: text(40).optional().meta({ description: 'a duration before now (30m, 24h, 7d) or an ISO-8601 date' }),
+  until: text(40).optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.apiPageSize.ceiling).optional(),
+  cursor: text(20).optional().meta({ description: 'the `next` of the previous page' }),
+});
+export const auditRecord = z.record(z.string(), z.unknown()).meta({ description: 'one audit record as written to the trail (docs/monitoring.md)' });
+export const auditVerifyView = z.looseObject({ ok: z.boolean() }).meta({ id: 'AuditVerifyReport', description: 'the `audit verify --json` report' });
+
+const layerScore = z.strictObject({ layer: z.string(), score: z.number(), findings: z.record(z.string(), z.number()), notChecked: z.number() });
+const postureResult = z.looseObject({ id: z.string(), title: z.string(), layer: z.string(), severity: z.string(), status: z.string(), evidence: z.array(z.string()), fix: z.string() });
+export const postureView = z.strictObject({ generatedAt: isoTime, overall: z.number(), layers: z.array(layerScore), results: z.array(postureResult) }).meta({ id: 'Posture' });
+export const configView = z.record(z.string(), z.unknown()).meta({ id: 'EffectiveConfig', description: 'docs/configuration.md; secrets are "***"' });

@@ -162,3 +162,63 @@ test('rules over the API: add, list beside the config file, remove; a deny rule 
   assert.equal((await f.call('POST', '/v1/rules/deny', { token, json: { cidr: '127.0.0.1', protocols: ['admin'] } })).status, 201);
   await waitFor('the deny rule applied', async () => (await f.call('GET', '/v1/health', { token })).code === 'ERR_ADMISSION_DENIED');
 });
+
+test('MFA, audit, posture and configuration over the API', async (t) => {
+  const f = await startApi(t, { mfa: { required: true }, alerts: { webhook: { url: 'https://hooks.example/x', secret: 'webhook-secret-0123456789' } } });
+  const users = await f.token('helpdesk', 'users:read,users:write');
+  const auditor = await f.token('auditor', 'audit:read,posture:read,config:read');
+  await f.srv.addUser('carol', { password: 'pw-carol-1' });
+  // enrolment happens on the host with the user's device; the helpdesk sees it and can reset it
+  const enroll = await f.cli(['mfa', 'enroll', 'carol', '--json']);
+  assert.equal(enroll.code, 0, enroll.stderr);
+  const { secret } = JSON.parse(enroll.stdout) as { secret: string };
+  const { currentCode } = await import('../../src/auth/mfa/mfa-service.ts');
+  assert.equal((await f.cli(['mfa', 'confirm', 'carol', currentCode(secret)])).code, 0);
+  const status = await f.call('GET', '/v1/users/carol/mfa', { token: users });
+  assert.deepEqual(status.body, { required: true, state: 'active', recoveryCodesLeft: 10, lockedUntil: null });
+  const codes = await f.call('POST', '/v1/users/carol/mfa/recovery-codes', { token: users });
+  assert.equal(codes.status, 201);
+  assert.equal((codes.body as { recoveryCodes: string[] }).recoveryCodes.length, 10);
+  const reset = await f.call('DELETE', '/v1/users/carol/mfa', { token: users });
+  assert.deepEqual(reset.body, { required: true, state: 'none', recoveryCodesLeft: 0, lockedUntil: null });
+  assert.equal((await f.call('GET', '/v1/users/carol/mfa', { token: auditor })).status, 403);
+
+  // audit search: filters and cursor pages, newest first; verify
+  await f.srv.server.core.trail?.flush();
+  const p1 = (await f.call('GET', '/v1/audit?event=admin.&limit=1', { token: auditor })).body as { items: { event: string; actor: { kind: string } }[]; next: string };
+  assert.equal(p1.items[0]!.event, 'admin.mfa.reset');
+  assert.equal(p1.items[0]!.actor.kind, 'api-token');
+  const p2 = (await f.call('GET', `/v1/audit?event=admin.&limit=1&cursor=${p1.next}`, { token: auditor })).body as { items: { event: string }[] };
+  assert.equal(p2.items[0]!.event, 'admin.mfa.recovery-regenerated');
+  const globbed = (await f.call('GET', '/v1/audit?event=admin.*.reset', { token: auditor })).body as { items: unknown[] };
+  assert.equal(globbed.items.length, 1);
+  assert.equal((await f.call('GET', '/v1/audit?since=yesterday', { token: auditor })).code, 'ERR_AUDIT_BAD_QUERY');
+  assert.equal((await f.call('GET', '/v1/audit?cursor=abc', { token: auditor })).code, 'ERR_AUDIT_BAD_QUERY');
+  const verify = await f.call('POST', '/v1/audit/verify', { token: auditor });
+  assert.equal(verify.status, 200);
+  assert.equal((verify.body as { ok: boolean }).ok, true);
+  assert.equal((await f.call('GET', '/v1/audit', { token: users })).status, 403);
+
+  // posture (configuration checks) and the effective configuration without secrets
+  const posture = (await f.call('GET', '/v1/posture', { token: auditor })).body as { results: { id: string; status: string }[] };
+  assert.equal(posture.results.find((r) => r.id === 'posture.admin-exposed')!.status, 'pass');
+  const config = await f.call('GET', '/v1/config', { token: auditor });
+  assert.equal((config.body as { admin: { enabled: boolean } }).admin.enabled, true);
+  assert.ok(!JSON.stringify(config.body).includes('webhook-secret'), 'secrets are redacted');
+  assert.match(JSON.stringify(config.body), /"secret":"\*\*\*"/);
+});
+
+test('the listener: plain HTTP only on loopback, an off-loopback address warned about at start', async (t) => {
+  const { parseConfig } = await import('../../src/config/load.ts');
+  assert.throws(() => parseConfig({ admin: { enabled: true, address: '0.0.0.0', tls: false } }), /plain HTTP \(tls: false\) is allowed only on a loopback address/);
+  const plain = await startApi(t, { admin: { tls: false } });
+  assert.match(plain.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const token = await plain.token('t', 'users:read');
+  const r = await run('curl', ['-sS', '-H', `Authorization: Bearer ${token}`, `${plain.url}/v1/health`]);
+  assert.equal(r.stdout, '{"status":"ok"}');
+  const wide = await startApi(t, { admin: { address: '0.0.0.0' } });
+  assert.ok(wide.srv.output.some((l) => /WARNING: admin\.address 0\.0\.0\.0 is not loopback/.test(l)), wide.srv.output.join('\n'));
+  const posture = (await wide.call('GET', '/v1/posture', { token: await wide.token('p', 'posture:read') })).body as { results: { id: string; status: string; severity: string }[] };
+  const exposed = posture.results.find((x) => x.id === 'posture.admin-exposed')!;
+  assert.deepEqual([exposed.status, exposed.severity], ['fail', 'medium']);
+});

@@ -42,7 +42,8 @@ export async function startApi(t: TestContext, config: Parameters<typeof startTe
   const dir = await makeTempDir(t, 'portcullis-api-');
   const srv = await startTestServer(t, { ...config, admin: { enabled: true, ...config.admin } });
   await writeFile(path.join(dir, 'portcullis.yaml'), `dataDir: ${JSON.stringify(srv.dataDir)}\n`);
-  const url = srv.server.api!.url;
+  // a wildcard bind is reached over loopback (the certificate names 127.0.0.1)
+  const url = srv.server.api!.url.replace('//0.0.0.0:', '//127.0.0.1:');
   const ca = path.join(srv.dataDir, 'tls', 'cert.pem');
   const cli = (args: string[], stdin?: string) => runCli(args, { cwd: dir, stdin });
   return {
