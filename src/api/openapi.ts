@@ -73,7 +73,7 @@ export function buildOpenApi(): Json {
     info: {
       title: 'Portcullis admin API',
       version: '1',
-      description: `Users, keys, certificate pins, global rules, bans and live sessions of a Portcullis server. Every request carries \`Authorization: Bearer <token>\` (created with \`portcullis admin token create\`). Scopes: ${SCOPES.join(', ')}. Errors are \`{"error": {"code", "message"}}\` with a code from docs/errors.md.`,
+      description: `Users, keys, certificate pins, MFA state, global rules, bans, live sessions, the audit trail, posture and configuration of a Portcullis server. Every request carries \`Authorization: Bearer <token>\` (created with \`portcullis admin token create\`). Scopes: ${SCOPES.join(', ')}. Errors are \`{"error": {"code", "message"}}\` with a code from docs/errors.md.`,
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ token: [] }],
