@@ -1,12 +1,14 @@
 // The REST API listener (docs/api.md): its own address and port, HTTPS with the server's
 // certificate (plain HTTP only on loopback), and per request, in this order:
-//   admission (deny/allow rules for `admin`, bans, request rate) on the client address
+//   admission: the connection rate per new connection; deny/allow rules for `admin` and bans
+//   per request, on the client address
 //   → strict JSON body (application/json only, size-capped, no duplicate keys, no decompression)
 //   → the one token verifier (failures audited and scored by the defender)
 //   → the route's scope → zod validation of params, query and body → one admin service call
 //   → the response checked against its schema (nothing the schema does not name leaves).
 // The client address is the socket's; X-Forwarded-For counts only from admin.trustedProxies.
 import helmet from '@fastify/helmet';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Core } from '../app.ts';
@@ -93,6 +95,25 @@ export async function startApiServer(core: Core, services: AdminServices): Promi
     admin.tls ? Fastify({ ...common, https: { cert: core.identity.tls.cert, key: core.identity.tls.key, minVersion: 'TLSv1.2' as const } }) : Fastify(common)
   ) as unknown as FastifyInstance;
   app.server.maxConnections = LIMITS.apiMaxConnections;
+  // New connections pay the connection rate (rateLimits.connectionsPerSecond) like every other
+  // listener's; a refused one is closed before its first request is answered.
+  const admitted = new WeakMap<object, Promise<boolean>>();
+  // (HTTPS: the TLS socket the requests arrive on; plain HTTP: the TCP socket)
+  app.server.on(admin.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    const address = normaliseAddress(socket.remoteAddress ?? '');
+    if (proxies.match(address, 'admin') !== null) return; // a proxy's connections carry many clients
+    // banned and denied addresses are answered per request (403 with the code), not here
+    if (core.access.addressRule({ address, protocol: 'admin' })) return;
+    admitted.set(
+      socket,
+      Promise.resolve(core.access.admissionRule({ address, protocol: 'admin' })).then((refused) => {
+        if (!refused) return true;
+        core.audit.emit({ type: 'conn.refused', protocol: 'admin', remoteAddress: address, code: refused.code, rule: refused.rule });
+        socket.destroy();
+        return false;
+      }),
+    );
+  });
 
   await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } });
 
@@ -115,8 +136,10 @@ export async function startApiServer(core: Core, services: AdminServices): Promi
   // 1. admission, then 2. the token, for every request (unknown routes included: no route
   //    discovery without a token).
   app.addHook('onRequest', async (req, reply) => {
+    // SECURITY: wait for the connection's admission (rate, bans) before answering anything
+    if ((await admitted.get(req.raw.socket)) === false) return reply.hijack();
     const address = clientAddress(req);
-    const refused = await core.access.admissionRule({ address, protocol: 'admin' });
+    const refused = await core.access.addressRule({ address, protocol: 'admin' });
     if (refused) {
       core.audit.emit({ type: 'conn.refused', protocol: 'admin', remoteAddress: address, code: refused.code, rule: refused.rule });
       return sendError(reply, refused.code);

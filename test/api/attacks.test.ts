@@ -195,3 +195,12 @@ test('X-Forwarded-For is ignored unless the peer is a configured proxy', async (
   const rec = (await proxied.srv.server.core.store.audit.search({ eventPrefix: 'auth.failed' })) as unknown as { remoteAddress: string }[];
   assert.equal(rec.at(-1)!.remoteAddress, '192.0.2.44');
 });
+
+test('the connection rate counts connections, not requests: one kept-alive connection carries many', async (t) => {
+  const f = await startApi(t, { rateLimits: { connectionsPerSecond: 1 } });
+  const token = await f.token('bulk', 'users:read');
+  const urls = Array.from({ length: 8 }, () => ['-o', '/dev/null', `${f.url}/v1/health`]).flat();
+  const r = await (await import('../sftp/helpers.ts')).run('curl', ['-sS', '--cacert', f.ca, '-H', `Authorization: Bearer ${token}`, '-w', '%{http_code} %{num_connects}\n', ...urls]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['200 1', ...Array<string>(7).fill('200 0')], 'eight answers over one connection');
+});

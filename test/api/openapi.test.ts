@@ -48,6 +48,20 @@ void test('the document is well-formed OpenAPI 3.1 with valid JSON Schemas and r
   }
 });
 
+void test('every route names a scope; only health and the description take any valid token; writes need a write scope', async () => {
+  const { ROUTES } = await import('../../src/api/routes.ts');
+  const { SCOPES } = await import('../../src/admin/token-service.ts');
+  for (const r of ROUTES) {
+    if (r.scope === null) {
+      assert.deepEqual([r.method, r.path], ['GET', '/v1/health']);
+      continue;
+    }
+    assert.ok((SCOPES as readonly string[]).includes(r.scope), `${r.method} ${r.path}`);
+    const writes = r.method !== 'GET' && r.path !== '/v1/audit/verify';
+    assert.equal(r.scope.endsWith(':write'), writes, `${r.method} ${r.path} needs a ${writes ? 'write' : 'read'} scope`);
+  }
+});
+
 void test('contract: every served route is documented and every documented route is served', async (t) => {
   const f = await startApi(t);
   const served = new Set(f.srv.server.api!.routes.map((r) => `${r.method} ${r.path}`));
