@@ -146,7 +146,8 @@ export class TokenService {
     if (stored.revokedAt !== null) return fail('bad-credentials', 'revoked token', stored.name);
     if (stored.expiresAt !== null && Date.parse(stored.expiresAt) <= this.now()) return fail('bad-credentials', 'expired token', stored.name);
     if (stored.sources.length > 0 && addressInAny(address, stored.sources) === null) return fail('address-not-allowed', 'token used from an address it is not allowed from', stored.name);
-    await this.store.tokens.touch(stored.id, new Date(this.now()));
+    // last use, at most once a minute per token (not a write per request)
+    if (stored.lastUsedAt === null || this.now() - Date.parse(stored.lastUsedAt) >= 60_000) await this.store.tokens.touch(stored.id, new Date(this.now()));
     return { actor: { kind: 'api-token', id: `${stored.name}(${stored.id})`, address }, scopes: new Set(stored.scopes) };
   }
 }
