@@ -10,7 +10,8 @@ import { writeHeapSnapshot } from 'node:v8';
 import ssh2 from 'ssh2';
 import { parseConfig } from '../src/config/load.ts';
 import { startServer } from '../src/server.ts';
-import { UserAdmin } from '../src/users/user-admin.ts';
+import { cliActor } from '../src/admin/actor.ts';
+import { UserService } from '../src/admin/user-service.ts';
 
 const [sessions = 1000, cycles = 4, concurrency = 20] = process.argv.slice(2).map(Number);
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -29,7 +30,7 @@ const config = parseConfig({
   limits: { maxSessionsPerUser: 4096, maxConnections: 8192, maxConnectionsPerAddress: 4096 },
 });
 const server = await startServer({ config, file: null, fromEnv: [] }, () => undefined);
-await new UserAdmin(server.core.store, server.core.audit, config.dataDir).add('bench', { password: 'bench password 123' });
+await new UserService(server.core.store, server.core.audit, config.dataDir).create(cliActor(), 'bench', { password: 'bench password 123' });
 const port = server.listeners.find((l) => l.name.startsWith('sftp'))!.port;
 
 function one(): Promise<void> {

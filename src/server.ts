@@ -8,6 +8,10 @@ import { startHealthServer, type HealthServer } from './health/health-server.ts'
 import { reloadTls } from './identity/identity.ts';
 import { Alerts } from './alerts/alerts.ts';
 import { startControlServer, type ControlServer } from './control/control-server.ts';
+import { InProcessSessions } from './admin/session-service.ts';
+import { createAdminServices } from './admin/services.ts';
+import { startApiServer, type ApiServer } from './api/api-server.ts';
+import { isLoopback } from './policy/defender.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
 import { PROTOCOL_ADAPTERS } from './protocols/index.ts';
@@ -21,6 +25,8 @@ export interface RunningServer {
   metrics: Metrics | null;
   alerts: Alerts;
   control: ControlServer | null;
+  /** The REST API (admin.enabled), null when off. */
+  api: ApiServer | null;
   reload(): void;
   stop(): Promise<void>;
 }
@@ -50,6 +56,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     onDelivery: (channel, outcome) => metrics?.alertDelivery(channel, outcome),
   });
   let control: ControlServer | null = null;
+  let api: ApiServer | null = null;
   try {
     await alerts.start();
     for (const factory of PROTOCOL_ADAPTERS) {
@@ -60,7 +67,20 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     }
     if (config.metrics.enabled) health = await startHealthServer(core, metrics);
     control = await startControlServer(core, { snapshot: () => takeSnapshot(core, listeners, loaded, startedAt) });
+    if (config.admin.enabled) {
+      const services = createAdminServices({
+        store: core.store,
+        audit: core.audit,
+        config,
+        sessions: new InProcessSessions(core),
+        defender: core.access.defender,
+        mfa: core.mfa,
+        snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),
+      });
+      api = await startApiServer(core, services);
+    }
   } catch (err) {
+    await api?.close();
     await control?.close();
     await Promise.all(adapters.map((a) => a.stop()));
     await health?.close();
@@ -78,6 +98,11 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   out(`  TLS certificate ${tls.description} SHA256 ${tls.fingerprint} valid until ${tls.validTo} (${tls.subjectAltNames})`);
   for (const k of core.identity.hostKeys) out(`  SSH host key ${k.description} ${k.fingerprint}`);
   for (const l of listeners) out(`  ${l.name} listening on ${formatAddress(l.address, l.port)}`);
+  if (api) out(`  admin API listening on ${api.url}`);
+  if (api && !isLoopback(config.admin.address)) {
+    core.logger.warn({ address: config.admin.address }, 'admin.address is not loopback: the REST API is reachable from the network');
+    out(`  WARNING: admin.address ${config.admin.address} is not loopback: the REST API is reachable from the network (restrict it with tokens' --from, deny rules for admin, a firewall)`);
+  }
   if (health) out(`  health listening on http://${formatAddress(health.address, health.port)}/healthz`);
   const disabled = (['sftp', 'ftps'] as const).filter((p) => config[p].enabled && !listeners.some((l) => l.name.startsWith(p)));
   if (disabled.length > 0) out(`  not available in this build yet: ${disabled.join(', ')}`);
@@ -103,11 +128,13 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     metrics,
     alerts,
     control,
+    api,
     reload() {
       try {
         const next = reloadTls(core.identity.tls);
         (core.identity as { tls: typeof next }).tls = next;
         for (const a of adapters) a.reloadTls?.(next);
+        api?.reloadTls(next);
         core.logger.info({ fingerprint: next.fingerprint, validTo: next.validTo }, 'TLS certificate reloaded');
         core.audit.emit({ type: 'config.reload.completed', what: 'tls-certificate' });
         alerts.checkCertificate();
@@ -120,6 +147,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       stopping ??= (async () => {
         health?.setReady(false);
         await control?.close();
+        await api?.close();
         await Promise.all(adapters.map((a) => a.stop()));
         await health?.close();
         core.audit.emit({ type: 'server.stopped' });

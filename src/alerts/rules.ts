@@ -92,7 +92,7 @@ export class AlertRules {
       }
     }
     if ((r.protocol === 'cli' || r.protocol === 'admin') && c.adminChange && r.type !== 'alert.raised') {
-      const what = r.type === 'user.changed' ? `${r.action} ${r.subject}${r.detail ? ` (${r.detail})` : ''}` : r.type === 'policy.rule.changed' ? `${r.kind} rule ${r.cidr} ${r.action}` : r.type === 'session.killed' ? `session ${r.target} killed` : r.event;
+      const what = r.type === 'admin.change' ? `${r.resource} ${r.subject} ${r.action}${r.detail ? ` (${r.detail})` : ''} by ${r.actor.kind} ${r.actor.id}` : r.type === 'session.killed' ? `session ${r.target} killed` : r.event;
       out.push({ rule: 'admin-change', severity: 'notice', subject: `${r.event}:${what}`, summary: `${r.protocol === 'cli' ? 'CLI' : 'Admin'} change: ${r.event}: ${what}` });
     }
     if (r.type === 'config.reload.failed' && c.configReloadFailed) {

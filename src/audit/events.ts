@@ -46,20 +46,24 @@ export type AuditEvent = Base &
     | { type: 'auth.mfa.locked'; until: string }
     | { type: 'mfa.enrolled' | 'mfa.confirmed' | 'mfa.disabled' | 'mfa.recovery.regenerated'; subject: string }
     | { type: 'mfa.recovery.used'; remaining: number }
-    | { type: 'policy.ban.added'; reason: string; source: 'defender' | 'cli'; expiresAt: string; minutes: number }
+    | { type: 'policy.ban.added'; reason: string; source: 'defender' | 'cli' | 'admin'; expiresAt: string; minutes: number }
     | { type: 'policy.ban.lifted'; reason: 'expired' | 'removed' }
-    | { type: 'policy.rule.changed'; action: 'added' | 'removed'; kind: 'allow' | 'deny'; cidr: string }
     | { type: 'config.reload.completed'; what: string }
     | { type: 'config.reload.failed'; what: string; detail: string }
     | { type: 'identity.certificate.expiring'; validTo: string; daysLeft: number; fingerprint: string }
-    | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin' }
+    | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin'; actor?: { kind: 'cli' | 'api-token' | 'admin-session'; id: string } }
     /** `portcullis posture` scans this server from loopback: the defender ignores loopback this long. */
     | { type: 'posture.selfscan'; seconds: number }
     | { type: 'alert.raised'; rule: string; severity: 'critical' | 'warning' | 'notice'; summary: string }
     | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed' | 'invited' | 'invitation-accepted'; subject: string; detail?: string }
     /** An enrolment invitation token that is unknown, used or expired (the reason is only here, never on the wire). */
     | { type: 'user.invitation.refused'; reason: 'unknown' | 'used' | 'expired' }
+    /** An administrative write (CLI, API token, admin session): written as `admin.<resource>.<action>`,
+     * with the actor and what changed (secrets never included). */
+    | { type: 'admin.change'; resource: AdminResource; action: string; subject: string; actor: { kind: 'cli' | 'api-token' | 'admin-session'; id: string }; before?: Record<string, unknown>; after?: Record<string, unknown>; detail?: string }
   );
+
+export type AdminResource = 'user' | 'rule' | 'ban' | 'token' | 'mfa';
 
 export type FileOp =
   | 'list'
@@ -81,7 +85,9 @@ export type AuditEventType = AuditEvent['type'];
 
 /** The name written to the trail: `file.operation` events become `file.<op>.<outcome>`. */
 export function eventName(e: AuditEvent): string {
-  return e.type === 'file.operation' ? `file.${e.op}.${e.outcome}` : e.type;
+  if (e.type === 'file.operation') return `file.${e.op}.${e.outcome}`;
+  if (e.type === 'admin.change') return `admin.${e.resource}.${e.action}`;
+  return e.type;
 }
 
 /** A published record: the event plus time and name. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,8 @@ import type { AuditRecord } from '../audit/events.ts';
 import type { ConnectionContext } from '../net/connection.ts';
 import { generateHostKeyPair } from '../identity/identity.ts';
 import { Store } from '../store/store.ts';
-import { UserAdmin } from '../users/user-admin.ts';
+import { cliActor } from '../admin/actor.ts';
+import { UserService } from '../admin/user-service.ts';
 import { AuthFlow, SINGLE_FACTOR_POLICY, type AuthPolicy } from './auth-flow.ts';
 
 let dir: string;
@@ -34,9 +36,9 @@ before(async () => {
   blob = priv.getPublicSSH();
   keyFile = path.join(dir, 'id.pub');
   await writeFile(keyFile, `${pair.public} test`);
-  const admin = new UserAdmin(store, audit, dir);
-  await admin.add('alice', { password: 'correct horse', keyFile });
-  await admin.add('carol', { password: 'pw-carol' });
+  const admin = new UserService(store, audit, dir);
+  await admin.create(cliActor(), 'alice', { password: 'correct horse', publicKey: readFileSync(keyFile, 'utf8') });
+  await admin.create(cliActor(), 'carol', { password: 'pw-carol' });
   await store.users.update('carol', { disabled: true });
 });
 after(async () => {

@@ -2,36 +2,20 @@
 // `audit search` and `logins` answer "who logged in from where, and what did they take".
 import type { Command } from 'commander';
 import { openStoreAndAudit } from '../store/open-store.ts';
-import { auditDir } from '../audit/trail-files.ts';
-import { verifyTrail } from '../audit/verify.ts';
-import { LIMITS } from '../config/limits.ts';
+import { AuditService, assertLimit } from '../admin/audit-service.ts';
 import { PortcullisError } from '../errors/index.ts';
 import { configFor } from './context.ts';
 import { printJson, printTable } from './io.ts';
 
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `24h`, `30m`, `7d` (before now) or an ISO-8601 date → an ISO timestamp. */
-export function parseSince(value: string, now = Date.now()): string {
-  const m = /^(\d{1,6})([smhdw])$/.exec(value.trim());
-  if (m) return new Date(now - Number(m[1]) * UNITS[m[2]!]!).toISOString();
-  const t = Date.parse(value);
-  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw new PortcullisError('ERR_AUDIT_BAD_QUERY', `"${value}" is neither a duration (90s, 30m, 24h, 7d, 2w) nor a date (2026-01-31, 2026-01-31T12:00:00Z)`);
-  return new Date(t).toISOString();
-}
-
 function parseLimit(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > LIMITS.auditSearchMaxRows) throw new PortcullisError('ERR_AUDIT_BAD_QUERY', `--limit must be a whole number from 1 to ${LIMITS.auditSearchMaxRows}`);
-  return n;
+  return value === undefined ? fallback : assertLimit(Number(value));
 }
 
-async function withReadOnlyStore<T>(cmd: Command, fn: (base: Awaited<ReturnType<typeof openStoreAndAudit>>, config: ReturnType<typeof configFor>['config']) => Promise<T>): Promise<T> {
+async function withReadOnlyStore<T>(cmd: Command, fn: (audit: AuditService) => Promise<T>): Promise<T> {
   const { config } = configFor(cmd);
   const base = await openStoreAndAudit(config, { withoutAuditSinks: true });
   try {
-    return await fn(base, config);
+    return await fn(new AuditService(base.store, config));
   } finally {
     await base.close();
   }
@@ -60,8 +44,8 @@ export function registerAuditCommands(program: Command): void {
     .description('check the hash chain of every audit file and of the store; exit 1 and name the break if anything was edited, deleted, reordered or truncated')
     .option('--json', 'print the report as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withReadOnlyStore(cmd, async (base, config) => {
-        const report = await verifyTrail({ dir: config.audit.file ? auditDir(config.dataDir) : null, repo: config.audit.store ? base.store.audit : null });
+      await withReadOnlyStore(cmd, async (audit) => {
+        const report = await audit.verify();
         const problems = [...(report.files?.problems ?? []), ...(report.store?.problems ?? [])];
         if (opts.json) {
           printJson(report);
@@ -88,16 +72,10 @@ export function registerAuditCommands(program: Command): void {
     .option('--limit <n>', 'newest records at most (default 1000)')
     .option('--json', 'print JSON')
     .action(async (opts: { user?: string; ip?: string; event?: string; since?: string; until?: string; limit?: string; json?: boolean }, cmd: Command) => {
-      const query = {
-        user: opts.user,
-        remoteAddress: opts.ip,
-        ...(opts.event && (opts.event.includes('*') ? { eventPattern: opts.event } : { eventPrefix: opts.event })),
-        since: opts.since ? parseSince(opts.since) : undefined,
-        until: opts.until ? parseSince(opts.until) : undefined,
-        limit: parseLimit(opts.limit, 1000),
-      };
-      await withReadOnlyStore(cmd, async (base) => {
-        const records = await base.store.audit.search(query);
+      const filter = { user: opts.user, address: opts.ip, event: opts.event, since: opts.since, until: opts.until };
+      const limit = parseLimit(opts.limit, 1000);
+      await withReadOnlyStore(cmd, async (audit) => {
+        const records = await audit.search(filter, limit);
         if (opts.json) return printJson(records);
         printTable(
           ['TIME', 'EVENT', 'USER', 'ADDRESS', 'PROTOCOL', 'DETAIL'],
@@ -113,8 +91,8 @@ export function registerAuditCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (user: string, opts: { limit?: string; json?: boolean }, cmd: Command) => {
       const limit = parseLimit(opts.limit, 20);
-      await withReadOnlyStore(cmd, async (base) => {
-        const rows = await base.store.audit.logins(user, limit);
+      await withReadOnlyStore(cmd, async (audit) => {
+        const rows = await audit.logins(user, limit);
         if (opts.json) return printJson(rows);
         printTable(
           ['TIME', 'ADDRESS', 'PROTOCOL', 'METHODS'],

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   posture: async () => (await import('../posture/cli.ts')).registerPostureCommand,
   migrate: async () => (await import('../migrate/cli.ts')).registerMigrateCommands,
   invite: async () => (await import('./invite-commands.ts')).registerInviteCommands,
+  admin: async () => (await import('./admin-commands.ts')).registerAdminCommands,
 };
 /** Commands registered by another row's module. */
 const ALIASES: Record<string, string> = { allow: 'ban', deny: 'ban' };

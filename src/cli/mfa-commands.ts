@@ -4,6 +4,7 @@ import QRCode from 'qrcode';
 import { openStoreAndAudit } from '../store/open-store.ts';
 import { MfaService } from '../auth/mfa/mfa-service.ts';
 import { SecretBox } from '../auth/mfa/secret-box.ts';
+import { withAdmin } from './admin-context.ts';
 import { configFor } from './context.ts';
 import { printJson } from './io.ts';
 
@@ -56,10 +57,10 @@ export function registerMfaCommands(program: Command): void {
     .command('status <user>')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      await withMfa(cmd, name, async (service, user) => {
-        const s = await service.status(user);
+      await withAdmin(cmd, async ({ services }) => {
+        const s = await services.mfa.status(name);
         if (opts.json) return printJson(s);
-        process.stdout.write(`${user.name}: MFA ${s.required ? 'required' : 'optional'}, TOTP ${s.state}, ${s.recoveryCodesLeft} recovery codes left${s.lockedUntil ? `, locked until ${s.lockedUntil}` : ''}\n`);
+        process.stdout.write(`${name}: MFA ${s.required ? 'required' : 'optional'}, TOTP ${s.state}, ${s.recoveryCodesLeft} recovery codes left${s.lockedUntil ? `, locked until ${s.lockedUntil}` : ''}\n`);
       });
     });
 
@@ -67,9 +68,9 @@ export function registerMfaCommands(program: Command): void {
     .command('disable <user>')
     .description('remove the TOTP secret and recovery codes (and lift a code lockout)')
     .action(async (name: string, _opts, cmd: Command) => {
-      await withMfa(cmd, name, async (service, user) => {
-        await service.disable(user);
-        process.stdout.write(`MFA disabled for ${user.name}${service.requires(user) ? ` (MFA is still required: the user cannot log in until \`portcullis mfa enroll ${user.name}\`)` : ''}\n`);
+      await withAdmin(cmd, async ({ services, actor }) => {
+        const after = await services.mfa.reset(actor, name);
+        process.stdout.write(`MFA disabled for ${name}${after.required ? ` (MFA is still required: the user cannot log in until \`portcullis mfa enroll ${name}\`)` : ''}\n`);
       });
     });
 
@@ -79,8 +80,8 @@ export function registerMfaCommands(program: Command): void {
     .requiredOption('--regenerate', 'make 10 new codes; the old ones stop working')
     .option('--json', 'print {"recoveryCodes"}')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
-      await withMfa(cmd, name, async (service, user) => {
-        const codes = await service.regenerateRecoveryCodes(user);
+      await withAdmin(cmd, async ({ services, actor }) => {
+        const codes = await services.mfa.regenerateRecoveryCodes(actor, name);
         if (opts.json) return printJson({ recoveryCodes: codes });
         printRecoveryCodes(codes);
       });

@@ -1,6 +1,7 @@
 // Live sessions of the running server, through its control socket (DATADIR/control.sock).
 import type { Command } from 'commander';
-import { controlRequest } from '../control/control-client.ts';
+import { cliActor } from '../admin/actor.ts';
+import { ControlSocketSessions } from '../control/control-client.ts';
 import { configFor } from './context.ts';
 import { printJson, printTable } from './io.ts';
 
@@ -20,8 +21,7 @@ export function registerSessionCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { config } = configFor(cmd);
-      const reply = await controlRequest(config.dataDir, { op: 'sessions.list' });
-      const list = reply.sessions ?? [];
+      const list = await new ControlSocketSessions(config.dataDir).list();
       if (opts.json) return printJson(list);
       printTable(
         ['ID', 'USER', 'ADDRESS', 'PROTOCOL', 'SINCE', 'TRANSFER'],
@@ -33,8 +33,7 @@ export function registerSessionCommands(program: Command): void {
     .description('end a live connection (its id from `sessions list`, or a unique prefix); audited')
     .action(async (id: string, _opts, cmd: Command) => {
       const { config } = configFor(cmd);
-      const reply = await controlRequest(config.dataDir, { op: 'sessions.kill', id });
-      const k = reply.killed!;
+      const k = await new ControlSocketSessions(config.dataDir).kill(cliActor(), id);
       process.stdout.write(clean(`killed ${k.id} (${k.user ?? 'not logged in'} from ${k.address}, ${k.protocol})\n`));
     });
 }

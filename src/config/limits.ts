@@ -188,6 +188,31 @@ export const LIMITS = {
    */
   postureSelfScanMaxMs: 180_000,
 
+  // --- admin plane (services, API tokens, REST API) ---
+  /** Longest home directory an admin may give, characters. */
+  maxAdminHomeLength: 1024,
+  /** Client certificates pinned to one user. */
+  maxClientCertPins: 32,
+  /** API tokens in the store (revoked ones included until removed). */
+  maxApiTokens: 1000,
+  /** Longest API token name, characters. */
+  maxApiTokenNameLength: 64,
+  /** Addresses/CIDRs one API token may be used from. */
+  maxApiTokenSources: 32,
+  /** Longest API token lifetime, days. */
+  maxApiTokenDays: 3650,
+  /** Largest REST API request body, bytes (a public key line is at most 16 KiB). */
+  apiMaxBodyBytes: 32 * 1024,
+  /** Longest Authorization header accepted, bytes. */
+  apiMaxAuthHeaderBytes: 512,
+  /** REST API: connections at once, and time for a whole request, ms. */
+  apiMaxConnections: 64,
+  apiRequestTimeoutMs: 30_000,
+  /** Nesting of JSON bodies (objects/arrays). */
+  apiMaxJsonDepth: 16,
+  /** Page size of list endpoints: default and most. */
+  apiPageSize: { default: 100, ceiling: 1000 },
+
   // --- scanner (outbound probes) ---
   /** `portcullis migrate iis`: the largest applicationHost.config / administration.config read
    * (real ones are well under 1 MB), the deepest element nesting accepted, and how long an

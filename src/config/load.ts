@@ -11,7 +11,7 @@ import { configSchema, type Config } from './schema.ts';
 export const DEFAULT_CONFIG_FILE = 'portcullis.yaml';
 export const ENV_PREFIX = 'PORTCULLIS_';
 /** Environment variables with the prefix that are not config keys. */
-export const RESERVED_ENV = new Set(['PORTCULLIS_CONFIG', 'PORTCULLIS_MFA_KEY', 'PORTCULLIS_TEST_PG_URL', 'PORTCULLIS_QUIET_STALE']);
+export const RESERVED_ENV = new Set(['PORTCULLIS_CONFIG', 'PORTCULLIS_MFA_KEY', 'PORTCULLIS_API_TOKEN_KEY', 'PORTCULLIS_TEST_PG_URL', 'PORTCULLIS_QUIET_STALE']);
 
 export interface LoadedConfig {
   config: Config;

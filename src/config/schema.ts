@@ -106,6 +106,23 @@ export const configSchema = z.strictObject({
       port: port.default(7464),
     })
     .prefault({}),
+  /** The management plane: the REST API (docs/api.md). Off until turned on; loopback by default. */
+  admin: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** Off loopback is warned about at every start and reported by `posture`. */
+      address: address.default('127.0.0.1'),
+      port: port.default(7465),
+      /** HTTPS with the server's TLS certificate. Plain HTTP is accepted only on a loopback address. */
+      tls: z.boolean().default(true),
+      /** Reverse proxies whose X-Forwarded-For is believed (CIDRs); from anyone else it is ignored. */
+      trustedProxies: z.array(cidr).default([]),
+    })
+    .prefault({})
+    .refine((a) => a.tls || a.address === '::1' || /^127\./.test(a.address), {
+      message: 'plain HTTP (tls: false) is allowed only on a loopback address such as 127.0.0.1',
+      path: ['tls'],
+    }),
   store: z
     .strictObject({
       driver: z.enum(['sqlite', 'postgres']).default('sqlite'),

@@ -1,6 +1,8 @@
 // The CLI side of the control socket: one request, one reply.
 import net from 'node:net';
 import { PortcullisError } from '../errors/index.ts';
+import type { Actor } from '../admin/actor.ts';
+import type { LiveSession, SessionControl } from '../admin/session-service.ts';
 import { type ControlReply, type ControlRequest, controlSocketPath } from './control-server.ts';
 
 export async function controlRequest(dataDir: string, req: ControlRequest): Promise<ControlReply & { ok: true }> {
@@ -23,4 +25,17 @@ export async function controlRequest(dataDir: string, req: ControlRequest): Prom
   }
   if (!reply.ok) throw new PortcullisError(reply.code as 'ERR_CONTROL_BAD_REQUEST', reply.message);
   return reply;
+}
+
+/** The CLI's view of the running server's sessions (the server audits the kill). */
+export class ControlSocketSessions implements SessionControl {
+  constructor(private readonly dataDir: string) {}
+
+  async list(): Promise<LiveSession[]> {
+    return (await controlRequest(this.dataDir, { op: 'sessions.list' })).sessions ?? [];
+  }
+
+  async kill(actor: Actor, id: string): Promise<LiveSession> {
+    return (await controlRequest(this.dataDir, { op: 'sessions.kill', id, by: actor.id })).killed!;
+  }
 }

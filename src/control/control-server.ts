@@ -1,6 +1,6 @@
 // The control socket: DATADIR/control.sock, a Unix socket with mode 0600 in the 0700 data dir,
 // so only the server's own account can use it. One JSON request line in, one JSON reply line
-// out, from a table of operations: `sessions.list`, `sessions.kill` (audited), and for
+// out, from a table of operations: `sessions.list`, `sessions.kill` (admin/session-service.ts, audited), and for
 // `portcullis posture` `posture.snapshot` and `posture.selfScan` (audited).
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -9,20 +9,13 @@ import type { Core } from '../app.ts';
 import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
 import type { PostureSnapshot } from '../posture/snapshot.ts';
+import { InProcessSessions, type LiveSession } from '../admin/session-service.ts';
+
+export type { LiveSession };
 
 export const CONTROL_SOCKET = 'control.sock';
 
-export interface LiveSession {
-  id: string;
-  protocol: string;
-  address: string;
-  port: number;
-  since: string;
-  user: string | null;
-  transfer: { direction: 'upload' | 'download'; path: string; bytes: number; since: string } | null;
-}
-
-export type ControlRequest = { op: 'sessions.list' } | { op: 'sessions.kill'; id: string } | { op: 'posture.snapshot' } | { op: 'posture.selfScan'; seconds: number };
+export type ControlRequest = { op: 'sessions.list' } | { op: 'sessions.kill'; id: string; by?: string } | { op: 'posture.snapshot' } | { op: 'posture.selfScan'; seconds: number };
 export type ControlReply =
   | { ok: true; sessions?: LiveSession[]; killed?: LiveSession; snapshot?: PostureSnapshot; exemptSeconds?: number }
   | { ok: false; code: string; message: string };
@@ -36,43 +29,15 @@ export function controlSocketPath(dataDir: string): string {
   return path.join(path.resolve(dataDir), CONTROL_SOCKET);
 }
 
-export function liveSessions(core: Core): LiveSession[] {
-  const byConnection = new Map([...core.sessions.values()].map((s) => [s.ctx.id, s]));
-  return core.admission.connections().map((ctx) => {
-    const s = byConnection.get(ctx.id);
-    const t = s?.currentTransfers()[0];
-    return {
-      id: ctx.id,
-      protocol: ctx.protocol,
-      address: ctx.remoteAddress,
-      port: ctx.remotePort,
-      since: new Date(ctx.startedAt).toISOString(),
-      user: s?.user.name ?? null,
-      transfer: t ? { direction: t.direction, path: t.path, bytes: t.bytes, since: new Date(t.startedAt).toISOString() } : null,
-    };
-  });
-}
-
-/** Finds a live session by id or by a unique id prefix (at least 4 characters). */
-function resolve(core: Core, id: string): LiveSession {
-  const all = liveSessions(core);
-  const exact = all.find((s) => s.id === id);
-  if (exact) return exact;
-  const matches = id.length >= 4 ? all.filter((s) => s.id.startsWith(id)) : [];
-  if (matches.length === 1) return matches[0]!;
-  throw new PortcullisError('ERR_CONTROL_SESSION_NOT_FOUND', matches.length > 1 ? `"${id}" matches ${matches.length} sessions: give more of the id` : `no live session "${id}"`);
-}
-
 type Operation = (core: Core, ctx: ControlContext, req: Record<string, unknown>) => ControlReply | Promise<ControlReply>;
 
 const OPERATIONS: Record<string, Operation> = {
-  'sessions.list': (core) => ({ ok: true, sessions: liveSessions(core) }),
-  'sessions.kill': (core, _ctx, req) => {
+  'sessions.list': async (core) => ({ ok: true, sessions: await new InProcessSessions(core).list() }),
+  'sessions.kill': async (core, _ctx, req) => {
     if (typeof req.id !== 'string') throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'sessions.kill needs an id');
-    const target = resolve(core, req.id);
-    core.admission.disconnect(target.id);
-    core.audit.emit({ type: 'session.killed', protocol: 'cli', by: 'cli', target: target.id, sessionId: target.id, ...(target.user && { user: target.user }), remoteAddress: target.address });
-    return { ok: true, killed: target };
+    // SECURITY: only the server's own account reaches this socket (0600); it names itself.
+    const by = typeof req.by === 'string' && /^[\w.-]{1,64}$/.test(req.by) ? req.by : 'unknown';
+    return { ok: true, killed: await new InProcessSessions(core).kill({ kind: 'cli', id: by, address: 'local' }, req.id) };
   },
   'posture.snapshot': async (_core, ctx) => ({ ok: true, snapshot: await ctx.snapshot() }),
   'posture.selfScan': (core, _ctx, req) => {

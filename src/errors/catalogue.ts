@@ -92,6 +92,19 @@ export const ERROR_CATALOGUE = {
   ERR_CONTROL_BAD_REQUEST: 'The control request is not valid',
   ERR_CONTROL_SESSION_NOT_FOUND: 'No such live session',
 
+  // admin plane (services, API tokens, REST API)
+  ERR_ADMIN_INVALID_HOME: 'The home directory is not acceptable (over the API: a directory below DATADIR/home, without "..")',
+  ERR_TOKEN_INVALID: 'The API token request is not valid (name, scopes, expiry or source addresses)',
+  ERR_TOKEN_EXISTS: 'An active API token with this name already exists',
+  ERR_TOKEN_NOT_FOUND: 'No such active API token',
+  ERR_API_UNAUTHENTICATED: 'Authentication required: a valid API token',
+  ERR_API_FORBIDDEN: 'The token’s scopes do not allow this request',
+  ERR_API_BAD_REQUEST: 'The request does not match its schema',
+  ERR_API_MALFORMED_JSON: 'The request body is not valid JSON (or repeats a key)',
+  ERR_API_UNSUPPORTED_MEDIA_TYPE: 'The request body must be application/json',
+  ERR_API_BODY_TOO_LARGE: 'The request body is too large',
+  ERR_API_NOT_FOUND: 'No such API route',
+
   // scanner (outbound probes)
   ERR_SCAN_BAD_TARGET: 'The target URL cannot be scanned',
   ERR_SCAN_TIMEOUT: 'An operation exceeded its time limit',

@@ -6,7 +6,8 @@ import type { Config } from '../config/schema.ts';
 import type { Permission } from '../session/permissions.ts';
 import type { Store } from '../store/store.ts';
 import { InvitationService, type Invitation } from '../users/invitations.ts';
-import { UserAdmin } from '../users/user-admin.ts';
+import { cliActor } from '../admin/actor.ts';
+import { UserService } from '../admin/user-service.ts';
 
 export interface ExistingUser {
   name: string;
@@ -25,24 +26,24 @@ export interface ImportAdmin {
 }
 
 export function importAdminFor(store: Store, audit: Audit, config: Config): ImportAdmin {
-  const admin = new UserAdmin(store, audit, config.dataDir);
-  const invitations = new InvitationService(store, audit, SecretBox.load(config.dataDir), admin);
+  const actor = cliActor();
+  const users = new UserService(store, audit, config.dataDir);
+  const invitations = new InvitationService(store, audit, SecretBox.load(config.dataDir), users, actor);
   return {
     async find(name) {
       const u = await store.users.get(name);
       return u && { name: u.name, home: u.home, permissions: u.permissions, allowedCidrs: u.allowedCidrs, hasPassword: u.passwordHash !== null };
     },
     async createInvited(name, home, permissions) {
-      await admin.add(name, { home, permissions, invited: true });
+      await users.create(actor, name, { home, permissions: [...permissions], invited: true });
     },
     async setAllowFrom(name, cidrs) {
-      await store.users.update(name, { allowedCidrs: cidrs });
-      audit.emit({ type: 'user.changed', protocol: 'cli', action: 'policy-changed', subject: name, detail: 'allow-from (IIS import)' });
+      await users.update(actor, name, { allowedCidrs: cidrs });
     },
     invite: (name, days) => invitations.create(name, days),
   };
 }
 
 export function invitationServiceFor(store: Store, audit: Audit, config: Config): InvitationService {
-  return new InvitationService(store, audit, SecretBox.load(config.dataDir), new UserAdmin(store, audit, config.dataDir));
+  return new InvitationService(store, audit, SecretBox.load(config.dataDir), new UserService(store, audit, config.dataDir));
 }

@@ -79,13 +79,22 @@ export class AccessPolicy {
     this.version = version;
   }
 
-  /** Admission rule: deny list, allow-list mode, bans, connection rate (in that order). */
-  readonly admissionRule: AdmissionRule = async ({ address, protocol }) => {
+  /** Deny list, allow-list mode, bans (in that order): what every admin API request is checked
+   * against (the request rate is not: one connection carries many requests). */
+  readonly addressRule: AdmissionRule = ({ address, protocol }) => {
     const denied = this.deny.match(address, protocol);
     if (denied) return { code: 'ERR_ADMISSION_DENIED', rule: `deny ${denied.source ?? denied.cidr}` };
     if (this.config.access.allowListMode && !this.allow.match(address, protocol)) return { code: 'ERR_ADMISSION_DENIED', rule: 'access.allowListMode (not on the allow list)' };
     const ban = this.defender.banOf(address);
     if (ban) return { code: 'ERR_ADMISSION_BANNED', rule: `ban until ${ban.expiresAt}: ${ban.reason}` };
+    return null;
+  };
+
+  /** Admission rule: deny list, allow-list mode, bans, connection rate (in that order). */
+  readonly admissionRule: AdmissionRule = async (peer) => {
+    const { address } = peer;
+    const refused = this.addressRule(peer);
+    if (refused) return refused;
     if (this.connectionRate && !this.defender.isSafe(address)) {
       try {
         await this.connectionRate.consume(this.key(address));

@@ -200,6 +200,17 @@ export const POSTURE_CHECKS: readonly PostureCheck[] = [
     },
   },
   {
+    id: 'posture.admin-exposed',
+    title: 'The admin REST API listens beyond this host',
+    layer: 'access-restriction',
+    severity: 'medium',
+    fix: 'Set admin.address: 127.0.0.1 (the default) and reach the API through SSH port forwarding or a reverse proxy on the management network (admin.trustedProxies); if it must listen on the network, bind tokens to addresses (`portcullis admin token create … --from CIDR`) and firewall the port.',
+    evaluate: ({ snapshot: { config } }) => {
+      if (!config.admin.enabled) return na('the admin API is off (admin.enabled: false)');
+      return isLoopback(config.admin.address) ? pass(`admin.address: ${config.admin.address}`) : fail([`admin.address: ${config.admin.address} (port ${config.admin.port}): the management plane is reachable from the network`], config.admin.tls ? {} : { severity: 'high' });
+    },
+  },
+  {
     id: 'posture.allow-list-off',
     title: 'Any address may connect (allow-list mode off)',
     layer: 'access-restriction',

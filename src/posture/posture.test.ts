@@ -66,6 +66,7 @@ test('each weakened setting is found, with its severity', () => {
     [{ defender: { safeList: ['10.0.0.0/8'] } }, 'posture.defender-safelist-broad', 'medium'],
     [{ rateLimits: { connectionsPerSecond: 0 } }, 'posture.connection-rate-off', 'low'],
     [{ metrics: { address: '0.0.0.0' } }, 'posture.metrics-exposed', 'low'],
+    [{ admin: { enabled: true, address: '0.0.0.0' } }, 'posture.admin-exposed', 'medium'],
     [{ audit: { file: false } }, 'posture.audit-off', 'low'],
     [{ audit: { file: false, store: false } }, 'posture.audit-off', 'high'],
     [{ metrics: { enabled: false } }, 'posture.metrics-off', 'low'],

@@ -92,6 +92,24 @@ export class AuditRepository {
     return rows.map((r) => JSON.parse(r.record) as AuditRecord).reverse();
   }
 
+  /**
+   * One page of matching records, newest first, for cursor pagination: records with a row id
+   * below `beforeId` (null: from the newest). `next` is the id to continue from (null: no more).
+   */
+  async searchPage(q: Omit<AuditQuery, 'limit'>, beforeId: number | null, limit: number): Promise<{ records: AuditRecord[]; next: number | null }> {
+    let query = this.db.selectFrom('audit_events').select(['id', 'record']).orderBy('id', 'desc').limit(limit + 1);
+    if (beforeId !== null) query = query.where('id', '<', beforeId);
+    if (q.user) query = query.where('user_name', '=', q.user);
+    if (q.remoteAddress) query = query.where('remote_address', '=', q.remoteAddress);
+    if (q.eventPrefix) query = query.where('event', 'like', `${escapeLike(q.eventPrefix)}%`);
+    if (q.eventPattern) query = query.where('event', 'like', q.eventPattern.split('*').map(escapeLike).join('%'));
+    if (q.since) query = query.where('ts', '>=', q.since);
+    if (q.until) query = query.where('ts', '<', q.until);
+    const rows = await query.execute();
+    const page = rows.slice(0, limit);
+    return { records: page.map((r) => JSON.parse(r.record) as AuditRecord), next: rows.length > limit ? Number(page.at(-1)!.id) : null };
+  }
+
   /** A user's recent successful logins, newest first. */
   async logins(user: string, limit: number): Promise<LoginRow[]> {
     const rows = await this.db.selectFrom('audit_events').select('record').where('user_name', '=', user).where('event', '=', 'auth.succeeded').orderBy('id', 'desc').limit(limit).execute();

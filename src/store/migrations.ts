@@ -176,7 +176,27 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.alterTable('users').addColumn('client_cert_pins', 'text', (c) => c.notNull().defaultTo('')).execute();
     },
   },
-  '0006_iis_invitations': {
+  '0006_api_tokens': {
+    async up(db, ddl) {
+      // REST API tokens (admin/token-service.ts). The secret is never stored: only its keyed hash
+      // (HMAC-SHA256 with DATADIR/api-token.key), so a copy of the database alone cannot forge one.
+      await ddl
+        .id(db.schema.createTable('api_tokens'))
+        .addColumn('token_id', 'text', (c) => c.notNull().unique()) // public part, looked up first
+        .addColumn('name', 'text', notNull)
+        .addColumn('mac', 'text', notNull)
+        .addColumn('scopes', 'text', notNull) // comma list
+        .addColumn('sources', 'text', (c) => c.notNull().defaultTo('')) // comma list of CIDRs; '' = any
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('created_by', 'text', notNull)
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema.createIndex('api_tokens_name').on('api_tokens').column('name').execute();
+    },
+  },
+  '0007_iis_invitations': {
     async up(db, ddl) {
       // One-time enrolment invitations: users imported from IIS have no password until they
       // redeem one. Only a keyed hash (HMAC with the MFA key) of the token is stored.

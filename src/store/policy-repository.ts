@@ -18,7 +18,7 @@ export interface Ban {
   id: number;
   address: string;
   reason: string;
-  source: 'defender' | 'cli';
+  source: 'defender' | 'cli' | 'admin';
   createdAt: string;
   expiresAt: string;
 }

@@ -134,7 +134,23 @@ export interface InvitationsTable {
   used_at: string | null;
 }
 
+export interface ApiTokensTable {
+  id: Generated<number>;
+  token_id: string;
+  name: string;
+  /** HMAC-SHA256 of the whole token, hex. */
+  mac: string;
+  scopes: string;
+  sources: Generated<string>;
+  created_at: string;
+  created_by: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
 export interface Database {
+  api_tokens: ApiTokensTable;
   users: UsersTable;
   user_keys: UserKeysTable;
   audit_events: AuditEventsTable;

@@ -35,6 +35,15 @@ async function exercise(store: Store): Promise<void> {
   assert.deepEqual((await store.audit.search({ eventPrefix: 'auth.f' })).map((r) => r.user), ['alice', 'bob']);
   assert.equal((await store.audit.search({ since: '2026-01-02T00:00:00.000Z' })).length, 2);
 
+  // API tokens (migration 0006): stored, found by id, revoked once, touched.
+  const tok = { id: '0123456789abcdef', name: 'ci', mac: 'ab'.repeat(32), scopes: ['users:read', 'bans:write'], sources: ['10.0.0.0/8'], createdAt: '2026-01-01T00:00:00.000Z', createdBy: 'cli:root', expiresAt: null };
+  await store.tokens.add(tok);
+  assert.deepEqual(await store.tokens.byId(tok.id), { ...tok, revokedAt: null, lastUsedAt: null });
+  await store.tokens.touch(tok.id, new Date('2026-01-02T00:00:00.000Z'));
+  assert.equal((await store.tokens.revoke('ci', new Date('2026-01-03T00:00:00.000Z'))).revokedAt, '2026-01-03T00:00:00.000Z');
+  await assert.rejects(store.tokens.revoke('ci', new Date()), (e) => isPortcullisError(e, 'ERR_TOKEN_NOT_FOUND'));
+  assert.equal((await store.tokens.list())[0]!.lastUsedAt, '2026-01-02T00:00:00.000Z');
+
   // Removing a user removes their keys (foreign key cascade on both dialects).
   await store.keys.add(u.id, { algorithm: 'ssh-ed25519', fingerprint: 'SHA256:def', publicKey: 'ssh-ed25519 BBBB', comment: '' });
   await store.users.remove('alice');

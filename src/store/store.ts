@@ -13,6 +13,7 @@ import { enableForeignKeys, migrationProvider, type Dialect } from './migrations
 import type { Database } from './schema.ts';
 import { MfaRepository } from './mfa-repository.ts';
 import { PolicyRepository } from './policy-repository.ts';
+import { TokenRepository } from './token-repository.ts';
 import { UserRepository } from './user-repository.ts';
 
 export interface StoreOptions {
@@ -35,6 +36,7 @@ export class Store {
   readonly policy: PolicyRepository;
   readonly mfa: MfaRepository;
   readonly invitations: InvitationRepository;
+  readonly tokens: TokenRepository;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -46,6 +48,7 @@ export class Store {
     this.policy = new PolicyRepository(db);
     this.mfa = new MfaRepository(db);
     this.invitations = new InvitationRepository(db);
+    this.tokens = new TokenRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {

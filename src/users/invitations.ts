@@ -10,7 +10,8 @@ import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
 import type { Store } from '../store/store.ts';
 import type { User } from '../store/user-repository.ts';
-import type { UserAdmin } from './user-admin.ts';
+import { cliActor, type Actor } from '../admin/actor.ts';
+import type { UserService } from '../admin/user-service.ts';
 
 const TOKEN_PREFIX = 'pci_';
 const TOKEN = /^pci_[A-Za-z0-9_-]{32}$/;
@@ -27,7 +28,9 @@ export class InvitationService {
     private readonly store: Store,
     private readonly audit: Audit,
     private readonly box: SecretBox,
-    private readonly admin: UserAdmin,
+    private readonly users: UserService,
+    /** Who redeems: the operator at the CLI today, the portal later. */
+    private readonly actor: Actor = cliActor(),
   ) {}
 
   private mac(token: string): string {
@@ -64,7 +67,7 @@ export class InvitationService {
     if (!user) return refuse('unknown');
     // SECURITY: consumed before the password is set, atomically: two redemptions cannot both win.
     if (!(await this.store.invitations.consume(invitation.id, now))) return refuse('used');
-    await this.admin.setPassword(user.name, password);
+    await this.users.setPassword(this.actor, user.name, password);
     this.audit.emit({ type: 'user.changed', protocol: 'cli', action: 'invitation-accepted', subject: user.name });
     return user;
   }

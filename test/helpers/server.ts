@@ -10,7 +10,17 @@ import { promisify } from 'node:util';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
-import { UserAdmin, type AddUserOptions } from '../../src/users/user-admin.ts';
+import { readFileSync } from 'node:fs';
+import { cliActor } from '../../src/admin/actor.ts';
+import { UserService } from '../../src/admin/user-service.ts';
+
+/** A user for a test: a password and/or a public key file. */
+export interface AddUserOptions {
+  password?: string | undefined;
+  keyFile?: string | undefined;
+  home?: string | undefined;
+  readOnly?: boolean | undefined;
+}
 
 export const execFileAsync = promisify(execFile);
 
@@ -46,6 +56,7 @@ export async function startTestServer(t: TestContext, config: DeepPartial<Config
     sftp: { address: '127.0.0.1', port: 0, ...config.sftp },
     ftps: { address: '127.0.0.1', port: 0, implicitPort: 0, ...config.ftps },
     metrics: { address: '127.0.0.1', port: 0, ...config.metrics },
+    admin: { address: '127.0.0.1', port: 0, ...config.admin },
     // Protocol suites hammer one server from 127.0.0.1 with bursts and hostile input; the
     // defender and the connection rate would (rightly) ban them. The access suite
     // (test/access/) turns these back on and attacks them.
@@ -61,7 +72,7 @@ export async function startTestServer(t: TestContext, config: DeepPartial<Config
     await server.stop();
     if (ownDir) await rm(ownDir, { recursive: true, force: true });
   });
-  const admin = new UserAdmin(server.core.store, server.core.audit, dataDir);
+  const admin = new UserService(server.core.store, server.core.audit, dataDir);
   return {
     server,
     dataDir,
@@ -72,7 +83,8 @@ export async function startTestServer(t: TestContext, config: DeepPartial<Config
       return l.port;
     },
     async addUser(name, options) {
-      await admin.add(name, options);
+      const { keyFile, ...rest } = options;
+      await admin.create(cliActor(), name, { ...rest, ...(keyFile !== undefined && { publicKey: readFileSync(keyFile, 'utf8') }) });
     },
   };
 }

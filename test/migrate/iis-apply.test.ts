@@ -108,7 +108,8 @@ void test('invitations: an expired one and a replaced one are refused like an un
   const { Store } = await import('../../src/store/store.ts');
   const { Audit } = await import('../../src/audit/audit.ts');
   const { SecretBox } = await import('../../src/auth/mfa/secret-box.ts');
-  const { UserAdmin } = await import('../../src/users/user-admin.ts');
+  const { UserService } = await import('../../src/admin/user-service.ts');
+  const { cliActor } = await import('../../src/admin/actor.ts');
   const { InvitationService } = await import('../../src/users/invitations.ts');
   const dir = await makeTempDir(t);
   const store = await Store.open({ driver: 'sqlite', url: path.join(dir, 'p.db') });
@@ -116,9 +117,9 @@ void test('invitations: an expired one and a replaced one are refused like an un
   const audit = new Audit();
   const events: { type: string; reason?: string }[] = [];
   t.after(audit.subscribe((e) => events.push(e)));
-  const admin = new UserAdmin(store, audit, dir);
-  const invites = new InvitationService(store, audit, SecretBox.fromKey(Buffer.alloc(32, 7)), admin);
-  await admin.add('zoe', { invited: true });
+  const users = new UserService(store, audit, dir);
+  const invites = new InvitationService(store, audit, SecretBox.fromKey(Buffer.alloc(32, 7)), users);
+  await users.create(cliActor(), 'zoe', { invited: true });
   const old = await invites.create('zoe', 1, new Date(Date.now() - 2 * 86_400_000));
   await assert.rejects(invites.accept(old.token, 'pw-123456'), { code: 'ERR_INVITE_INVALID' });
   const first = await invites.create('zoe', 14);

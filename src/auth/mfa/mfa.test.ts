@@ -1,6 +1,7 @@
 // MFA in the auth state machine, attacked: no single method completes the login; replay from
 // another address; recovery codes single use; lockout after wrong codes and its expiry.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +15,8 @@ import type { ConnectionContext } from '../../net/connection.ts';
 import { generateHostKeyPair } from '../../identity/identity.ts';
 import { Store } from '../../store/store.ts';
 import type { User } from '../../store/user-repository.ts';
-import { UserAdmin } from '../../users/user-admin.ts';
+import { cliActor } from '../../admin/actor.ts';
+import { UserService } from '../../admin/user-service.ts';
 import { AuthFlow } from '../auth-flow.ts';
 import { RECOVERY_CODE, splitPasswordAndCode } from './codes.ts';
 import { mfaPolicy } from './mfa-policy.ts';
@@ -46,9 +48,9 @@ before(async () => {
   if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('key');
   key = parsed;
   await writeFile(path.join(dir, 'k.pub'), pair.public);
-  const admin = new UserAdmin(store, audit, dir);
-  await admin.add('alice', { password: 'pw-alice', keyFile: path.join(dir, 'k.pub') });
-  await admin.add('newbie', { password: 'pw-newbie' });
+  const admin = new UserService(store, audit, dir);
+  await admin.create(cliActor(), 'alice', { password: 'pw-alice', publicKey: readFileSync(path.join(dir, 'k.pub'), 'utf8') });
+  await admin.create(cliActor(), 'newbie', { password: 'pw-newbie' });
   secret = (await mfa.enroll(await user('alice'))).secret;
   await assert.rejects(mfa.confirm(await user('alice'), '000000'), /not valid/);
   recovery = await mfa.confirm(await user('alice'), code());

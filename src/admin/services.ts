@@ -1,0 +1,55 @@
+// The admin services, built together over one store and audit bus. The CLI builds them over the
+// store alone (a defender that only writes bans; sessions over the control socket); the server
+// builds them over its running defender and sessions (the REST API).
+import type { Audit } from '../audit/audit.ts';
+import { MfaService } from '../auth/mfa/mfa-service.ts';
+import { SecretBox } from '../auth/mfa/secret-box.ts';
+import type { Config } from '../config/schema.ts';
+import { Defender } from '../policy/defender.ts';
+import type { PostureSnapshot } from '../posture/snapshot.ts';
+import type { Store } from '../store/store.ts';
+import { AuditService } from './audit-service.ts';
+import { MfaAdmin } from './mfa-admin.ts';
+import { PolicyService } from './policy-service.ts';
+import { PostureService } from './posture-service.ts';
+import type { SessionControl } from './session-service.ts';
+import { TokenService } from './token-service.ts';
+import { UserService } from './user-service.ts';
+
+export interface AdminServices {
+  users: UserService;
+  policy: PolicyService;
+  tokens: TokenService;
+  sessions: SessionControl;
+  mfa: MfaAdmin;
+  audit: AuditService;
+  posture: PostureService;
+}
+
+export interface AdminDeps {
+  store: Store;
+  audit: Audit;
+  config: Config;
+  sessions: SessionControl;
+  /** The running server's defender; without it bans are written through one that scores nothing. */
+  defender?: Pick<Defender, 'ban' | 'lift'>;
+  /** The running server's MFA service; without it one is built on first use. */
+  mfa?: MfaService;
+  /** The running server's posture snapshot (the REST API); absent in the CLI. */
+  snapshot?: () => Promise<PostureSnapshot>;
+}
+
+export function createAdminServices(deps: AdminDeps): AdminServices {
+  const defender = deps.defender ?? new Defender({ ...deps.config.defender, enabled: false }, deps.store.policy, deps.audit);
+  let mfa = deps.mfa;
+  const mfaService = () => (mfa ??= new MfaService(deps.store, deps.audit, SecretBox.load(deps.config.dataDir), deps.config.mfa));
+  return {
+    users: new UserService(deps.store, deps.audit, deps.config.dataDir),
+    policy: new PolicyService(deps.store, deps.audit, deps.config, defender),
+    tokens: new TokenService(deps.store, deps.audit, deps.config.dataDir),
+    sessions: deps.sessions,
+    mfa: new MfaAdmin(deps.store, deps.audit, mfaService),
+    audit: new AuditService(deps.store, deps.config),
+    posture: new PostureService(deps.config, deps.snapshot ?? null),
+  };
+}

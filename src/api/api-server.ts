@@ -1,0 +1,222 @@
+// The REST API listener (docs/api.md): its own address and port, HTTPS with the server's
+// certificate (plain HTTP only on loopback), and per request, in this order:
+//   admission: the connection rate per new connection; deny/allow rules for `admin` and bans
+//   per request, on the client address
+//   → strict JSON body (application/json only, size-capped, no duplicate keys, no decompression)
+//   → the one token verifier (failures audited and scored by the defender)
+//   → the route's scope → zod validation of params, query and body → one admin service call
+//   → the response checked against its schema (nothing the schema does not name leaves).
+// The client address is the socket's; X-Forwarded-For counts only from admin.trustedProxies.
+import helmet from '@fastify/helmet';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Core } from '../app.ts';
+import type { AdminServices } from '../admin/services.ts';
+import type { TokenPrincipal } from '../admin/token-service.ts';
+import { LIMITS } from '../config/limits.ts';
+import { ERROR_CATALOGUE, type ErrorCode, PortcullisError } from '../errors/index.ts';
+import type { TlsIdentity } from '../identity/identity.ts';
+import { normaliseAddress } from '../net/connection.ts';
+import { IpMatcher } from '../policy/ip-matcher.ts';
+import { FASTIFY_ERRORS, HTTP_STATUS_FOR } from './errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { fastifyPath, ROUTES, type Route } from './routes.ts';
+import { parseStrictJson } from './strict-json.ts';
+
+export interface ApiServer {
+  /** Every method and path registered (the contract test compares them with the OpenAPI document). */
+  routes: { method: string; path: string }[];
+  address: string;
+  port: number;
+  url: string;
+  reloadTls(tls: TlsIdentity): void;
+  close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: TokenPrincipal;
+  }
+  interface FastifyContextConfig {
+    route?: Route;
+  }
+}
+
+function sendError(reply: FastifyReply, code: ErrorCode, detail?: string): FastifyReply {
+  const status = HTTP_STATUS_FOR[code] ?? 500;
+  if (status === 401) void reply.header('www-authenticate', 'Bearer');
+  // SECURITY: messages are the catalogue's plus our own detail, never a stack; a 5xx says nothing more
+  return reply.code(status).send({ error: { code: status === 500 ? 'ERR_INTERNAL' : code, message: detail && status < 500 ? `${ERROR_CATALOGUE[code]}: ${detail}` : ERROR_CATALOGUE[status === 500 ? 'ERR_INTERNAL' : code] } });
+}
+
+/** The detail of one of our errors (its message less the catalogue text). */
+function detailOf(err: PortcullisError): string | undefined {
+  const prefix = `${ERROR_CATALOGUE[err.code]}: `;
+  return err.message.startsWith(prefix) ? err.message.slice(prefix.length, prefix.length + 300) : undefined;
+}
+
+/** A zod failure as one line naming the fields, never echoing the values. */
+function describeIssues(where: string, err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${where}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`)
+    .join('; ')
+    .slice(0, 500);
+}
+
+function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) {
+    // SECURITY: a route without a body/query schema takes none (no silently ignored input)
+    const empty = value === undefined || value === null || (typeof value === 'object' && Object.keys(value).length === 0);
+    if (!empty) throw new PortcullisError('ERR_API_BAD_REQUEST', `${where}: this route takes none`);
+    return undefined as T;
+  }
+  const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
+  if (!r.success) throw new PortcullisError('ERR_API_BAD_REQUEST', describeIssues(where, r.error));
+  return r.data;
+}
+
+export async function startApiServer(core: Core, services: AdminServices): Promise<ApiServer> {
+  const { admin } = core.config;
+  const proxies = new IpMatcher(admin.trustedProxies.map((cidr) => ({ cidr, source: 'admin.trustedProxies' })));
+  const common = {
+    bodyLimit: LIMITS.apiMaxBodyBytes,
+    // SECURITY: X-Forwarded-For is believed only hop by hop from configured proxies
+    trustProxy: (address: string) => proxies.match(normaliseAddress(address), 'admin') !== null,
+    logger: false,
+    requestTimeout: LIMITS.apiRequestTimeoutMs,
+    connectionTimeout: LIMITS.apiRequestTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
+  };
+  const app = (
+    admin.tls ? Fastify({ ...common, https: { cert: core.identity.tls.cert, key: core.identity.tls.key, minVersion: 'TLSv1.2' as const } }) : Fastify(common)
+  ) as unknown as FastifyInstance;
+  app.server.maxConnections = LIMITS.apiMaxConnections;
+  // New connections pay the connection rate (rateLimits.connectionsPerSecond) like every other
+  // listener's; a refused one is closed before its first request is answered.
+  const admitted = new WeakMap<object, Promise<boolean>>();
+  // (HTTPS: the TLS socket the requests arrive on; plain HTTP: the TCP socket)
+  app.server.on(admin.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    const address = normaliseAddress(socket.remoteAddress ?? '');
+    if (proxies.match(address, 'admin') !== null) return; // a proxy's connections carry many clients
+    // banned and denied addresses are answered per request (403 with the code), not here
+    if (core.access.addressRule({ address, protocol: 'admin' })) return;
+    admitted.set(
+      socket,
+      Promise.resolve(core.access.admissionRule({ address, protocol: 'admin' })).then((refused) => {
+        if (!refused) return true;
+        core.audit.emit({ type: 'conn.refused', protocol: 'admin', remoteAddress: address, code: refused.code, rule: refused.rule });
+        socket.destroy();
+        return false;
+      }),
+    );
+  });
+
+  await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } });
+
+  const routes: { method: string; path: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, path: r.url.replace(/:(\w+)/g, '{$1}') });
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseStrictJson(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  const clientAddress = (req: FastifyRequest) => normaliseAddress(req.ip);
+
+  // 1. admission, then 2. the token, for every request (unknown routes included: no route
+  //    discovery without a token).
+  app.addHook('onRequest', async (req, reply) => {
+    // SECURITY: wait for the connection's admission (rate, bans) before answering anything
+    if ((await admitted.get(req.raw.socket)) === false) return reply.hijack();
+    const address = clientAddress(req);
+    const refused = await core.access.addressRule({ address, protocol: 'admin' });
+    if (refused) {
+      core.audit.emit({ type: 'conn.refused', protocol: 'admin', remoteAddress: address, code: refused.code, rule: refused.rule });
+      return sendError(reply, refused.code);
+    }
+    const encoding = req.headers['content-encoding'];
+    // SECURITY: no request-body decompression (zip bombs); identity only
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return sendError(reply, 'ERR_API_UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding is not accepted');
+    const header = req.headers.authorization;
+    if (header === undefined) return sendError(reply, 'ERR_API_UNAUTHENTICATED', 'send Authorization: Bearer <token>');
+    const m = /^Bearer ([\x21-\x7e]{1,400})$/.exec(header);
+    if (Buffer.byteLength(header) > LIMITS.apiMaxAuthHeaderBytes || !m) {
+      // a credential was presented: verified (and scored) like any other
+      await services.tokens.verify(header.slice(0, 200), address).catch(() => undefined);
+      return sendError(reply, 'ERR_API_UNAUTHENTICATED');
+    }
+    try {
+      req.principal = await services.tokens.verify(m[1]!, address);
+    } catch (err) {
+      if (err instanceof PortcullisError && err.code === 'ERR_API_UNAUTHENTICATED') return sendError(reply, 'ERR_API_UNAUTHENTICATED');
+      throw err;
+    }
+    return undefined;
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof PortcullisError) {
+      if ((HTTP_STATUS_FOR[err.code] ?? 500) >= 500) core.logger.error({ err, url: req.url.slice(0, 200) }, 'REST API: request failed');
+      return sendError(reply, err.code, detailOf(err));
+    }
+    const mapped = typeof err.code === 'string' ? FASTIFY_ERRORS[err.code] : undefined;
+    if (mapped) return sendError(reply, mapped);
+    if (err.statusCode === 413) return sendError(reply, 'ERR_API_BODY_TOO_LARGE');
+    core.logger.error({ err, url: req.url.slice(0, 200) }, 'REST API: unexpected error');
+    return sendError(reply, 'ERR_INTERNAL');
+  });
+  app.setNotFoundHandler((_req, reply) => sendError(reply, 'ERR_API_NOT_FOUND'));
+
+  for (const route of ROUTES) {
+    app.route({
+      method: route.method,
+      url: fastifyPath(route.path),
+      config: { route },
+      handler: async (req, reply) => {
+        const principal = req.principal!;
+        // SECURITY: every route names its scope; a token without it gets 403 before any input is read
+        if (route.scope !== null && !principal.scopes.has(route.scope)) return sendError(reply, 'ERR_API_FORBIDDEN', `needs ${route.scope}`);
+        const ctx = {
+          params: parsePart(route.params, req.params, 'params'),
+          query: parsePart(route.query, req.query, 'query'),
+          body: parsePart(route.body, req.body, 'body'),
+          actor: principal.actor,
+          services,
+        };
+        const result = await route.handler(ctx as never);
+        if (route.status === 204) return reply.code(204).send();
+        // SECURITY: the response is what its schema names, nothing more (strict: extra fields are a bug)
+        const out = route.response ? route.response.parse(result) : result;
+        return reply.code(route.status).header('cache-control', 'no-store').send(out);
+      },
+    });
+  }
+  const openapi = buildOpenApi();
+  app.get('/openapi.json', (_req, reply) => reply.header('cache-control', 'no-store').send(openapi));
+
+  await app.listen({ host: admin.address, port: admin.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : admin.port;
+  const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;
+  return {
+    routes,
+    address: admin.address,
+    port,
+    url: `${admin.tls ? 'https' : 'http'}://${host}:${port}`,
+    reloadTls(tls) {
+      if (!admin.tls) return;
+      (app.server as unknown as { setSecureContext(o: { cert: Buffer; key: Buffer }): void }).setSecureContext({ cert: tls.cert, key: tls.key });
+    },
+    close: () => app.close(),
+  };
+}
