@@ -7,6 +7,7 @@ import type { LoadedConfig } from './config/load.ts';
 import { startHealthServer, type HealthServer } from './health/health-server.ts';
 import { reloadTls } from './identity/identity.ts';
 import { Alerts } from './alerts/alerts.ts';
+import { DoctorSchedule } from './doctor/schedule.ts';
 import { startControlServer, type ControlServer } from './control/control-server.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
@@ -21,6 +22,8 @@ export interface RunningServer {
   metrics: Metrics | null;
   alerts: Alerts;
   control: ControlServer | null;
+  /** The scheduled doctor run (doctor.schedule). */
+  doctor: DoctorSchedule;
   reload(): void;
   stop(): Promise<void>;
 }
@@ -50,6 +53,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     onDelivery: (channel, outcome) => metrics?.alertDelivery(channel, outcome),
   });
   let control: ControlServer | null = null;
+  const doctor = new DoctorSchedule({ config, configFile: loaded.file, store: core.store, audit: core.audit, logger: core.logger });
   try {
     await alerts.start();
     for (const factory of PROTOCOL_ADAPTERS) {
@@ -91,6 +95,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   }
   if (config.sftp.enabled && config.sftp.legacyAlgorithms.length > 0) out(`  WARNING: sftp.legacyAlgorithms enables weaker SSH algorithms: ${config.sftp.legacyAlgorithms.join(', ')}`);
   core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`) });
+  doctor.start();
   health?.setReady(true);
   out('ready');
   void sweepUploadLeftovers(core, new Date(performance.timeOrigin));
@@ -103,6 +108,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     metrics,
     alerts,
     control,
+    doctor,
     reload() {
       try {
         const next = reloadTls(core.identity.tls);
@@ -119,6 +125,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     stop() {
       stopping ??= (async () => {
         health?.setReady(false);
+        await doctor.stop();
         await control?.close();
         await Promise.all(adapters.map((a) => a.stop()));
         await health?.close();

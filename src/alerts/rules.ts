@@ -101,6 +101,10 @@ export class AlertRules {
     if (r.type === 'identity.certificate.expiring' && c.certificateExpiry.enabled) {
       out.push({ rule: 'certificate-expiry', severity: r.daysLeft <= 3 ? 'critical' : 'warning', subject: r.fingerprint, summary: `The TLS certificate (${r.fingerprint}) expires on ${r.validTo}: ${r.daysLeft} day${r.daysLeft === 1 ? '' : 's'} left` });
     }
+    if (r.type === 'doctor.run.changed' && c.doctorChange) {
+      const what = [...r.added.map((a) => `new: ${a}`), ...r.resolved.map((a) => `resolved: ${a}`)];
+      out.push({ rule: 'doctor-change', severity: r.worst === 'problem' ? 'critical' : r.worst === 'warning' ? 'warning' : 'notice', subject: what.join('\n'), summary: `portcullis doctor: now ${r.status}; ${r.added.length} new, ${r.resolved.length} resolved: ${what.slice(0, 3).join('; ')}${what.length > 3 ? ' …' : ''}` });
+    }
     if (!r.event.startsWith('alert.')) {
       for (const rule of this.custom) {
         if (!rule.match.test(r.event)) continue;

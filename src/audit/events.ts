@@ -55,6 +55,9 @@ export type AuditEvent = Base &
     | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin' }
     /** `portcullis posture` scans this server from loopback: the defender ignores loopback this long. */
     | { type: 'posture.selfscan'; seconds: number }
+    /** The server's scheduled `doctor` run (docs/doctor.md): every run, and when a warning or problem appeared or went. */
+    | { type: 'doctor.run.completed'; status: 'ok' | 'warning' | 'problem'; problems: number; warnings: number }
+    | { type: 'doctor.run.changed'; status: 'ok' | 'warning' | 'problem'; worst: 'ok' | 'warning' | 'problem'; added: string[]; resolved: string[] }
     | { type: 'alert.raised'; rule: string; severity: 'critical' | 'warning' | 'notice'; summary: string }
     | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed'; subject: string; detail?: string }
   );

@@ -1,6 +1,7 @@
 // The configuration schema: every key, its default (secure, dangerous features off) and its
 // validation. Loading and environment overrides live in load.ts.
 import { isIP } from 'node:net';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseCidr } from '../policy/ip-matcher.ts';
 import { LEGACY_ALGORITHMS } from '../protocols/sftp/algorithms.ts';
@@ -39,6 +40,16 @@ const addressRule = z.union([
   cidr,
   z.strictObject({ cidr, protocols: z.array(z.enum(['sftp', 'ftps', 'admin'])).optional(), comment: z.string().optional() }),
 ]);
+
+/** A cron expression (5 fields, or 6 with seconds; nicknames such as @daily), validated by croner. */
+export const cronSchedule = z.string().refine((v) => {
+  try {
+    new Cron(v, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a cron expression such as "30 4 * * *" (minute hour day month weekday) or @daily');
 
 const portRange = z
   .union([z.string(), z.number().int()])
@@ -225,6 +236,8 @@ export const configSchema = z.strictObject({
             .prefault({}),
           adminChange: z.boolean().default(true),
           configReloadFailed: z.boolean().default(true),
+          /** The server's scheduled doctor run found a new warning or problem, or one went away. */
+          doctorChange: z.boolean().default(true),
           certificateExpiry: z.strictObject({ enabled: z.boolean().default(true), days: z.number().int().min(1).max(365).default(14) }).prefault({}),
           /** More rules: an event name glob counted per user, address or overall within a window. */
           custom: z
@@ -280,6 +293,18 @@ export const configSchema = z.strictObject({
         })
         .prefault({})
         .refine((e) => e.host === null || e.to.length > 0, { message: 'email alerts need at least one recipient', path: ['to'] }),
+    })
+    .prefault({}),
+  doctor: z
+    .strictObject({
+      /** The server runs `doctor` on this cron schedule (UTC) and alerts when the result changes; null: never. */
+      schedule: cronSchedule.nullable().default('17 4 * * *'),
+      /** http(s) URL whose Date header the clock is compared with (TOTP needs the right time); null: not checked. */
+      clockUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
+      /** OSV advisories (a file, or a folder of OSV JSON files) instead of the bundled one. */
+      advisoriesFile: z.string().min(1).nullable().default(null),
+      /** Node.js lifecycle data instead of the bundled one (the format of src/posture/lifecycle.json). */
+      lifecycleFile: z.string().min(1).nullable().default(null),
     })
     .prefault({}),
 });

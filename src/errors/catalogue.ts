@@ -106,6 +106,10 @@ export const ERROR_CATALOGUE = {
   // posture (self-assessment of the running server)
   ERR_POSTURE_LIFECYCLE: 'The runtime and dependency lifecycle file is invalid',
 
+  // doctor (what to patch, what is about to break)
+  ERR_DOCTOR_ADVISORIES: 'The dependency advisories (OSV) file is invalid',
+  ERR_DOCTOR_LOCKFILE: 'The installed dependency tree (package-lock.json) cannot be read',
+
   // migration from IIS FTP
   ERR_MIGRATE_INPUT: 'The IIS configuration or log input cannot be read',
 } as const;
