@@ -8,6 +8,7 @@ import { startHealthServer, type HealthServer } from './health/health-server.ts'
 import { reloadTls } from './identity/identity.ts';
 import { Alerts } from './alerts/alerts.ts';
 import { DoctorSchedule } from './doctor/schedule.ts';
+import { ScanSchedule } from './scanner/schedule.ts';
 import { startControlServer, type ControlServer } from './control/control-server.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
@@ -24,6 +25,8 @@ export interface RunningServer {
   control: ControlServer | null;
   /** The scheduled doctor run (doctor.schedule). */
   doctor: DoctorSchedule;
+  /** The scheduled scans (scans.schedule). */
+  scans: ScanSchedule;
   reload(): void;
   stop(): Promise<void>;
 }
@@ -54,6 +57,15 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   });
   let control: ControlServer | null = null;
   const doctor = new DoctorSchedule({ config, configFile: loaded.file, store: core.store, audit: core.audit, logger: core.logger });
+  const scans = new ScanSchedule({
+    config,
+    scans: core.store.scans,
+    audit: core.audit,
+    logger: core.logger,
+    listeners: () => listeners,
+    ownCertificate: () => core.identity.tls.cert.toString('utf8'),
+    exemptLoopback: (ms) => core.access.defender.exemptLoopback(ms),
+  });
   try {
     await alerts.start();
     for (const factory of PROTOCOL_ADAPTERS) {
@@ -96,6 +108,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   if (config.sftp.enabled && config.sftp.legacyAlgorithms.length > 0) out(`  WARNING: sftp.legacyAlgorithms enables weaker SSH algorithms: ${config.sftp.legacyAlgorithms.join(', ')}`);
   core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`) });
   doctor.start();
+  scans.start();
   health?.setReady(true);
   out('ready');
   void sweepUploadLeftovers(core, new Date(performance.timeOrigin));
@@ -109,6 +122,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     alerts,
     control,
     doctor,
+    scans,
     reload() {
       try {
         const next = reloadTls(core.identity.tls);
@@ -126,6 +140,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       stopping ??= (async () => {
         health?.setReady(false);
         await doctor.stop();
+        await scans.stop();
         await control?.close();
         await Promise.all(adapters.map((a) => a.stop()));
         await health?.close();

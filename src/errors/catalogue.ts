@@ -99,6 +99,7 @@ export const ERROR_CATALOGUE = {
   ERR_SCAN_UNSAFE: 'A probe refused an unsafe action (e.g. following PASV to another host)',
   ERR_SCAN_ADVISORIES: 'The advisories file is invalid',
   ERR_SCAN_USAGE: 'Bad command-line usage',
+  ERR_SCAN_RUN_NOT_FOUND: 'No stored scan run with this id',
 
   // internal (a bug: an error nobody mapped; logged with a stack, the client sees a generic failure)
   ERR_INTERNAL: 'Internal server error',

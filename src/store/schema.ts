@@ -124,7 +124,37 @@ export interface LoginAddressesTable {
   last_seen: string;
 }
 
+export interface ScanRunsTable {
+  id: Generated<number>;
+  kind: 'scan' | 'posture';
+  trigger: string;
+  node: string;
+  started_at: string;
+  finished_at: string;
+  score: number | null;
+  summary: string;
+}
+
+export interface ScanResultsTable {
+  id: Generated<number>;
+  run_id: number;
+  target: string;
+  started_at: string;
+  reachable: number;
+  failures: string;
+  report: string;
+}
+
+export interface ScanLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+}
+
 export interface Database {
+  scan_runs: ScanRunsTable;
+  scan_results: ScanResultsTable;
+  scan_leases: ScanLeasesTable;
   users: UsersTable;
   user_keys: UserKeysTable;
   audit_events: AuditEventsTable;

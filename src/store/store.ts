@@ -12,6 +12,7 @@ import { enableForeignKeys, migrationProvider, type Dialect } from './migrations
 import type { Database } from './schema.ts';
 import { MfaRepository } from './mfa-repository.ts';
 import { PolicyRepository } from './policy-repository.ts';
+import { ScanRepository } from './scan-repository.ts';
 import { UserRepository } from './user-repository.ts';
 
 export interface StoreOptions {
@@ -33,6 +34,7 @@ export class Store {
   readonly audit: AuditRepository;
   readonly policy: PolicyRepository;
   readonly mfa: MfaRepository;
+  readonly scans: ScanRepository;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -43,6 +45,7 @@ export class Store {
     this.audit = new AuditRepository(db);
     this.policy = new PolicyRepository(db);
     this.mfa = new MfaRepository(db);
+    this.scans = new ScanRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {

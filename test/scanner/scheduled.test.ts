@@ -1,0 +1,96 @@
+// Scheduled scans end to end: the server scans a target whose banner and behaviour change
+// between runs (a fake FTPS server), stores every report, computes new / resolved / unchanged
+// findings, audits and alerts on new findings at or above scans.alertSeverity and on a
+// certificate that expires within 30 days; `scan history` and `scan diff` read the store; a
+// node that does not hold the lease does not scan.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { AuditRecord } from '../../src/audit/events.ts';
+import { SCAN_LEASE } from '../../src/scanner/schedule.ts';
+import { runCli } from '../helpers/cli.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { goodCert } from './helpers/certs.ts';
+import { startFakeFtp } from './helpers/fake-ftp.ts';
+
+test('scheduled scans store history, diff runs, alert on new findings and an expiring certificate, and run on one node', async (t) => {
+  const cert = goodCert(t); // valid for 30 days: within scans.certificateDays
+  const options = { greeting: '220 FTP server ready', explicitTls: { key: cert.key, cert: cert.cert }, requireTls: true };
+  const fake = await startFakeFtp(t, options);
+  const ts = await startTestServer(t, {
+    alerts: { suppressMinutes: 0 },
+    scans: { ownListeners: false, targets: [{ url: fake.url, caFile: path.join(path.dirname(cert.certFile), 'ca.pem') }], alertSeverity: 'high', timeoutSeconds: 5, targetTimeoutSeconds: 60 },
+  });
+  const records: AuditRecord[] = [];
+  t.after(ts.server.core.audit.subscribe((r) => records.push(r)));
+  const of = <T extends AuditRecord['type']>(type: T) => records.filter((r): r is Extract<AuditRecord, { type: T }> => r.type === type);
+  assert.ok(ts.server.scans.nextRun() instanceof Date, 'scheduled by default');
+
+  // Run 1: a well-behaved FTPS server.
+  const first = (await ts.server.scans.runOnce())!;
+  assert.ok(first, 'this node took the lease');
+  assert.equal(first.reports.length, 1);
+  assert.equal(first.reports[0]!.reachable, true);
+  assert.ok(first.reports[0]!.certificate, 'the scan keeps the certificate it saw');
+  const expiring = of('scan.certificate.expiring').at(-1)!;
+  assert.equal(expiring.target, fake.url);
+  assert.ok(expiring.daysLeft <= 30 && expiring.daysLeft >= 28, String(expiring.daysLeft));
+  await new Promise((r) => setImmediate(r));
+  assert.ok(records.some((r) => r.type === 'alert.raised' && r.rule === 'scan-certificate-expiry'), 'the expiring certificate is alerted');
+  assert.ok(!first.diffs[0]!.new.some((f) => f.id === 'ftp.vsftpd-backdoor'));
+
+  // Run 2: the target now announces a backdoored vsftpd and takes logins before AUTH TLS.
+  options.greeting = '220 (vsFTPd 2.3.4)';
+  options.requireTls = false;
+  const second = (await ts.server.scans.runOnce())!;
+  const d2 = second.diffs[0]!;
+  assert.equal(d2.before, first.runId);
+  assert.equal(d2.after, second.runId);
+  assert.ok(d2.new.some((f) => f.id === 'ftp.vsftpd-backdoor' && f.severity === 'critical'), JSON.stringify(d2.new));
+  assert.ok(d2.unchanged.length > 0, 'what did not change is unchanged');
+  const alerted = of('scan.findings.new').at(-1)!;
+  assert.equal(alerted.runId, second.runId);
+  assert.equal(alerted.worst, 'critical');
+  assert.match(alerted.findings.join('\n'), /critical ftp\.vsftpd-backdoor/);
+  assert.ok(alerted.findings.every((f) => /^(high|critical) /.test(f)), 'only findings at or above scans.alertSeverity');
+  await new Promise((r) => setImmediate(r));
+  assert.ok(records.some((r) => r.type === 'alert.raised' && r.rule === 'scan-new-findings' && r.severity === 'critical'));
+
+  // Run 3: fixed again.
+  options.greeting = '220 FTP server ready';
+  options.requireTls = true;
+  const newBefore = of('scan.findings.new').length;
+  const third = (await ts.server.scans.runOnce())!;
+  assert.ok(third.diffs[0]!.resolved.some((f) => f.id === 'ftp.vsftpd-backdoor'));
+  assert.equal(of('scan.findings.new').length, newBefore, 'nothing new, no alert');
+  assert.equal(of('scan.run.completed').length, 3);
+
+  // The command line reads the same history.
+  const cfg = path.join(ts.dataDir, '..', 'portcullis.yaml');
+  writeFileSync(cfg, `dataDir: ${ts.dataDir}\n`);
+  const history = await runCli(['-c', cfg, 'scan', 'history', fake.url]);
+  assert.equal(history.code, 0, history.stderr);
+  for (const id of [first.runId, second.runId, third.runId]) assert.match(history.stdout, new RegExp(`^${id} .*scan/schedule +${fake.url.replace(/[/.]/g, '\\$&')} +yes`, 'm'));
+  assert.match(history.stdout, new RegExp(`^${second.runId} .*\\b\\d+ critical\\b`, 'm'));
+  const diff = await runCli(['-c', cfg, 'scan', 'diff', String(first.runId), String(second.runId)]);
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /^ {2}\+ \[CRITICAL\] ftp\.vsftpd-backdoor/m);
+  assert.match(diff.stdout, /\d+ new, \d+ resolved, \d+ unchanged/);
+  const json = await runCli(['-c', cfg, 'scan', 'diff', String(second.runId), String(third.runId), '--json']);
+  const parsed = JSON.parse(json.stdout) as { targets: { resolved: { id: string }[] }[] };
+  assert.ok(parsed.targets[0]!.resolved.some((f) => f.id === 'ftp.vsftpd-backdoor'));
+  const missing = await runCli(['-c', cfg, 'scan', 'diff', '1', '999']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no stored run 999 .*\[ERR_SCAN_RUN_NOT_FOUND\]/);
+
+  // In a cluster exactly one node scans: while another holds the lease, this one skips.
+  const repo = ts.server.core.store.scans;
+  assert.ok(await repo.acquireLease(SCAN_LEASE, 'other-node', new Date(), new Date(Date.now() + 600_000)));
+  assert.equal(await repo.acquireLease(SCAN_LEASE, ts.server.scans.holder, new Date(), new Date(Date.now() + 600_000)), false, 'a live lease is not taken over');
+  assert.equal(await ts.server.scans.runOnce(), null);
+  assert.equal(of('scan.run.skipped').length, 1);
+  // An expired lease is taken over.
+  assert.ok(await repo.acquireLease(SCAN_LEASE, ts.server.scans.holder, new Date(Date.now() + 700_000), new Date(Date.now() + 800_000)));
+  await repo.releaseLease(SCAN_LEASE, ts.server.scans.holder);
+});
