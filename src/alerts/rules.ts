@@ -91,7 +91,8 @@ export class AlertRules {
         out.push({ rule: 'download-volume', severity: 'critical', subject: user, user, address, summary: `User ${user} downloaded ${fmtBytes(total)} within ${c.downloadVolume.windowMinutes} min (limit ${fmtBytes(c.downloadVolume.bytes)}), last from ${address ?? '?'}` });
       }
     }
-    if ((r.protocol === 'cli' || r.protocol === 'admin') && c.adminChange && r.type !== 'alert.raised') {
+    // posture.score.dropped comes from the posture command but is no change: its own rule below.
+    if ((r.protocol === 'cli' || r.protocol === 'admin') && c.adminChange && r.type !== 'alert.raised' && r.type !== 'posture.score.dropped') {
       const what = r.type === 'user.changed' ? `${r.action} ${r.subject}${r.detail ? ` (${r.detail})` : ''}` : r.type === 'policy.rule.changed' ? `${r.kind} rule ${r.cidr} ${r.action}` : r.type === 'session.killed' ? `session ${r.target} killed` : r.event;
       out.push({ rule: 'admin-change', severity: 'notice', subject: `${r.event}:${what}`, summary: `${r.protocol === 'cli' ? 'CLI' : 'Admin'} change: ${r.event}: ${what}` });
     }

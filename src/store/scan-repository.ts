@@ -90,12 +90,19 @@ export class ScanRepository {
     return rows.map((r) => ({ ...toRow(r), kind: r.kind, trigger: r.trigger, node: r.node }));
   }
 
-  /** The newest result of every target ever scanned. */
-  async latestPerTarget(): Promise<ScanResultRow[]> {
+  /** The newest result of every target ever scanned by runs of this kind. */
+  async latestPerTarget(kind: 'scan' | 'posture' = 'scan'): Promise<ScanResultRow[]> {
     const rows = await this.db
       .selectFrom('scan_results as r')
       .select(['r.run_id', 'r.target', 'r.started_at', 'r.reachable', 'r.failures'])
-      .where('r.run_id', '=', (eb) => eb.selectFrom('scan_results as s').select((e) => e.fn.max('s.run_id').as('m')).whereRef('s.target', '=', 'r.target'))
+      .where('r.run_id', '=', (eb) =>
+        eb
+          .selectFrom('scan_results as s')
+          .innerJoin('scan_runs as k', 'k.id', 's.run_id')
+          .select((e) => e.fn.max('s.run_id').as('m'))
+          .whereRef('s.target', '=', 'r.target')
+          .where('k.kind', '=', kind),
+      )
       .orderBy('r.target')
       .execute();
     return rows.map(toRow);
@@ -118,10 +125,10 @@ export class ScanRepository {
     };
   }
 
-  /** The newest posture run's score (null: none stored yet). */
-  async lastPostureScore(): Promise<{ runId: number; score: number } | null> {
-    const r = await this.db.selectFrom('scan_runs').select(['id', 'score']).where('kind', '=', 'posture').where('score', 'is not', null).orderBy('id', 'desc').limit(1).executeTakeFirst();
-    return r ? { runId: Number(r.id), score: Number(r.score) } : null;
+  /** The newest posture run's score and summary (null: none stored yet). */
+  async lastPosture(): Promise<{ runId: number; score: number; summary: Record<string, unknown> } | null> {
+    const r = await this.db.selectFrom('scan_runs').select(['id', 'score', 'summary']).where('kind', '=', 'posture').where('score', 'is not', null).orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return r ? { runId: Number(r.id), score: Number(r.score), summary: JSON.parse(r.summary) as Record<string, unknown> } : null;
   }
 
   /**
