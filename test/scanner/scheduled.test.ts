@@ -94,3 +94,18 @@ test('scheduled scans store history, diff runs, alert on new findings and an exp
   assert.ok(await repo.acquireLease(SCAN_LEASE, ts.server.scans.holder, new Date(Date.now() + 700_000), new Date(Date.now() + 800_000)));
   await repo.releaseLease(SCAN_LEASE, ts.server.scans.holder);
 });
+
+test('a scheduled scan of the server’s own listeners (the default) stores each listener and bans nobody', async (t) => {
+  // The defender on, as in production: the probes come from loopback and must not ban it.
+  const ts = await startTestServer(t, { defender: { enabled: true }, rateLimits: { connectionsPerSecond: 10 }, scans: { timeoutSeconds: 5, targetTimeoutSeconds: 60 } });
+  const run = (await ts.server.scans.runOnce())!;
+  assert.deepEqual(run.reports.map((r) => r.target.scheme).sort(), ['ftp', 'ftps', 'sftp']);
+  assert.ok(run.reports.every((r) => r.reachable));
+  assert.ok(run.reports.filter((r) => r.target.scheme !== 'sftp').every((r) => r.certificate !== undefined), 'the FTPS listeners showed their certificate');
+  assert.equal(ts.server.core.access.defender.activeBans.length, 0, 'the self-scan banned nobody');
+  const stored = (await ts.server.core.store.scans.run(run.runId))!;
+  assert.equal(stored.results.length, 3);
+  assert.equal(stored.kind, 'scan');
+  // The generated certificate is valid for 397 days: no expiry alert.
+  assert.ok(run.diffs.every((d) => d.before === null), 'a first run: nothing to compare with');
+});
