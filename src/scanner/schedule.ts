@@ -4,7 +4,8 @@
 // with its previous result, and audits what matters: `scan.findings.new` for new findings at or
 // above scans.alertSeverity, `scan.certificate.expiring` for a certificate that ends within
 // scans.certificateDays; the alert rules send both. In a cluster exactly one node runs a given
-// schedule slot: the one that takes the store lease `scans`.
+// schedule slot: the one that takes the store lease `scans`, and keeps it until just before the
+// next slot.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -165,8 +166,22 @@ export class ScanSchedule {
       logger.info({ runId, targets: reports.length, ...run.summary }, 'scheduled scan stored');
       return { runId, reports, diffs };
     } finally {
-      await scans.releaseLease(SCAN_LEASE, this.holder).catch(() => undefined);
+      await this.afterRun(trigger).catch(() => undefined);
     }
+  }
+
+  /**
+   * After a scheduled run the lease stays with this node until just before the next slot, so a
+   * node whose timer fires late for the same slot finds it held and skips: one run per slot in a
+   * cluster. Any other run (or a schedule with no next slot) gives it back at once.
+   */
+  private async afterRun(trigger: string): Promise<void> {
+    const { scans } = this.deps;
+    const now = (this.deps.now ?? (() => new Date()))();
+    const next = trigger === 'schedule' ? this.nextRun() : null;
+    const holdUntil = next ? new Date(next.getTime() - 60_000) : null;
+    if (holdUntil && holdUntil > now) await scans.acquireLease(SCAN_LEASE, this.holder, now, holdUntil);
+    else await scans.releaseLease(SCAN_LEASE, this.holder);
   }
 
   async stop(): Promise<void> {
