@@ -63,11 +63,16 @@ export function registerPostureCommand(program: Command): void {
       // Posture history: stored with the scheduled scans, a lower score than last time audited.
       const { openStoreAndAudit } = await import('../store/open-store.ts');
       const { recordPosture } = await import('./history.ts');
-      const base = await openStoreAndAudit(config);
       try {
-        report.history = await recordPosture(report, base.store.scans, base.audit, startedAt);
-      } finally {
-        await base.close();
+        const base = await openStoreAndAudit(config);
+        try {
+          report.history = await recordPosture(report, base.store.scans, base.audit, startedAt);
+        } finally {
+          await base.close();
+        }
+      } catch (err) {
+        // The verdict stands without its history: say so, do not lose the report.
+        process.stderr.write(`portcullis posture: the run was not stored (history): ${(err as Error).message}\n`);
       }
       const text = o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatPostureText(report, o.output === undefined && process.stdout.isTTY === true && !process.env.NO_COLOR);
       if (o.output !== undefined) writeFileSync(o.output, text);
