@@ -7,6 +7,8 @@ import type { LoadedConfig } from './config/load.ts';
 import { startHealthServer, type HealthServer } from './health/health-server.ts';
 import { reloadTls } from './identity/identity.ts';
 import { Alerts } from './alerts/alerts.ts';
+import { DoctorSchedule } from './doctor/schedule.ts';
+import { ScanSchedule } from './scanner/schedule.ts';
 import { startControlServer, type ControlServer } from './control/control-server.ts';
 import { InProcessSessions } from './admin/session-service.ts';
 import { createAdminServices } from './admin/services.ts';
@@ -27,6 +29,10 @@ export interface RunningServer {
   control: ControlServer | null;
   /** The REST API (admin.enabled), null when off. */
   api: ApiServer | null;
+  /** The scheduled doctor run (doctor.schedule). */
+  doctor: DoctorSchedule;
+  /** The scheduled scans (scans.schedule). */
+  scans: ScanSchedule;
   reload(): void;
   stop(): Promise<void>;
 }
@@ -57,6 +63,16 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   });
   let control: ControlServer | null = null;
   let api: ApiServer | null = null;
+  const doctor = new DoctorSchedule({ config, configFile: loaded.file, store: core.store, audit: core.audit, logger: core.logger });
+  const scans = new ScanSchedule({
+    config,
+    scans: core.store.scans,
+    audit: core.audit,
+    logger: core.logger,
+    listeners: () => listeners,
+    ownCertificate: () => core.identity.tls.cert.toString('utf8'),
+    exemptLoopback: (ms) => core.access.defender.exemptLoopback(ms),
+  });
   try {
     await alerts.start();
     for (const factory of PROTOCOL_ADAPTERS) {
@@ -116,6 +132,8 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   }
   if (config.sftp.enabled && config.sftp.legacyAlgorithms.length > 0) out(`  WARNING: sftp.legacyAlgorithms enables weaker SSH algorithms: ${config.sftp.legacyAlgorithms.join(', ')}`);
   core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`) });
+  doctor.start();
+  scans.start();
   health?.setReady(true);
   out('ready');
   void sweepUploadLeftovers(core, new Date(performance.timeOrigin));
@@ -129,6 +147,8 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     alerts,
     control,
     api,
+    doctor,
+    scans,
     reload() {
       try {
         const next = reloadTls(core.identity.tls);
@@ -146,6 +166,8 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     stop() {
       stopping ??= (async () => {
         health?.setReady(false);
+        await doctor.stop();
+        await scans.stop();
         await control?.close();
         await api?.close();
         await Promise.all(adapters.map((a) => a.stop()));

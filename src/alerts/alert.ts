@@ -5,7 +5,7 @@ export type Severity = 'critical' | 'warning' | 'notice';
 
 export interface Alert {
   id: string;
-  /** Rule name: ban-added, mfa-failures, new-address-login, download-volume, admin-change, config-reload-failed, certificate-expiry, or a custom rule's name. */
+  /** Rule name: ban-added, mfa-failures, new-address-login, download-volume, admin-change, config-reload-failed, certificate-expiry, doctor-change, or a custom rule's name. */
   rule: string;
   severity: Severity;
   /** One line for people. */

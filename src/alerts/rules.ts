@@ -91,7 +91,8 @@ export class AlertRules {
         out.push({ rule: 'download-volume', severity: 'critical', subject: user, user, address, summary: `User ${user} downloaded ${fmtBytes(total)} within ${c.downloadVolume.windowMinutes} min (limit ${fmtBytes(c.downloadVolume.bytes)}), last from ${address ?? '?'}` });
       }
     }
-    if ((r.protocol === 'cli' || r.protocol === 'admin') && c.adminChange && r.type !== 'alert.raised') {
+    // posture.score.dropped comes from the posture command but is no change: its own rule below.
+    if ((r.protocol === 'cli' || r.protocol === 'admin') && c.adminChange && r.type !== 'alert.raised' && r.type !== 'posture.score.dropped') {
       const what = r.type === 'admin.change' ? `${r.resource} ${r.subject} ${r.action}${r.detail ? ` (${r.detail})` : ''} by ${r.actor.kind} ${r.actor.id}` : r.type === 'session.killed' ? `session ${r.target} killed` : r.event;
       out.push({ rule: 'admin-change', severity: 'notice', subject: `${r.event}:${what}`, summary: `${r.protocol === 'cli' ? 'CLI' : 'Admin'} change: ${r.event}: ${what}` });
     }
@@ -100,6 +101,19 @@ export class AlertRules {
     }
     if (r.type === 'identity.certificate.expiring' && c.certificateExpiry.enabled) {
       out.push({ rule: 'certificate-expiry', severity: r.daysLeft <= 3 ? 'critical' : 'warning', subject: r.fingerprint, summary: `The TLS certificate (${r.fingerprint}) expires on ${r.validTo}: ${r.daysLeft} day${r.daysLeft === 1 ? '' : 's'} left` });
+    }
+    if (r.type === 'scan.findings.new' && c.scanNewFindings) {
+      out.push({ rule: 'scan-new-findings', severity: r.worst === 'critical' || r.worst === 'high' ? 'critical' : 'warning', subject: `${r.target}:${r.findings.join(',')}`, summary: `Scan of ${r.target} (run ${r.runId}): ${r.findings.length} new finding${r.findings.length === 1 ? '' : 's'}: ${r.findings.slice(0, 5).join('; ')}${r.findings.length > 5 ? ' …' : ''}` });
+    }
+    if (r.type === 'scan.certificate.expiring' && c.scanCertificateExpiry) {
+      out.push({ rule: 'scan-certificate-expiry', severity: r.daysLeft <= 7 ? 'critical' : 'warning', subject: `${r.target}:${r.validTo}`, summary: `The certificate of ${r.target} (${r.subject}) ${r.daysLeft < 0 ? 'expired' : 'expires'} on ${r.validTo}: ${r.daysLeft} day${r.daysLeft === 1 ? '' : 's'} left` });
+    }
+    if (r.type === 'posture.score.dropped' && c.postureScoreDropped) {
+      out.push({ rule: 'posture-score-dropped', severity: 'warning', subject: `${r.previous}>${r.score}`, summary: `Posture score dropped from ${r.previous} to ${r.score} (run ${r.runId})${r.layers.length ? `: ${r.layers.join(', ')}` : ''}` });
+    }
+    if (r.type === 'doctor.run.changed' && c.doctorChange) {
+      const what = [...r.added.map((a) => `new: ${a}`), ...r.resolved.map((a) => `resolved: ${a}`)];
+      out.push({ rule: 'doctor-change', severity: r.worst === 'problem' ? 'critical' : r.worst === 'warning' ? 'warning' : 'notice', subject: what.join('\n'), summary: `portcullis doctor: now ${r.status}; ${r.added.length} new, ${r.resolved.length} resolved: ${what.slice(0, 3).join('; ')}${what.length > 3 ? ' …' : ''}` });
     }
     if (!r.event.startsWith('alert.')) {
       for (const rule of this.custom) {

@@ -54,6 +54,15 @@ export type AuditEvent = Base &
     | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin'; actor?: { kind: 'cli' | 'api-token' | 'admin-session'; id: string } }
     /** `portcullis posture` scans this server from loopback: the defender ignores loopback this long. */
     | { type: 'posture.selfscan'; seconds: number }
+    /** The server's scheduled `doctor` run (docs/doctor.md): every run, and when a warning or problem appeared or went. */
+    | { type: 'doctor.run.completed'; status: 'ok' | 'warning' | 'problem'; problems: number; warnings: number }
+    | { type: 'doctor.run.changed'; status: 'ok' | 'warning' | 'problem'; worst: 'ok' | 'warning' | 'problem'; added: string[]; resolved: string[] }
+    /** Scheduled scans and posture runs (docs/scanner.md "Scheduled scans"). */
+    | { type: 'scan.run.completed'; runId: number; kind: 'scan' | 'posture'; targets: number; newFindings: number; resolvedFindings: number }
+    | { type: 'scan.run.skipped'; reason: string }
+    | { type: 'scan.findings.new'; runId: number; target: string; worst: string; findings: string[] }
+    | { type: 'scan.certificate.expiring'; runId: number; target: string; validTo: string; daysLeft: number; subject: string }
+    | { type: 'posture.score.dropped'; runId: number; previous: number; score: number; layers: string[] }
     | { type: 'alert.raised'; rule: string; severity: 'critical' | 'warning' | 'notice'; summary: string }
     | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed' | 'invited' | 'invitation-accepted'; subject: string; detail?: string }
     /** An enrolment invitation token that is unknown, used or expired (the reason is only here, never on the wire). */

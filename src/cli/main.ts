@@ -23,10 +23,14 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   sessions: async () => (await import('./session-commands.ts')).registerSessionCommands,
   scan: async () => (await import('../scanner/cli.ts')).registerScanCommand,
   posture: async () => (await import('../posture/cli.ts')).registerPostureCommand,
+  doctor: async () => (await import('../doctor/cli.ts')).registerDoctorCommand,
   migrate: async () => (await import('../migrate/cli.ts')).registerMigrateCommands,
   invite: async () => (await import('./invite-commands.ts')).registerInviteCommands,
   admin: async () => (await import('./admin-commands.ts')).registerAdminCommands,
 };
+/** Exit code of a usage error (bad option), where a command's codes give 2 another meaning:
+ * doctor's 2 means "problems", so its own failure is 3 (docs/doctor.md). */
+const USAGE_EXIT: Record<string, number> = { doctor: 3 };
 /** Commands registered by another row's module. */
 const ALIASES: Record<string, string> = { allow: 'ban', deny: 'ban' };
 
@@ -71,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : (USAGE_EXIT[commandName(argv) ?? ''] ?? 2);
     if (isPortcullisError(err)) {
       process.stderr.write(`portcullis: ${err.message} [${err.code}]\n`);
       return err.code === 'ERR_CONFIG_INVALID' || err.code === 'ERR_CONFIG_UNREADABLE' ? 2 : 1;

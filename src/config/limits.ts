@@ -212,6 +212,34 @@ export const LIMITS = {
   apiMaxJsonDepth: 16,
   /** Page size of list endpoints: default and most. */
   apiPageSize: { default: 100, ceiling: 1000 },
+  // --- doctor (what to patch, what is about to break) ---
+  doctor: {
+    /** Free space (and free inodes) under the data dir or a home below this share: a warning; below the second: a problem, percent. */
+    diskWarnPercent: 10,
+    diskProblemPercent: 5,
+    /** The same in absolute bytes: whichever of share and bytes is hit first counts. */
+    diskWarnBytes: 5 * 1024 ** 3,
+    diskProblemBytes: 1024 ** 3,
+    /** Clock offset from the configured reference: TOTP accepts one 30 s step either side, so
+     * 10 s is a warning and 25 s a problem (codes start failing soon after), ms. */
+    clockWarnMs: 10_000,
+    clockProblemMs: 25_000,
+    /** Time for the clock reference's HTTP answer, ms. */
+    clockTimeoutMs: 5_000,
+    /** Certificate or CA that ends within this many days: a warning; within the second: a problem. */
+    certificateWarnDays: 30,
+    certificateProblemDays: 7,
+    /** A Node.js line that reaches end of life within this many days: a warning. */
+    runtimeEolWarnDays: 90,
+    /** Advisory or lifecycle data older than this many days: a warning (verdicts go stale). */
+    dataMaxAgeDays: 90,
+    /** An advisories directory (an OSV export, a github/advisory-database checkout) is read up to
+     * this many JSON files, and each file up to this many bytes. */
+    advisoryMaxFiles: 500_000,
+    advisoryMaxFileBytes: 4 * 1024 * 1024,
+    /** Distinct homes whose filesystem is checked (users share filesystems; they are grouped). */
+    maxHomes: 10_000,
+  },
 
   // --- scanner (outbound probes) ---
   /** `portcullis migrate iis`: the largest applicationHost.config / administration.config read

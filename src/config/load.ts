@@ -142,5 +142,11 @@ export function loadConfig(options: { file?: string | undefined; env?: NodeJS.Pr
   if (config.tls.certFile) config.tls.certFile = path.resolve(base, config.tls.certFile);
   if (config.tls.keyFile) config.tls.keyFile = path.resolve(base, config.tls.keyFile);
   if (config.mfa.clientCaFile) config.mfa.clientCaFile = path.resolve(base, config.mfa.clientCaFile);
+  if (config.doctor.advisoriesFile) config.doctor.advisoriesFile = path.resolve(base, config.doctor.advisoriesFile);
+  for (const t of config.scans.targets) {
+    if (t.keyFile) t.keyFile = path.resolve(base, t.keyFile);
+    if (t.caFile) t.caFile = path.resolve(base, t.caFile);
+  }
+  if (config.doctor.lifecycleFile) config.doctor.lifecycleFile = path.resolve(base, config.doctor.lifecycleFile);
   return { config, file, fromEnv };
 }

@@ -1,9 +1,11 @@
 // The configuration schema: every key, its default (secure, dangerous features off) and its
 // validation. Loading and environment overrides live in load.ts.
 import { isIP } from 'node:net';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseCidr } from '../policy/ip-matcher.ts';
 import { LEGACY_ALGORITHMS } from '../protocols/sftp/algorithms.ts';
+import { SEVERITIES } from '../scanner/types.ts';
 import { LIMITS } from './limits.ts';
 
 const port = z.number().int().min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535');
@@ -39,6 +41,16 @@ const addressRule = z.union([
   cidr,
   z.strictObject({ cidr, protocols: z.array(z.enum(['sftp', 'ftps', 'admin'])).optional(), comment: z.string().optional() }),
 ]);
+
+/** A cron expression (5 fields, or 6 with seconds; nicknames such as @daily), validated by croner. */
+export const cronSchedule = z.string().refine((v) => {
+  try {
+    new Cron(v, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a cron expression such as "30 4 * * *" (minute hour day month weekday) or @daily');
 
 const portRange = z
   .union([z.string(), z.number().int()])
@@ -247,6 +259,14 @@ export const configSchema = z.strictObject({
             .prefault({}),
           adminChange: z.boolean().default(true),
           configReloadFailed: z.boolean().default(true),
+          /** A scheduled scan found new findings at or above scans.alertSeverity. */
+          scanNewFindings: z.boolean().default(true),
+          /** A scheduled scan saw a certificate that expires within scans.certificateDays. */
+          scanCertificateExpiry: z.boolean().default(true),
+          /** A `portcullis posture` run scored lower than the previous one. */
+          postureScoreDropped: z.boolean().default(true),
+          /** The server's scheduled doctor run found a new warning or problem, or one went away. */
+          doctorChange: z.boolean().default(true),
           certificateExpiry: z.strictObject({ enabled: z.boolean().default(true), days: z.number().int().min(1).max(365).default(14) }).prefault({}),
           /** More rules: an event name glob counted per user, address or overall within a window. */
           custom: z
@@ -302,6 +322,49 @@ export const configSchema = z.strictObject({
         })
         .prefault({})
         .refine((e) => e.host === null || e.to.length > 0, { message: 'email alerts need at least one recipient', path: ['to'] }),
+    })
+    .prefault({}),
+  scans: z
+    .strictObject({
+      /** The server scans on this cron schedule (UTC), stores every report and alerts on new findings; null: never. */
+      schedule: cronSchedule.nullable().default('47 3 * * *'),
+      /** Scan this server's own listeners (over loopback, trusting its own certificate). */
+      ownListeners: z.boolean().default(true),
+      /** More endpoints: legacy servers, partners. Credentials only by reference. */
+      targets: z
+        .array(
+          z.strictObject({
+            url: z.string().regex(/^(ftp|ftps|sftp):\/\/[^/@\s]+$/, 'must be ftp://host:port, ftps://host:port or sftp://host:port, without credentials'),
+            /** Opt-in modes beyond passive and active-safe. */
+            allow: z.array(z.enum(['writes', 'intrusive'])).default([]),
+            user: z.string().min(1).nullable().default(null),
+            /** Name of the environment variable that holds the password for `user` (never the password itself). */
+            passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').nullable().default(null),
+            /** Private key file for SSH checks that need credentials. */
+            keyFile: z.string().min(1).nullable().default(null),
+            /** Extra trusted CA (PEM) for this target. */
+            caFile: z.string().min(1).nullable().default(null),
+          }),
+        )
+        .default([]),
+      /** New findings at or above this severity raise the `scan-new-findings` alert. */
+      alertSeverity: z.enum(SEVERITIES).default('high'),
+      /** A scanned certificate that expires within this many days raises `scan-certificate-expiry`. */
+      certificateDays: z.number().int().min(1).max(365).default(30),
+      timeoutSeconds: z.number().positive().max(600).default(10),
+      targetTimeoutSeconds: z.number().positive().max(3600).default(120),
+    })
+    .prefault({}),
+  doctor: z
+    .strictObject({
+      /** The server runs `doctor` on this cron schedule (UTC) and alerts when the result changes; null: never. */
+      schedule: cronSchedule.nullable().default('17 4 * * *'),
+      /** http(s) URL whose Date header the clock is compared with (TOTP needs the right time); null: not checked. */
+      clockUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
+      /** OSV advisories (a file, or a folder of OSV JSON files) instead of the bundled one. */
+      advisoriesFile: z.string().min(1).nullable().default(null),
+      /** Node.js lifecycle data instead of the bundled one (the format of src/posture/lifecycle.json). */
+      lifecycleFile: z.string().min(1).nullable().default(null),
     })
     .prefault({}),
 });

@@ -114,12 +114,17 @@ export const ERROR_CATALOGUE = {
   ERR_SCAN_UNSAFE: 'A probe refused an unsafe action (e.g. following PASV to another host)',
   ERR_SCAN_ADVISORIES: 'The advisories file is invalid',
   ERR_SCAN_USAGE: 'Bad command-line usage',
+  ERR_SCAN_RUN_NOT_FOUND: 'No stored scan run with this id',
 
   // internal (a bug: an error nobody mapped; logged with a stack, the client sees a generic failure)
   ERR_INTERNAL: 'Internal server error',
 
   // posture (self-assessment of the running server)
   ERR_POSTURE_LIFECYCLE: 'The runtime and dependency lifecycle file is invalid',
+
+  // doctor (what to patch, what is about to break)
+  ERR_DOCTOR_ADVISORIES: 'The dependency advisories (OSV) file is invalid',
+  ERR_DOCTOR_LOCKFILE: 'The installed dependency tree (package-lock.json) cannot be read',
 
   // migration from IIS FTP
   ERR_MIGRATE_INPUT: 'The IIS configuration or log input cannot be read',

@@ -48,6 +48,7 @@ export function registerPostureCommand(program: Command): void {
       const { config } = configFor(cmd);
       const lifecycle = loadLifecycle(o.lifecycle ?? BUNDLED_LIFECYCLE);
       const { snapshot } = await controlRequest(config.dataDir, { op: 'posture.snapshot' });
+      const startedAt = new Date();
       const progress = process.stderr.isTTY ? (l: string) => process.stderr.write(`\r\x1b[2K${l}`) : () => undefined;
       progress(`scanning ${snapshot!.listeners.length} listener(s) of the running server…`);
       const report = await runPosture(snapshot!, {
@@ -59,6 +60,20 @@ export function registerPostureCommand(program: Command): void {
         },
       });
       progress('');
+      // Posture history: stored with the scheduled scans, a lower score than last time audited.
+      const { openStoreAndAudit } = await import('../store/open-store.ts');
+      const { recordPosture } = await import('./history.ts');
+      try {
+        const base = await openStoreAndAudit(config);
+        try {
+          report.history = await recordPosture(report, base.store.scans, base.audit, startedAt);
+        } finally {
+          await base.close();
+        }
+      } catch (err) {
+        // The verdict stands without its history: say so, do not lose the report.
+        process.stderr.write(`portcullis posture: the run was not stored (history): ${(err as Error).message}\n`);
+      }
       const text = o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatPostureText(report, o.output === undefined && process.stdout.isTTY === true && !process.env.NO_COLOR);
       if (o.output !== undefined) writeFileSync(o.output, text);
       else process.stdout.write(text);

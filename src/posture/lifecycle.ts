@@ -14,7 +14,16 @@ const version = z.string().regex(/^\d+\.\d+\.\d+/, 'must be a version such as 1.
 const lifecycleSchema = z.strictObject({
   date,
   source: z.string().optional(),
-  node: z.record(z.string().regex(/^\d+$/), z.strictObject({ eol: date, maintenanceFrom: date, latest: version })),
+  node: z.record(
+    z.string().regex(/^\d+$/),
+    z.strictObject({
+      eol: date,
+      maintenanceFrom: date,
+      latest: version,
+      /** Releases of the line that fixed vulnerabilities (doctor: running below one is a problem). */
+      securityReleases: z.array(z.strictObject({ version, date, cves: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/, 'must be a CVE id')).default([]), summary: z.string().optional() })).optional(),
+    }),
+  ),
   dependencies: z.record(z.string().min(1), version),
   advisories: z.array(z.strictObject({ package: z.string().min(1), id: z.string().min(1), summary: z.string().min(1), fixedIn: version })),
 });

@@ -52,6 +52,15 @@ export interface PostureReport {
   overall: number;
   results: PostureResult[];
   scan: ScanReport;
+  /** Set once the run is stored (posture history): its run id, the previous run's score, and
+   * the last scheduled scan of each target (docs/scanner.md "Scheduled scans"). */
+  history?: PostureHistory;
+}
+
+export interface PostureHistory {
+  runId: number;
+  previous: { runId: number; score: number } | null;
+  lastScans: { target: string; runId: number; at: string; reachable: boolean; findings: Record<Severity, number> }[];
 }
 
 /** Where to reach a listener from this host: a wildcard bind is reached over loopback. */

@@ -54,6 +54,15 @@ export function formatPostureText(report: PostureReport, colour: boolean): strin
   for (const r of settled) out.push('', `   ${r.id} on ${r.target}: the scan alone would flag it; settled by ${r.settledBy} (${r.evidence.at(-1)})`);
   const counts = { pass: 0, 'not-applicable': 0 };
   for (const r of report.results) if (r.status === 'pass' || r.status === 'not-applicable') counts[r.status]++;
+  const h = report.history;
+  if (h && h.lastScans.length > 0) {
+    out.push('', c('1', `Last scheduled scan of each target (${h.lastScans.length})`));
+    for (const l of h.lastScans) {
+      const above = (['critical', 'high', 'medium', 'low'] as const).filter((k) => l.findings[k] > 0).map((k) => `${l.findings[k]} ${k}`);
+      out.push(`   ${l.target}: run ${l.runId} at ${l.at}${l.reachable ? '' : ', not reachable'}: ${above.length ? above.join(', ') : 'nothing above info'}`);
+    }
+  }
+  if (h) out.push('', `Stored as run ${h.runId}${h.previous ? `; previous run ${h.previous.runId} scored ${h.previous.score}${report.overall < h.previous.score ? c('31;1', ` (dropped to ${report.overall})`) : ''}` : ''} (portcullis scan history)`);
   out.push('', `${report.results.length} checks: ${fails.length} findings, ${counts.pass} passed, ${counts['not-applicable']} not applicable, ${errors.length} not checked; lifecycle data of ${report.lifecycle.date}`);
   return out.join('\n') + '\n';
 }

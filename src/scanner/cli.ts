@@ -9,6 +9,7 @@ import { LIMITS } from './limits.ts';
 import { formatHtml } from './report-html.ts';
 import { formatSarif } from './report-sarif.ts';
 import { formatText } from './report-text.ts';
+import { registerScanHistoryCommands } from './history-cli.ts';
 import { withRunSink } from './isolation.ts';
 import { scanAll, type ProgressEvent } from './scan.ts';
 import { parseTarget } from './target.ts';
@@ -163,7 +164,7 @@ export async function runScan(urls: string[], o: ScanCliOptions): Promise<number
 }
 
 export function registerScanCommand(program: Command): void {
-  program
+  const scan = program
     .command('scan')
     .description('audit FTP, FTPS and SFTP endpoints against the six security layers and say how to fix each finding')
     .argument('<url...>', 'targets: ftp://host:port (plain or explicit FTPS), ftps://host:port (implicit), sftp://host:port')
@@ -188,4 +189,5 @@ export function registerScanCommand(program: Command): void {
         process.exitCode = 2;
       }
     });
+  registerScanHistoryCommands(scan);
 }

@@ -83,6 +83,8 @@ export class TargetScan {
   readonly budget: ConnectionBudget;
   readonly signal: AbortSignal;
   banner?: string;
+  /** The server certificate's facts, once a TLS handshake showed it (scheduled scans alert on expiry). */
+  certificate?: TargetReport['certificate'];
   reachable = false;
   /** Check ids the probes for this target's protocol implement (others finalise as "not implemented yet"). */
   readonly implemented = new Set<string>();
@@ -222,6 +224,7 @@ export class TargetScan {
       durationMs: Date.now() - startedAt.getTime(),
       reachable: this.reachable,
       ...(this.banner !== undefined ? { banner: this.banner } : {}),
+      ...(this.certificate !== undefined ? { certificate: { ...this.certificate } } : {}),
       ...(failure !== undefined ? { scannerError: failure } : {}),
       ...(this.leftovers.length ? { leftovers: [...this.leftovers] } : {}),
       results,

@@ -244,6 +244,7 @@ async function certChecks(s: TargetScan): Promise<void> {
   const who = `subject ${f.subject}; issuer ${f.issuer}`;
   const now = Date.now();
   const dates = `valid ${f.validFrom.toISOString()} to ${f.validTo.toISOString()}`;
+  s.certificate = { subject: f.subject, issuer: f.issuer, validFrom: f.validFrom.toISOString(), validTo: f.validTo.toISOString() };
   if (f.validTo.getTime() < now) s.fail('tls.cert-expired', [`certificate expired on ${f.validTo.toISOString()} (${who})`, dates]);
   else if (f.validFrom.getTime() > now) s.fail('tls.cert-expired', [`certificate not valid before ${f.validFrom.toISOString()} (${who})`, dates]);
   else s.pass('tls.cert-expired', dates);

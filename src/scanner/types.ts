@@ -102,6 +102,8 @@ export interface TargetReport {
   durationMs: number;
   reachable: boolean;
   banner?: string;
+  /** The leaf certificate the server presented (TLS targets whose handshake succeeded). */
+  certificate?: { subject: string; issuer: string; validFrom: string; validTo: string };
   /** Set when a probe failed in a way the scanner did not expect (a bug or an unhandled network
    * event): the checks it left open are errors, and the CLI exits 2 after writing the report. */
   scannerError?: string;

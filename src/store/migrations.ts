@@ -211,6 +211,39 @@ const MIGRATIONS: Record<string, { up: Step }> = {
       await db.schema.createIndex('invitations_user').on('invitations').column('user_id').execute();
     },
   },
+  '0008_doctor_scan_history': {
+    async up(db, ddl) {
+      // Scheduled scans and posture runs (issue 18): one row per run, one per target scanned,
+      // so a target's findings can be compared with its previous run.
+      await ddl
+        .id(db.schema.createTable('scan_runs'))
+        .addColumn('kind', 'text', notNull) // 'scan' | 'posture'
+        .addColumn('trigger', 'text', notNull) // 'schedule' | 'cli'
+        .addColumn('node', 'text', notNull)
+        .addColumn('started_at', 'text', notNull)
+        .addColumn('finished_at', 'text', notNull)
+        .addColumn('score', 'integer') // posture: the overall score
+        .addColumn('summary', 'text', notNull) // JSON
+        .execute();
+      await ddl
+        .id(db.schema.createTable('scan_results'))
+        .addColumn('run_id', ddl.bigint, (c) => c.notNull().references('scan_runs.id').onDelete('cascade'))
+        .addColumn('target', 'text', notNull)
+        .addColumn('started_at', 'text', notNull)
+        .addColumn('reachable', 'integer', notNull)
+        .addColumn('failures', 'text', notNull) // JSON [{id, severity, title}]
+        .addColumn('report', 'text', notNull) // JSON: the scanner's TargetReport
+        .execute();
+      await db.schema.createIndex('scan_results_target').on('scan_results').columns(['target', 'run_id']).execute();
+      // One node of a cluster runs the scheduled scans: it holds this lease while it does.
+      await db.schema
+        .createTable('scan_leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', notNull)
+        .addColumn('expires_at', 'text', notNull)
+        .execute();
+    },
+  },
 };
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {

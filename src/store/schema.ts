@@ -149,8 +149,38 @@ export interface ApiTokensTable {
   last_used_at: string | null;
 }
 
+export interface ScanRunsTable {
+  id: Generated<number>;
+  kind: 'scan' | 'posture';
+  trigger: string;
+  node: string;
+  started_at: string;
+  finished_at: string;
+  score: number | null;
+  summary: string;
+}
+
+export interface ScanResultsTable {
+  id: Generated<number>;
+  run_id: number;
+  target: string;
+  started_at: string;
+  reachable: number;
+  failures: string;
+  report: string;
+}
+
+export interface ScanLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
+  scan_runs: ScanRunsTable;
+  scan_results: ScanResultsTable;
+  scan_leases: ScanLeasesTable;
   users: UsersTable;
   user_keys: UserKeysTable;
   audit_events: AuditEventsTable;

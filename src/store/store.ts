@@ -14,6 +14,7 @@ import type { Database } from './schema.ts';
 import { MfaRepository } from './mfa-repository.ts';
 import { PolicyRepository } from './policy-repository.ts';
 import { TokenRepository } from './token-repository.ts';
+import { ScanRepository } from './scan-repository.ts';
 import { UserRepository } from './user-repository.ts';
 
 export interface StoreOptions {
@@ -37,6 +38,7 @@ export class Store {
   readonly mfa: MfaRepository;
   readonly invitations: InvitationRepository;
   readonly tokens: TokenRepository;
+  readonly scans: ScanRepository;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -49,6 +51,7 @@ export class Store {
     this.mfa = new MfaRepository(db);
     this.invitations = new InvitationRepository(db);
     this.tokens = new TokenRepository(db);
+    this.scans = new ScanRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { controlRequest } from '../../src/control/control-client.ts';
 import { loadLifecycle } from '../../src/posture/lifecycle.ts';
 import type { PostureReport } from '../../src/posture/posture.ts';
+import { Store } from '../../src/store/store.ts';
 import { runCli, startServe } from '../helpers/cli.ts';
 import { makeTempDir, startTestServer } from '../helpers/server.ts';
 
@@ -106,7 +107,32 @@ audit: { file: false }
 `.replace(/^(sftp|ftps): \{ address: 127\.0\.0\.1, port: 0(, implicitPort: 0)? \}\n/gm, ''),
   );
   await runCli(['user', 'add', 'bob', '--password-stdin'], { cwd: dir, stdin: 'another long passphrase\n' });
+  // History: a previous posture run that scored full marks, and a scheduled scan of a partner.
+  const store = await Store.open({ driver: 'sqlite', url: path.join(dir, 'data', 'portcullis.db') });
+  t.after(() => store.close());
+  const partner = { target: { url: 'ftp://192.0.2.10:21', scheme: 'ftp' as const, host: '192.0.2.10', port: 21 }, startedAt: '2026-12-04T03:47:00.000Z', durationMs: 1, reachable: true, results: [] };
+  const scanRun = await store.scans.addRun({ kind: 'scan', trigger: 'schedule', node: 'n1', startedAt: partner.startedAt, finishedAt: partner.startedAt, summary: {}, results: [{ report: partner, failures: [{ id: 'ftp.cleartext-only', severity: 'high', title: 'cleartext' }] }] });
+  const full = Object.fromEntries(['secure-protocol', 'encryption', 'mfa', 'access-restriction', 'monitoring', 'patching'].map((l) => [l, 100]));
+  const before = await store.scans.addRun({ kind: 'posture', trigger: 'cli', node: 'n1', startedAt: partner.startedAt, finishedAt: partner.startedAt, score: 100, summary: { layers: full, overall: 100 }, results: [] });
   const { report, code } = await posture(dir, '--fail-on', 'high');
+  // Stored, compared with the previous run, and the partner's last scheduled scan is shown.
+  assert.ok(report.history && report.history.runId > before);
+  assert.deepEqual(report.history.previous, { runId: before, score: 100 });
+  assert.deepEqual(report.history.lastScans.map((l) => [l.target, l.runId, l.findings.high]), [['ftp://192.0.2.10:21', scanRun, 1]]);
+  const stored = (await store.scans.run(report.history.runId))!;
+  assert.equal(stored.kind, 'posture');
+  assert.equal(stored.score, report.overall);
+  assert.equal(stored.results.length, report.scan.targets.length);
+  const dropped = await store.db.selectFrom('audit_events').select('record').where('event', '=', 'posture.score.dropped').execute();
+  assert.equal(dropped.length, 1);
+  assert.match(dropped[0]!.record, /"previous":100/);
+  // The running server follows the chain and alerts on the drop.
+  let alert: unknown;
+  for (let i = 0; i < 50 && !alert; i++) {
+    alert = await store.db.selectFrom('audit_events').select('record').where('event', '=', 'alert.raised').where('record', 'like', '%posture-score-dropped%').executeTakeFirst();
+    if (!alert) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(alert, 'alert posture-score-dropped raised by the server');
   assert.equal(code, 1, 'a high finding fails --fail-on high');
   const failed = new Map(report.results.filter((r) => r.status === 'fail').map((r) => [r.id, r]));
   for (const [id, severity] of [
