@@ -241,7 +241,8 @@ void test('unknown requests and extensions get OP_UNSUPPORTED; bad handles and t
 });
 
 void test('exec, shell and forwarding are refused with a message; 64 concurrent sessions work', async (t) => {
-  const f = await startSftpFixture(t, { limits: { maxConnectionsPerAddress: 100 } });
+  // 64 connections log in at once from one address: the per-address caps are raised with it.
+  const f = await startSftpFixture(t, { limits: { maxConnectionsPerAddress: 100, maxUnauthenticatedPerAddress: 100 } });
   const privateKey = await readFile(f.key);
   const conn = await connectSsh2(f, { password: undefined, privateKey });
   t.after(() => conn.end());
