@@ -1,15 +1,34 @@
 // `portcullis audit verify`: walks the trail (every JSON-lines file in order, then the store's
 // copy) and checks each record's hash, its sequence number and its link to the record before
 // it, then compares where the trail ends with the chain head kept in the store. It names the
-// first record where the chain breaks and why: edited, deleted, reordered, truncated.
+// first record where the chain breaks and why: edited, deleted, reordered, truncated. Each line
+// is read with a strict parser (a duplicate key is a break, never "the last one wins") and must
+// be exactly the canonical form of what it holds; each store row's indexed columns (what
+// `audit search` filters on) must equal the ones its chained record implies.
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AuditRepository } from '../store/audit-repository.ts';
-import { type ChainHead, GENESIS, hashOf } from './chain.ts';
+import type { AuditRepository, StoredChainRow } from '../store/audit-repository.ts';
+import { canonicalJson, type ChainHead, GENESIS, hashOf, type IndexedColumns, indexedColumns } from './chain.ts';
+import { parseStrictJson, StrictJsonError } from './strict-json.ts';
 import { trailFiles } from './trail-files.ts';
 
-export type ProblemKind = 'unparsable' | 'edited' | 'missing' | 'reordered' | 'broken-link' | 'truncated' | 'head-mismatch' | 'torn';
+export type ProblemKind =
+  | 'unparsable'
+  | 'duplicate-key'
+  | 'non-canonical'
+  | 'edited'
+  | 'column-mismatch'
+  | 'unchained'
+  | 'missing'
+  | 'reordered'
+  | 'broken-link'
+  | 'truncated'
+  | 'past-head'
+  | 'head-mismatch'
+  | 'torn';
+
+const COLUMNS = ['ts', 'event', 'user_name', 'remote_address', 'protocol', 'connection_id'] as const satisfies readonly (keyof IndexedColumns)[];
 
 export interface VerifyProblem {
   kind: ProblemKind;
@@ -25,6 +44,8 @@ export interface ChainReport {
   /** The last record walked (what the trail says its head is). */
   last: ChainHead;
   problems: VerifyProblem[];
+  /** Store rows written before the chain existed (migration 0004): searched, not verifiable. */
+  unchainedBefore?: number;
 }
 
 export interface VerifyReport {
@@ -51,22 +72,43 @@ export class ChainChecker {
     if (this.problems.length < MAX_PROBLEMS) this.problems.push(p);
   }
 
-  /** One raw line (or stored record text) at `where`; `startOfFile` marks a file's line 1. */
-  feed(text: string, where: string, options: { startOfFile?: boolean; storedHash?: string } = {}): void {
+  /** The row id of the last store row walked (ids follow seq: `audit search` orders by id). */
+  private lastRowId = -Infinity;
+
+  /** One raw line (or stored record text) at `where`; `startOfFile` marks a file's line 1;
+   * `stored` is the store row the text came from (its columns are checked against the record). */
+  feed(text: string, where: string, options: { startOfFile?: boolean; stored?: StoredChainRow } = {}): void {
     let r: Record<string, unknown>;
     try {
-      r = JSON.parse(text) as Record<string, unknown>;
-      if (typeof r !== 'object' || r === null || typeof r.seq !== 'number' || typeof r.prev !== 'string' || typeof r.hash !== 'string') throw new Error('not a chained record');
-    } catch {
-      this.report({ kind: 'unparsable', where, message: `${where}: not a complete chained record (edited or truncated)` });
+      // SECURITY: JSON.parse keeps the last of two equal keys, grep shows the first: refuse both.
+      r = parseStrictJson(text) as Record<string, unknown>;
+      if (typeof r !== 'object' || r === null || Array.isArray(r) || typeof r.seq !== 'number' || typeof r.prev !== 'string' || typeof r.hash !== 'string') throw new Error('not a chained record');
+    } catch (err) {
+      if (err instanceof StrictJsonError && err.kind === 'duplicate-key') this.report({ kind: 'duplicate-key', where, message: `${where}: ${err.message}: the line says two things (a reader may see either)` });
+      else this.report({ kind: 'unparsable', where, message: `${where}: not a complete chained record (edited or truncated)` });
       this.lost = true;
       return;
+    }
+    // SECURITY: the bytes stored are the bytes hashed: any other spelling of the same record
+    // (spaces, key order, escapes) was not written by the trail writer.
+    if (canonicalJson(r) !== text) this.report({ kind: 'non-canonical', where, seq: r.seq, message: `${where}: record seq ${r.seq} is not in canonical form (sorted keys, no whitespace): it was rewritten` });
+    const stored = options.stored;
+    if (stored) {
+      const expected = indexedColumns(r);
+      for (const c of COLUMNS) {
+        if (stored.columns[c] !== expected[c]) {
+          this.report({ kind: 'column-mismatch', where, seq: r.seq, message: `${where}: column ${c} is ${JSON.stringify(stored.columns[c])} but the chained record says ${JSON.stringify(expected[c])}: the searched columns were edited` });
+        }
+      }
+      if (stored.seq !== r.seq) this.report({ kind: 'column-mismatch', where, seq: r.seq, message: `${where}: column seq is ${stored.seq} but the chained record says ${r.seq}` });
+      if (stored.id <= this.lastRowId) this.report({ kind: 'reordered', where, seq: r.seq, message: `${where}: row id ${stored.id} is not after the previous record's row (${this.lastRowId}): search would list it out of order` });
+      this.lastRowId = stored.id;
     }
     this.records++;
     const seq = r.seq;
     const claimed = r.hash;
     const actual = hashOf(r);
-    if (actual !== claimed || (options.storedHash !== undefined && options.storedHash !== claimed)) {
+    if (actual !== claimed || (stored !== undefined && stored.hash !== claimed)) {
       this.report({ kind: 'edited', where, seq, message: `${where}: record seq ${seq} does not match its hash: it was edited` });
     } else if (this.lost) {
       // The break was reported at the unreadable record; pick the chain up again here.
@@ -87,9 +129,14 @@ export class ChainChecker {
     this.last = { seq, hash: claimed };
   }
 
-  /** Compares the end of the walk with the head kept in the store. */
-  finish(head: ChainHead | null, whereEnd: string): void {
+  /** Compares the end of the walk with the head kept in the store. `pastHead`: records after
+   * the head are a break (the store's own rows: they are written with the head, in one
+   * transaction), not a note (the files, which go on alone while the store is down). */
+  finish(head: ChainHead | null, whereEnd: string, pastHead = false): void {
     if (!head) return;
+    if (pastHead && this.last.seq > head.seq) {
+      this.report({ kind: 'past-head', where: whereEnd, seq: this.last.seq, message: `${whereEnd}: records run to seq ${this.last.seq}, past the chain head (seq ${head.seq}): rows were added behind the writer's back` });
+    }
     if (head.seq > this.last.seq) {
       const range = head.seq === this.last.seq + 1 ? `seq ${head.seq} is` : `seqs ${this.last.seq + 1}-${head.seq} are`;
       this.report({ kind: 'truncated', where: whereEnd, seq: this.last.seq, message: `${whereEnd}: the trail ends at seq ${this.last.seq} but the chain head in the store is seq ${head.seq}: ${range} missing (truncated)` });
@@ -128,11 +175,15 @@ export async function verifyStore(repo: AuditRepository, head: ChainHead): Promi
   for (;;) {
     const page = await repo.chainPage(after, 1000);
     if (page.length === 0) break;
-    for (const row of page) checker.feed(row.record, `store seq ${row.seq}`, { storedHash: row.hash });
+    for (const row of page) checker.feed(row.record, `store seq ${row.seq}`, { stored: row });
     after = page[page.length - 1]!.seq;
   }
-  checker.finish(head, 'end of the store');
-  return { source: 'store', records: checker.records, last: checker.last, problems: checker.problems };
+  checker.finish(head, 'end of the store', true);
+  const unchained = await repo.unchainedRows();
+  if (unchained.after > 0) {
+    checker.problems.push({ kind: 'unchained', where: `store row id ${unchained.firstAfterId}`, message: `store row id ${unchained.firstAfterId}: ${unchained.after} row(s) without a place in the chain (seq null) added after the chain began: \`audit search\` shows them, nothing vouches for them` });
+  }
+  return { source: 'store', records: checker.records, last: checker.last, problems: checker.problems, unchainedBefore: unchained.before };
 }
 
 export async function verifyTrail(options: { dir: string | null; repo: AuditRepository | null }): Promise<VerifyReport> {
@@ -140,6 +191,7 @@ export async function verifyTrail(options: { dir: string | null; repo: AuditRepo
   const files = options.dir ? await verifyFiles(options.dir, head) : null;
   const store = options.repo && head ? await verifyStore(options.repo, head) : null;
   const notes: string[] = [];
+  if (store?.unchainedBefore) notes.push(`${store.unchainedBefore} store row(s) predate the hash chain (written before migration 0004): \`audit search\` shows them, \`verify\` cannot vouch for them`);
   if (files && head && files.last.seq > head.seq) notes.push(`the files run to seq ${files.last.seq}, past the store's head (seq ${head.seq}): the store missed writes (was it unavailable?)`);
   const ok = (files?.problems.length ?? 0) === 0 && (store?.problems.length ?? 0) === 0;
   return { ok, head, files, store, notes };
