@@ -23,6 +23,7 @@ import { Store } from './store/store.ts';
 import type { User } from './store/user-repository.ts';
 import { LocalVfs } from './vfs/local.ts';
 import { openStoreAndAudit } from './store/open-store.ts';
+import type { AppendFn } from './audit/trail-files.ts';
 
 export interface Core {
   readonly config: Config;
@@ -52,6 +53,8 @@ export interface CoreOptions {
   logger?: Logger;
   /** Skip the file/store audit sinks (CLI commands that only read). */
   withoutAuditSinks?: boolean;
+  /** Tests: the audit files' writer (to inject ENOSPC). */
+  auditAppend?: AppendFn;
 }
 
 export function createLogger(config: Config): Logger {
@@ -107,6 +110,14 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       return new ConnectionTimers(config.limits, onTimeout);
     },
     async openSession(user, ctx, id = ctx.id) {
+      // SECURITY: no session may start that the trail cannot record (disk full, issue 14.6):
+      // refused, logged, audited (the record waits in memory with the others).
+      if (base.trail && !base.trail.accepting) {
+        const why = 'the audit trail cannot be written (no room under DATADIR/audit or in the store); sessions start again once it can';
+        logger.error({ user: user.name, connectionId: ctx.id, remoteAddress: ctx.remoteAddress }, `session refused: ${why}`);
+        base.audit.emit({ type: 'session.refused', code: 'ERR_AUDIT_UNAVAILABLE', reason: why, cap: 0, sessionId: id, connectionId: ctx.id, protocol: ctx.protocol, remoteAddress: ctx.remoteAddress, user: user.name });
+        throw new PortcullisError('ERR_AUDIT_UNAVAILABLE', why);
+      }
       const cap = sessionCapOf(user, config);
       const slot = await sessionCounter.acquire(user.name, cap);
       if (!slot) {

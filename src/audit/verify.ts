@@ -44,6 +44,8 @@ export interface ChainReport {
   /** The last record walked (what the trail says its head is). */
   last: ChainHead;
   problems: VerifyProblem[];
+  /** The files start here: older records were removed by audit.retention (and say so in the chain). */
+  retainedFrom?: number;
   /** Store rows written before the chain existed (migration 0004): searched, not verifiable. */
   unchainedBefore?: number;
 }
@@ -71,6 +73,13 @@ export class ChainChecker {
   private report(p: VerifyProblem): void {
     if (this.problems.length < MAX_PROBLEMS) this.problems.push(p);
   }
+
+  /** Where retention cut the files: first kept seq → hash of the record before it, from the
+   * chained `audit.retention.removed` records (themselves verified by the walk). */
+  constructor(private readonly anchors: ReadonlyMap<number, string> = new Map()) {}
+
+  /** Set when the walk started after records removed by retention: the first seq kept. */
+  startedAt: number | null = null;
 
   /** The row id of the last store row walked (ids follow seq: `audit search` orders by id). */
   private lastRowId = -Infinity;
@@ -112,6 +121,9 @@ export class ChainChecker {
       this.report({ kind: 'edited', where, seq, message: `${where}: record seq ${seq} does not match its hash: it was edited` });
     } else if (this.lost) {
       // The break was reported at the unreadable record; pick the chain up again here.
+    } else if (this.expected === 1 && this.records === 1 && seq > 1 && this.anchors.get(seq) === r.prev) {
+      // The oldest files were removed by audit.retention, which recorded this record's prev.
+      this.startedAt = seq;
     } else if (seq > this.expected) {
       const range = seq - 1 === this.expected ? `seq ${this.expected} is` : `seqs ${this.expected}-${seq - 1} are`;
       const hint = options.startOfFile ? ' (a rotated file removed?)' : ' (deleted or moved)';
@@ -146,8 +158,25 @@ export class ChainChecker {
   }
 }
 
+/** The anchors left by retention: lines of `audit.retention.removed` records in the files. */
+async function retentionAnchors(files: string[]): Promise<Map<number, string>> {
+  const anchors = new Map<number, string>();
+  for (const file of files) {
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      if (!line.includes('"event":"audit.retention.removed"')) continue;
+      try {
+        const r = parseStrictJson(line) as { lastSeq?: unknown; lastHash?: unknown };
+        if (typeof r.lastSeq === 'number' && typeof r.lastHash === 'string') anchors.set(r.lastSeq + 1, r.lastHash);
+      } catch {
+        // the walk reports it
+      }
+    }
+  }
+  return anchors;
+}
+
 export async function verifyFiles(dir: string, head: ChainHead | null): Promise<ChainReport> {
-  const checker = new ChainChecker();
+  const checker = new ChainChecker(await retentionAnchors(trailFiles(dir)));
   let lastWhere = 'the trail (no files)';
   for (const file of trailFiles(dir)) {
     const name = path.basename(file);
@@ -166,7 +195,7 @@ export async function verifyFiles(dir: string, head: ChainHead | null): Promise<
     lastWhere = `${name} after line ${lineNo}`;
   }
   checker.finish(head, lastWhere);
-  return { source: 'files', records: checker.records, last: checker.last, problems: checker.problems };
+  return { source: 'files', records: checker.records, last: checker.last, problems: checker.problems, ...(checker.startedAt !== null && { retainedFrom: checker.startedAt }) };
 }
 
 export async function verifyStore(repo: AuditRepository, head: ChainHead): Promise<ChainReport> {
@@ -191,6 +220,7 @@ export async function verifyTrail(options: { dir: string | null; repo: AuditRepo
   const files = options.dir ? await verifyFiles(options.dir, head) : null;
   const store = options.repo && head ? await verifyStore(options.repo, head) : null;
   const notes: string[] = [];
+  if (files?.retainedFrom) notes.push(`the files start at seq ${files.retainedFrom}: seqs 1-${files.retainedFrom - 1} were removed by audit.retention (recorded in the chain; the store keeps its copy)`);
   if (store?.unchainedBefore) notes.push(`${store.unchainedBefore} store row(s) predate the hash chain (written before migration 0004): \`audit search\` shows them, \`verify\` cannot vouch for them`);
   if (files && head && files.last.seq > head.seq) notes.push(`the files run to seq ${files.last.seq}, past the store's head (seq ${head.seq}): the store missed writes (was it unavailable?)`);
   const ok = (files?.problems.length ?? 0) === 0 && (store?.problems.length ?? 0) === 0;
