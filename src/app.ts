@@ -23,7 +23,6 @@ import { Store } from './store/store.ts';
 import type { User } from './store/user-repository.ts';
 import { LocalVfs } from './vfs/local.ts';
 import { openStoreAndAudit } from './store/open-store.ts';
-import type { AppendFn } from './audit/trail-files.ts';
 
 export interface Core {
   readonly config: Config;
@@ -53,8 +52,6 @@ export interface CoreOptions {
   logger?: Logger;
   /** Skip the file/store audit sinks (CLI commands that only read). */
   withoutAuditSinks?: boolean;
-  /** Tests: the audit files' writer (to inject ENOSPC). */
-  auditAppend?: AppendFn;
 }
 
 export function createLogger(config: Config): Logger {

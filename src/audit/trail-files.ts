@@ -58,10 +58,6 @@ export interface Removed {
 /** Errors that mean "no room" (the disk, a quota, the file size limit): the trail waits and retries. */
 export const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
 
-/** The writer of the files: `appendFileSync`, or a stand-in (tests inject ENOSPC). */
-export type AppendFn = (file: string, data: string) => void;
-const appendSync: AppendFn = (file, data) => appendFileSync(file, data, { mode: 0o600 });
-
 export class TrailFiles {
   readonly current: string;
 
@@ -69,7 +65,6 @@ export class TrailFiles {
     readonly dir: string,
     private readonly rotateBytes: number,
     private readonly retention: Retention = { files: 0, days: 0 },
-    private readonly write: AppendFn = appendSync,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.current = path.join(dir, CURRENT_FILE);
@@ -89,7 +84,7 @@ export class TrailFiles {
       size = 0;
     }
     try {
-      this.write(this.current, data);
+      appendFileSync(this.current, data, { mode: 0o600 });
     } catch (err) {
       // SECURITY: a partial append would leave half a record, and every later record after it.
       try {

@@ -141,13 +141,15 @@ export class ChainChecker {
     this.last = { seq, hash: claimed };
   }
 
-  /** Compares the end of the walk with the head kept in the store. `pastHead`: records after
-   * the head are a break (the store's own rows: they are written with the head, in one
-   * transaction), not a note (the files, which go on alone while the store is down). */
-  finish(head: ChainHead | null, whereEnd: string, pastHead = false): void {
+  /** Compares the end of the walk with the head kept in the store. `headAfter` (the store's
+   * own rows, written with the head in one transaction): rows past the head read after the walk
+   * are a break; past the files' head they are only a note (the files go on alone while the
+   * store is down). */
+  finish(head: ChainHead | null, whereEnd: string, headAfter?: ChainHead): void {
     if (!head) return;
-    if (pastHead && this.last.seq > head.seq) {
-      this.report({ kind: 'past-head', where: whereEnd, seq: this.last.seq, message: `${whereEnd}: records run to seq ${this.last.seq}, past the chain head (seq ${head.seq}): rows were added behind the writer's back` });
+    // A live server goes on writing during the walk: only the head read after it bounds the rows.
+    if (headAfter && this.last.seq > headAfter.seq) {
+      this.report({ kind: 'past-head', where: whereEnd, seq: this.last.seq, message: `${whereEnd}: records run to seq ${this.last.seq}, past the chain head (seq ${headAfter.seq}): rows were added behind the writer's back` });
     }
     if (head.seq > this.last.seq) {
       const range = head.seq === this.last.seq + 1 ? `seq ${head.seq} is` : `seqs ${this.last.seq + 1}-${head.seq} are`;
@@ -207,7 +209,7 @@ export async function verifyStore(repo: AuditRepository, head: ChainHead): Promi
     for (const row of page) checker.feed(row.record, `store seq ${row.seq}`, { stored: row });
     after = page[page.length - 1]!.seq;
   }
-  checker.finish(head, 'end of the store', true);
+  checker.finish(head, 'end of the store', await repo.head());
   const unchained = await repo.unchainedRows();
   if (unchained.after > 0) {
     checker.problems.push({ kind: 'unchained', where: `store row id ${unchained.firstAfterId}`, message: `store row id ${unchained.firstAfterId}: ${unchained.after} row(s) without a place in the chain (seq null) added after the chain began: \`audit search\` shows them, nothing vouches for them` });

@@ -205,3 +205,32 @@ test('attack: a row slipped into the store outside the chain (seq null) fails ve
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stdout, /BROKEN unchained: store row id \d+: 1 row\(s\) without a place in the chain/);
 });
+
+// Issue 14.6: rotated files under a retention policy.
+test('retention removes the oldest rotated files, says so in the chain, and the trail still verifies', async (t) => {
+  const dir = await makeTempDir(t);
+  await writeFile(path.join(dir, 'portcullis.yaml'), 'dataDir: ./data\naudit:\n  rotateBytes: 4096\n  retention:\n    files: 2\n');
+  const config = parseConfig({ dataDir: path.join(dir, 'data'), audit: { rotateBytes: 4096, retention: { files: 2 } } });
+  const base = await openStoreAndAudit(config);
+  for (let i = 0; i < 80; i++) {
+    base.audit.emit({ type: 'auth.failed', protocol: 'ftps', remoteAddress: '203.0.113.7', user: `user${i}`, method: 'password', code: 'ERR_AUTH_FAILED', reason: 'bad-credentials' });
+    if (i % 7 === 0) await base.trail?.flush();
+  }
+  await base.close();
+  const auditDir = path.join(dir, 'data', 'audit');
+  const files = (await readdir(auditDir)).sort();
+  assert.deepEqual(files.length, 3, `two rotated files and the current one: ${files.join(', ')}`);
+  const all = (await Promise.all(files.map((f) => lines(path.join(auditDir, f))))).flat();
+  const removals = all.map((l) => JSON.parse(l) as { event: string; files?: string[] }).filter((r) => r.event === 'audit.retention.removed');
+  assert.ok(removals.length >= 1 && removals.every((r) => r.files!.length >= 1), 'each removal is recorded in the chain');
+  const r = await verify(dir);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /note: the files start at seq \d+: seqs 1-\d+ were removed by audit\.retention/);
+  assert.match(r.stdout, /audit trail intact/);
+
+  // A rotated file removed by hand is still a break.
+  await rm(path.join(auditDir, files[0]!));
+  const broken = await verify(dir);
+  assert.equal(broken.code, 1, broken.stdout);
+  assert.match(broken.stdout, /BROKEN missing: /);
+});

@@ -419,6 +419,9 @@ class SshConnection {
         channel.stderr.write(`${refused ? `Refused: ${(err as Error).message}` : `The ${what} session could not be opened`}\r\n`);
         channel.exit(1);
         channel.end();
+        // The channel is paused (its first request unread), so ssh2 never sends CLOSE by itself:
+        // OpenSSH's ssh then waits for it forever, and `sftp` with it.
+        channel.close();
         if (!refused) throw err;
         return;
       }
