@@ -5,15 +5,16 @@
 // critical alert; sessions already open go on; once there is room again everything waiting is
 // written, `audit.storage.recovered` says what (if anything) was lost, and the chain verifies.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { Client } from 'basic-ftp';
 import type { AuditRecord } from '../../src/audit/events.ts';
 import { auditDir } from '../../src/audit/trail-files.ts';
 import { verifyTrail } from '../../src/audit/verify.ts';
 import { execFileAsync } from '../helpers/server.ts';
-import { sftpBatch, startSftpFixture, USER } from '../sftp/helpers.ts';
+import { PASSWORD, sftpBatch, startSftpFixture, USER } from '../sftp/helpers.ts';
 import { waitFor } from './helpers.ts';
 
 test('attack: the disk under the audit trail fills up: new sessions refused, no crash, chain intact after', async (t) => {
@@ -52,6 +53,11 @@ test('attack: the disk under the audit trail fills up: new sessions refused, no 
   const refused = await sftpBatch(f, ['ls']);
   assert.notEqual(refused.code, 0, 'a new session is refused while the trail cannot be written');
   assert.match(refused.stderr, /Refused: The audit trail cannot be written/);
+  // FTPS too: the login is answered 421 (basic-ftp).
+  const ftp = new Client(30_000);
+  const ca = await readFile(path.join(f.srv.dataDir, 'tls', 'cert.pem'));
+  await assert.rejects(ftp.access({ host: '127.0.0.1', port: f.srv.port('ftps (explicit)'), user: USER, password: PASSWORD, secure: true, secureOptions: { ca } }), (err: { code?: number }) => err.code === 421);
+  ftp.close();
   assert.ok(alerts.some((r) => r.event === 'audit.storage.failed' && (r as { code?: string }).code === 'ENOSPC'), 'the alert rule saw audit.storage.failed');
   assert.ok(f.srv.server.listeners.length > 0, 'the server is still up');
 
@@ -63,8 +69,8 @@ test('attack: the disk under the audit trail fills up: new sessions refused, no 
   const records = await core.store.audit.search({ limit: 100_000 });
   const names = records.map((r) => r.event);
   assert.ok(names.includes('audit.storage.failed'));
-  const refusal = records.find((r) => r.event === 'session.refused') as AuditRecord & { code: string; user: string };
-  assert.deepEqual([refusal.code, refusal.user], ['ERR_AUDIT_UNAVAILABLE', USER], 'the refusal itself was kept and written');
+  const refusals = records.filter((r) => r.event === 'session.refused') as (AuditRecord & { code: string; user: string })[];
+  assert.deepEqual(new Set(refusals.map((r) => `${r.protocol} ${r.code} ${r.user}`)), new Set([`sftp ERR_AUDIT_UNAVAILABLE ${USER}`, `ftps ERR_AUDIT_UNAVAILABLE ${USER}`]), 'the refusals themselves were kept and written');
   const recovered = records.find((r) => r.event === 'audit.storage.recovered') as AuditRecord & { lost: number };
   assert.equal(recovered.lost, 0, 'nothing was lost: the records waited in memory');
   assert.ok(names.indexOf('audit.storage.failed') < names.indexOf('audit.storage.recovered'));
