@@ -5,7 +5,7 @@
 // critical alert; sessions already open go on; once there is room again everything waiting is
 // written, `audit.storage.recovered` says what (if anything) was lost, and the chain verifies.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -13,6 +13,9 @@ import { Client } from 'basic-ftp';
 import type { AuditRecord } from '../../src/audit/events.ts';
 import { auditDir } from '../../src/audit/trail-files.ts';
 import { verifyTrail } from '../../src/audit/verify.ts';
+import { LIMITS } from '../../src/config/limits.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { openStoreAndAudit } from '../../src/store/open-store.ts';
 import { execFileAsync } from '../helpers/server.ts';
 import { PASSWORD, sftpBatch, startSftpFixture, USER } from '../sftp/helpers.ts';
 import { waitFor } from './helpers.ts';
@@ -77,4 +80,29 @@ test('attack: the disk under the audit trail fills up: new sessions refused, no 
   const report = await verifyTrail({ dir: trailDir, repo: core.store.audit });
   assert.equal(report.ok, true, JSON.stringify([...(report.files?.problems ?? []), ...(report.store?.problems ?? [])]));
   assert.ok(report.files!.last.seq >= report.head!.seq, 'the files hold the whole chain the store holds');
+});
+
+test('a long outage: records past the memory bound are counted, and the count is written once there is room', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'portcullis-devfull-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const trailDir = path.join(dir, 'audit');
+  await mkdir(trailDir, { recursive: true });
+  await symlink('/dev/full', path.join(trailDir, 'audit.jsonl')); // every append: ENOSPC
+  const base = await openStoreAndAudit(parseConfig({ dataDir: dir }));
+  t.after(() => base.close());
+  const extra = 250;
+  const total = LIMITS.auditPendingMaxRecords + extra;
+  const emit = (i: number) => base.audit.emit({ type: 'auth.failed', protocol: 'ftps', remoteAddress: '203.0.113.7', user: `u${i}`, method: 'password', code: 'ERR_AUTH_FAILED', reason: 'bad-credentials' });
+  emit(-1);
+  await waitFor('the trail to notice', () => !base.trail!.accepting);
+  for (let i = 0; i < total; i++) emit(i);
+  await rm(path.join(trailDir, 'audit.jsonl'));
+  await waitFor('the trail to write again', () => base.trail!.accepting, 60_000);
+  await base.trail!.flush();
+  const written = await base.store.audit.search({ eventPrefix: 'auth.failed', limit: LIMITS.auditSearchMaxRows });
+  const recovered = (await base.store.audit.search({ eventPrefix: 'audit.storage.recovered' }))[0] as AuditRecord & { lost: number; events: Record<string, number> };
+  assert.equal(written.length + (recovered.events['auth.failed'] ?? 0), total + 1, 'written + counted = emitted');
+  assert.ok(recovered.lost >= extra, `${recovered.lost} lost`);
+  const report = await verifyTrail({ dir: trailDir, repo: base.store.audit });
+  assert.equal(report.ok, true, JSON.stringify([...(report.files?.problems ?? []), ...(report.store?.problems ?? [])]));
 });
