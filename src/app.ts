@@ -107,6 +107,14 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       return new ConnectionTimers(config.limits, onTimeout);
     },
     async openSession(user, ctx, id = ctx.id) {
+      // SECURITY: no session may start that the trail cannot record (disk full, issue 14.6):
+      // refused, logged, audited (the record waits in memory with the others).
+      if (base.trail && !base.trail.accepting) {
+        const why = 'the audit trail cannot be written (no room under DATADIR/audit or in the store); sessions start again once it can';
+        logger.error({ user: user.name, connectionId: ctx.id, remoteAddress: ctx.remoteAddress }, `session refused: ${why}`);
+        base.audit.emit({ type: 'session.refused', code: 'ERR_AUDIT_UNAVAILABLE', reason: why, cap: 0, sessionId: id, connectionId: ctx.id, protocol: ctx.protocol, remoteAddress: ctx.remoteAddress, user: user.name });
+        throw new PortcullisError('ERR_AUDIT_UNAVAILABLE', why);
+      }
       const cap = sessionCapOf(user, config);
       const slot = await sessionCounter.acquire(user.name, cap);
       if (!slot) {

@@ -139,9 +139,15 @@ export class Alerts {
     this.unsubscribe = deps.audit.subscribe((r) => {
       if (r.protocol !== 'cli') this.observe(r);
     });
-    this.unwatch = deps.trail?.onSealed((records) => {
+    const unsealed = deps.trail?.onSealed((records) => {
       for (const r of records) if (r.seq > this.followSeq) this.ownSeqs.add(r.seq);
-    }) ?? (() => undefined);
+    });
+    // The trail's own records (budget exceeded, disk full) never pass the bus: the disk may be full.
+    const unnoticed = deps.trail?.onNotice((r) => this.observe(r));
+    this.unwatch = () => {
+      unsealed?.();
+      unnoticed?.();
+    };
   }
 
   async start(): Promise<void> {

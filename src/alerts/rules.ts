@@ -96,6 +96,12 @@ export class AlertRules {
       const what = r.type === 'admin.change' ? `${r.resource} ${r.subject} ${r.action}${r.detail ? ` (${r.detail})` : ''} by ${r.actor.kind} ${r.actor.id}` : r.type === 'session.killed' ? `session ${r.target} killed` : r.event;
       out.push({ rule: 'admin-change', severity: 'notice', subject: `${r.event}:${what}`, summary: `${r.protocol === 'cli' ? 'CLI' : 'Admin'} change: ${r.event}: ${what}` });
     }
+    if (r.type === 'audit.budget.exceeded' && c.auditTrail) {
+      out.push({ rule: 'audit-budget', severity: 'warning', subject: `${r.scope}:${r.scope === 'session' ? r.sessionId : user}`, user, address, summary: `Audit budget of ${r.budget} file records per ${r.windowSeconds / 60} min exceeded by ${r.scope} ${r.scope === 'session' ? r.sessionId : user} (${who}): further records are counted, not written, until the window ends` });
+    }
+    if (r.type === 'audit.storage.failed' && c.auditTrail) {
+      out.push({ rule: 'audit-storage', severity: 'critical', subject: r.code, summary: `The audit trail cannot be written (${r.code}): new sessions are refused until it can. Free space under the data directory.` });
+    }
     if (r.type === 'config.reload.failed' && c.configReloadFailed) {
       out.push({ rule: 'config-reload-failed', severity: 'critical', subject: r.what, summary: `Reloading ${r.what} failed: ${r.detail}` });
     }

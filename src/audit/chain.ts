@@ -1,8 +1,12 @@
 // The hash chain of the audit trail. Every record carries `seq` (1, 2, 3, … across every file
 // and the store), `prev` (the hash of the record before it; GENESIS for the first) and `hash`:
-// the SHA-256 of the record's canonical form without `hash`. Canonical form: JSON with object
-// keys sorted at every level and no whitespace, so the same record always hashes the same,
-// whoever writes or re-reads it.
+// the SHA-256 of the record's canonical form without `hash`. Canonical form (RFC 8785 JCS for
+// the values a record holds: strings, finite numbers, booleans, null, arrays, objects): object
+// keys sorted by UTF-16 code units at every level, no whitespace, JSON.stringify's escaping and
+// number form. The stored line IS the canonical form of the whole record, so the bytes a reader
+// greps, the value `verify` hashes and the columns `audit search` filters on are one thing:
+// `verify` refuses a line that is not exactly canonical (a duplicate key, a reordered key, a
+// space) and a store row whose indexed columns differ from `indexedColumns(record)`.
 import { createHash } from 'node:crypto';
 import { LIMITS } from '../config/limits.ts';
 import type { AuditRecord } from './events.ts';
@@ -30,6 +34,24 @@ export function hashOf(record: Record<string, unknown>): string {
   const { hash: _ignored, ...rest } = record;
   void _ignored;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/** The store's indexed columns of a record (what `audit search` and `logins` filter on):
+ * derived from the chained record alone, so the hash covers them; `verify` recomputes them. */
+export interface IndexedColumns {
+  ts: string | null;
+  event: string | null;
+  user_name: string | null;
+  remote_address: string | null;
+  protocol: string | null;
+  connection_id: string | null;
+}
+
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export function indexedColumns(r: Readonly<Record<string, unknown>> | AuditRecord): IndexedColumns {
+  const x = r as Readonly<Record<string, unknown>>;
+  return { ts: text(x.ts), event: text(x.event), user_name: text(x.user), remote_address: text(x.remoteAddress), protocol: text(x.protocol), connection_id: text(x.connectionId) };
 }
 
 /** Oversized records keep only what identifies them (the detail fields are dropped). */

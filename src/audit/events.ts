@@ -63,6 +63,19 @@ export type AuditEvent = Base &
     | { type: 'scan.findings.new'; runId: number; target: string; worst: string; findings: string[] }
     | { type: 'scan.certificate.expiring'; runId: number; target: string; validTo: string; daysLeft: number; subject: string }
     | { type: 'posture.score.dropped'; runId: number; previous: number; score: number; layers: string[] }
+    /** Issue 14.6: `count` failures identical to one written in full (`of`: its event; same
+     * session, code and path pattern: the folder plus `*`) between `first` and `last`. */
+    | { type: 'audit.records.aggregated'; of: string; count: number; first: string; last: string; sessionId?: string; code?: string; pattern?: string; targetPattern?: string }
+    /** The first `file.*` record past a session's or user's audit budget: from now until the window ends, they are counted. */
+    | { type: 'audit.budget.exceeded'; scope: 'session' | 'user'; sessionId?: string; budget: number; windowSeconds: number }
+    /** The `file.*` records counted, not written, past a budget: `events` by name, `bytes` moved. */
+    | { type: 'audit.records.suppressed'; scope: 'session' | 'user'; sessionId?: string; count: number; events: Record<string, number>; bytes: number; first: string; last: string }
+    /** The trail could not be written (disk full): records wait in memory, new sessions are refused. */
+    | { type: 'audit.storage.failed'; code: string; detail: string }
+    /** Writing works again; `lost` records (by event in `events`) did not fit in memory meanwhile. */
+    | { type: 'audit.storage.recovered'; since: string; lost: number; events: Record<string, number> }
+    /** Rotated files removed by `audit.retention`; `lastHash` anchors the chain where the kept files start. */
+    | { type: 'audit.retention.removed'; files: string[]; firstSeq: number; lastSeq: number; lastHash: string; reason: string }
     | { type: 'alert.raised'; rule: string; severity: 'critical' | 'warning' | 'notice'; summary: string }
     | { type: 'user.changed'; action: 'added' | 'removed' | 'password-changed' | 'key-added' | 'key-removed' | 'policy-changed' | 'invited' | 'invitation-accepted'; subject: string; detail?: string }
     /** An enrolment invitation token that is unknown, used or expired (the reason is only here, never on the wire). */

@@ -166,6 +166,23 @@ export const LIMITS = {
   auditFlushDelayMs: 20,
   /** Default and bounds for the size at which audit.jsonl is rotated, bytes. */
   auditRotateBytes: { default: 64 * 1024 * 1024, min: 4096, ceiling: 4 * 1024 * 1024 * 1024 },
+  /** Issue 14.6: identical failures (session, event, code, path pattern) within this interval
+   * are one full record plus one `audit.records.aggregated` with the count, ms. */
+  auditAggregateIntervalMs: 60_000,
+  /** Aggregation groups tracked at once; the oldest is summarised first beyond this. */
+  auditAggregateMaxGroups: 10_000,
+  /** Window of the per-session and per-user audit budgets, ms. */
+  auditBudgetWindowMs: 3_600_000,
+  /** `file.*` records one session may write per window (audit.budget.perSession), default and
+   * ceiling (0 turns the budget off); past it they are counted into `audit.records.suppressed`. */
+  auditBudgetPerSession: { default: 20_000, ceiling: 1_000_000 },
+  /** The same for one user over all their sessions (audit.budget.perUser). */
+  auditBudgetPerUser: { default: 50_000, ceiling: 10_000_000 },
+  /** Records kept in memory while the trail cannot be written (disk full); beyond, they are
+   * counted by event and the count is written once writing works again. */
+  auditPendingMaxRecords: 50_000,
+  /** Time between two attempts to write a trail that failed (disk full), ms. */
+  auditRetryMs: 1_000,
   /** Records `audit search` prints at most. */
   auditSearchMaxRows: 100_000,
 

@@ -243,6 +243,23 @@ export const configSchema = z.strictObject({
       store: z.boolean().default(true),
       /** Rotate audit.jsonl when it would grow past this many bytes (the chain continues). */
       rotateBytes: bounded(LIMITS.auditRotateBytes, ' bytes'),
+      /** Issue 14.6: `file.*` records per session and per user (all sessions) written per hour;
+       * past it they are counted (audit.budget.exceeded, audit.records.suppressed). 0: no budget. */
+      budget: z
+        .strictObject({
+          perSession: z.number().int().min(0).max(LIMITS.auditBudgetPerSession.ceiling).default(LIMITS.auditBudgetPerSession.default),
+          perUser: z.number().int().min(0).max(LIMITS.auditBudgetPerUser.ceiling).default(LIMITS.auditBudgetPerUser.default),
+        })
+        .prefault({}),
+      /** Rotated files kept: at most `files` of them (0: all) and none older than `days` (0: any
+       * age). Removed files are named, with the hash that anchors the kept ones, in an
+       * `audit.retention.removed` record. Default: keep everything (archive them elsewhere). */
+      retention: z
+        .strictObject({
+          files: z.number().int().min(0).max(1_000_000).default(0),
+          days: z.number().int().min(0).max(36_500).default(0),
+        })
+        .prefault({}),
     })
     .prefault({}),
   alerts: z
@@ -258,6 +275,8 @@ export const configSchema = z.strictObject({
             .strictObject({ enabled: z.boolean().default(true), bytes: z.number().int().min(1).default(1024 ** 3), windowMinutes: z.number().positive().max(10_080).default(60) })
             .prefault({}),
           adminChange: z.boolean().default(true),
+          /** An audit budget exceeded (warning) or the trail unwritable, disk full (critical). */
+          auditTrail: z.boolean().default(true),
           configReloadFailed: z.boolean().default(true),
           /** A scheduled scan found new findings at or above scans.alertSeverity. */
           scanNewFindings: z.boolean().default(true),

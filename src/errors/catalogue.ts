@@ -88,6 +88,7 @@ export const ERROR_CATALOGUE = {
   // monitoring (audit trail, alerts, live sessions)
   ERR_AUDIT_CHAIN_BROKEN: 'The audit trail hash chain is broken: records were edited, deleted, reordered or truncated',
   ERR_AUDIT_BAD_QUERY: 'The audit query is not valid',
+  ERR_AUDIT_UNAVAILABLE: 'The audit trail cannot be written (disk full): new sessions are refused until it can',
   ERR_CONTROL_UNAVAILABLE: 'The server control socket cannot be reached (is the server running?)',
   ERR_CONTROL_BAD_REQUEST: 'The control request is not valid',
   ERR_CONTROL_SESSION_NOT_FOUND: 'No such live session',

@@ -18,6 +18,10 @@ export class PortcullisError extends Error {
   }
 }
 
+/** Why `Core.openSession` refuses a session the user was authenticated for: the protocols
+ * answer each with its message (FTP 421, SSH a refused channel) and go on. */
+export const SESSION_REFUSALS = ['ERR_AUTH_TOO_MANY_SESSIONS', 'ERR_AUDIT_UNAVAILABLE'] as const satisfies readonly ErrorCode[];
+
 export function isPortcullisError(err: unknown, code?: ErrorCode): err is PortcullisError {
   return err instanceof PortcullisError && (code === undefined || err.code === code);
 }

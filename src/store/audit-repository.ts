@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { type ChainedRecord, type ChainHead, encodeChainedLine, seal } from '../audit/chain.ts';
+import { type ChainedRecord, type ChainHead, encodeChainedLine, type IndexedColumns, indexedColumns, seal } from '../audit/chain.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import type { Database } from './schema.ts';
 
@@ -68,10 +68,40 @@ export class AuditRepository {
     return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: '0'.repeat(64) };
   }
 
-  /** Chained rows in order, a page at a time (for `audit verify`). */
-  async chainPage(afterSeq: number, limit: number): Promise<{ seq: number; hash: string; record: string }[]> {
-    const rows = await this.db.selectFrom('audit_events').select(['seq', 'hash', 'record']).where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
-    return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash ?? '', record: r.record }));
+  /** Chained rows in order, a page at a time, with every column (for `audit verify`). */
+  async chainPage(afterSeq: number, limit: number): Promise<StoredChainRow[]> {
+    const rows = await this.db
+      .selectFrom('audit_events')
+      .select(['id', 'seq', 'hash', 'record', 'ts', 'event', 'user_name', 'remote_address', 'protocol', 'connection_id'])
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      seq: Number(r.seq),
+      hash: r.hash ?? '',
+      record: r.record,
+      columns: { ts: r.ts, event: r.event, user_name: r.user_name, remote_address: r.remote_address, protocol: r.protocol, connection_id: r.connection_id },
+    }));
+  }
+
+  /** Rows outside the chain (seq null): those older than the first chained row were written
+   * before the chain existed (migration 0004); any later one was added behind the writer's back. */
+  async unchainedRows(): Promise<{ before: number; after: number; firstAfterId: number | null }> {
+    const first = await this.db.selectFrom('audit_events').select((eb) => eb.fn.min('id').as('id')).where('seq', 'is not', null).executeTakeFirst();
+    const firstChained = first?.id == null ? Number.MAX_SAFE_INTEGER : Number(first.id);
+    const count = async (side: '<' | '>') => {
+      const r = await this.db
+        .selectFrom('audit_events')
+        .select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('id').as('id')])
+        .where('seq', 'is', null)
+        .where('id', side, firstChained)
+        .executeTakeFirst();
+      return { n: Number(r?.n ?? 0), id: r?.id == null ? null : Number(r.id) };
+    };
+    const [before, after] = [await count('<'), await count('>')];
+    return { before: before.n, after: after.n, firstAfterId: after.id };
   }
 
   /** Chained records after a sequence number (other processes' events, for alerts). */
@@ -136,17 +166,18 @@ export class AuditRepository {
   }
 }
 
-/** The indexed columns of an audit row, plus the whole record as written. */
+/** The indexed columns of an audit row (`indexedColumns`: the one mapping `verify` checks the
+ * row against), plus the whole record as written. */
 function auditRow(r: AuditRecord, record: string, seq: number | null, hash: string | null) {
-  return {
-    ts: r.ts,
-    event: r.event,
-    user_name: r.user ?? null,
-    remote_address: r.remoteAddress ?? null,
-    protocol: r.protocol ?? null,
-    connection_id: r.connectionId ?? null,
-    record,
-    seq,
-    hash,
-  };
+  const c = indexedColumns(r);
+  return { ...c, ts: c.ts ?? '', event: c.event ?? '', record, seq, hash };
+}
+
+/** A chained row as `audit verify` reads it: the record text and every column beside it. */
+export interface StoredChainRow {
+  id: number;
+  seq: number;
+  hash: string;
+  record: string;
+  columns: IndexedColumns;
 }

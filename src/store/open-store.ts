@@ -3,7 +3,9 @@
 import { Audit } from '../audit/audit.ts';
 import { ChainedAuditSink } from '../audit/sinks/chained.ts';
 import { Fail2banSink } from '../audit/sinks/fail2ban.ts';
+import { AuditGovernor } from '../audit/governor.ts';
 import { auditDir, TrailFiles } from '../audit/trail-files.ts';
+import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
 import { Store, storeOptionsFrom } from './store.ts';
 
@@ -21,8 +23,9 @@ export async function openStoreAndAudit(config: Config, options: OpenStoreOption
     if (config.audit.file) sinks.push(new Fail2banSink(audit, config.dataDir));
     if (config.audit.file || config.audit.store) {
       trail = new ChainedAuditSink(audit, {
-        files: config.audit.file ? new TrailFiles(auditDir(config.dataDir), config.audit.rotateBytes) : null,
+        files: config.audit.file ? new TrailFiles(auditDir(config.dataDir), config.audit.rotateBytes, config.audit.retention) : null,
         repo: config.audit.store ? store.audit : null,
+        governor: new AuditGovernor({ perSession: config.audit.budget.perSession, perUser: config.audit.budget.perUser, windowMs: LIMITS.auditBudgetWindowMs, aggregateMs: LIMITS.auditAggregateIntervalMs }),
       });
       sinks.push(trail);
     }

@@ -125,3 +125,112 @@ test('an edited store row is found too', async (t) => {
   assert.equal(r.code, 1);
   assert.match(r.stdout, /BROKEN edited: store seq 4: record seq 4 does not match its hash/);
 });
+
+// Issue 14.7: the chain must cover everything that is stored or searched.
+
+test('attack: a duplicate key in a line ("user":"mallory" … "user":"alice") fails verify', async (t) => {
+  const { dir, auditDir } = await makeTrail(t, 10);
+  const file = path.join(auditDir, 'audit.jsonl');
+  const ls = await lines(file);
+  const victim = JSON.parse(ls[3]!) as { seq: number; user: string };
+  // grep and any first-key-wins reader see mallory; JSON.parse (last key wins) sees the hashed user.
+  ls[3] = `{"user":"mallory",${ls[3]!.slice(1)}`;
+  await writeFile(file, `${ls.join('\n')}\n`);
+  assert.equal((JSON.parse(ls[3]) as { user: string }).user, victim.user);
+  const r = await verify(dir);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /BROKEN duplicate-key: audit\.jsonl line 4: duplicate key "user" at offset \d+/);
+});
+
+test('attack: a duplicate key in a store row fails verify', async (t) => {
+  const { dir } = await makeTrail(t, 10);
+  const config = parseConfig({ dataDir: path.join(dir, 'data') });
+  const base = await openStoreAndAudit(config, { withoutAuditSinks: true });
+  const row = await base.store.db.selectFrom('audit_events').select(['id', 'record']).where('seq', '=', 5).executeTakeFirstOrThrow();
+  await base.store.db.updateTable('audit_events').set({ record: `{"user":"mallory",${row.record.slice(1)}`, user_name: 'mallory' }).where('id', '=', row.id).execute();
+  await base.close();
+  const r = await verify(dir);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /BROKEN duplicate-key: store seq 5: duplicate key "user"/);
+});
+
+test('attack: the indexed user column edited in the database fails verify (search would show mallory)', async (t) => {
+  const { dir } = await makeTrail(t, 10);
+  const config = parseConfig({ dataDir: path.join(dir, 'data') });
+  const base = await openStoreAndAudit(config, { withoutAuditSinks: true });
+  await base.store.db.updateTable('audit_events').set({ user_name: 'mallory' }).where('seq', '=', 4).execute();
+  await base.close();
+  const search = await runCli(['audit', 'search', '--user', 'mallory', '--json'], { cwd: dir });
+  assert.equal((JSON.parse(search.stdout) as unknown[]).length, 1, 'the edited row is what search finds');
+  const r = await verify(dir);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /BROKEN column-mismatch: store seq 4: column user_name is "mallory" but the chained record says "user3"/);
+});
+
+test('attack: the address, event and time columns edited fail verify too', async (t) => {
+  const { dir } = await makeTrail(t, 10);
+  const config = parseConfig({ dataDir: path.join(dir, 'data') });
+  const base = await openStoreAndAudit(config, { withoutAuditSinks: true });
+  await base.store.db.updateTable('audit_events').set({ remote_address: '198.51.100.1' }).where('seq', '=', 2).execute();
+  await base.store.db.updateTable('audit_events').set({ event: 'auth.succeeded' }).where('seq', '=', 3).execute();
+  await base.store.db.updateTable('audit_events').set({ ts: '2020-01-01T00:00:00.000Z' }).where('seq', '=', 6).execute();
+  await base.close();
+  const r = await verify(dir, true);
+  assert.equal(r.code, 1);
+  const report = JSON.parse(r.stdout) as { store: { problems: { kind: string; message: string }[] } };
+  assert.deepEqual(
+    report.store.problems.map((p) => `${p.kind} ${/column (\w+)/.exec(p.message)?.[1]}`),
+    ['column-mismatch remote_address', 'column-mismatch event', 'column-mismatch ts'],
+  );
+});
+
+test('attack: a line re-spelled (same values, not canonical) fails verify', async (t) => {
+  const { dir, auditDir } = await makeTrail(t, 10);
+  const file = path.join(auditDir, 'audit.jsonl');
+  const ls = await lines(file);
+  ls[2] = JSON.stringify(JSON.parse(ls[2]!), null, 1).replace(/\n/g, ''); // spaces, same values, same hash
+  await writeFile(file, `${ls.join('\n')}\n`);
+  const r = await verify(dir);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /BROKEN non-canonical: audit\.jsonl line 3: record seq 3 is not in canonical form/);
+});
+
+test('attack: a row slipped into the store outside the chain (seq null) fails verify', async (t) => {
+  const { dir } = await makeTrail(t, 10);
+  const config = parseConfig({ dataDir: path.join(dir, 'data') });
+  const base = await openStoreAndAudit(config, { withoutAuditSinks: true });
+  await base.store.audit.insert([{ ts: new Date().toISOString(), event: 'auth.succeeded', type: 'auth.succeeded', methods: ['password'], user: 'mallory', remoteAddress: '198.51.100.9' }]);
+  await base.close();
+  const r = await verify(dir);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /BROKEN unchained: store row id \d+: 1 row\(s\) without a place in the chain/);
+});
+
+// Issue 14.6: rotated files under a retention policy.
+test('retention removes the oldest rotated files, says so in the chain, and the trail still verifies', async (t) => {
+  const dir = await makeTempDir(t);
+  await writeFile(path.join(dir, 'portcullis.yaml'), 'dataDir: ./data\naudit:\n  rotateBytes: 4096\n  retention:\n    files: 2\n');
+  const config = parseConfig({ dataDir: path.join(dir, 'data'), audit: { rotateBytes: 4096, retention: { files: 2 } } });
+  const base = await openStoreAndAudit(config);
+  for (let i = 0; i < 80; i++) {
+    base.audit.emit({ type: 'auth.failed', protocol: 'ftps', remoteAddress: '203.0.113.7', user: `user${i}`, method: 'password', code: 'ERR_AUTH_FAILED', reason: 'bad-credentials' });
+    if (i % 7 === 0) await base.trail?.flush();
+  }
+  await base.close();
+  const auditDir = path.join(dir, 'data', 'audit');
+  const files = (await readdir(auditDir)).sort();
+  assert.deepEqual(files.length, 3, `two rotated files and the current one: ${files.join(', ')}`);
+  const all = (await Promise.all(files.map((f) => lines(path.join(auditDir, f))))).flat();
+  const removals = all.map((l) => JSON.parse(l) as { event: string; files?: string[] }).filter((r) => r.event === 'audit.retention.removed');
+  assert.ok(removals.length >= 1 && removals.every((r) => r.files!.length >= 1), 'each removal is recorded in the chain');
+  const r = await verify(dir);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /note: the files start at seq \d+: seqs 1-\d+ were removed by audit\.retention/);
+  assert.match(r.stdout, /audit trail intact/);
+
+  // A rotated file removed by hand is still a break.
+  await rm(path.join(auditDir, files[0]!));
+  const broken = await verify(dir);
+  assert.equal(broken.code, 1, broken.stdout);
+  assert.match(broken.stdout, /BROKEN missing: /);
+});

@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import type { Core } from '../../app.ts';
 import { LIMITS } from '../../config/limits.ts';
 import type { AuthFlow } from '../../auth/auth-flow.ts';
-import { fromSystemError, isPortcullisError, reportInternal, type ErrorCode } from '../../errors/index.ts';
+import { fromSystemError, isPortcullisError, reportInternal, SESSION_REFUSALS, type ErrorCode } from '../../errors/index.ts';
 import type { TlsIdentity } from '../../identity/identity.ts';
 import { normaliseAddress, type ConnectionContext } from '../../net/connection.ts';
 import type { ConnectionTimers } from '../../net/timeouts.ts';
@@ -389,8 +389,9 @@ export class FtpConnection {
       try {
         this.session = await this.core.openSession(step.user, this.ctx);
       } catch (err) {
-        if (!isPortcullisError(err, 'ERR_AUTH_TOO_MANY_SESSIONS')) throw err;
-        this.closeWith('ERR_AUTH_TOO_MANY_SESSIONS'); // audited as session.refused
+        const refusal = SESSION_REFUSALS.find((code) => isPortcullisError(err, code));
+        if (!refusal) throw err;
+        this.closeWith(refusal); // audited as session.refused
         return;
       }
       if (this.closed) {

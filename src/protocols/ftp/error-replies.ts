@@ -34,6 +34,7 @@ const TABLE: Partial<Record<ErrorCode, FtpErrorReply>> = {
   ERR_AUTH_USER_CHANGED: { code: 530, text: 'Login incorrect' },
   ERR_AUTH_TOO_MANY_ATTEMPTS: { code: 421, text: 'Too many failed logins' },
   ERR_AUTH_TOO_MANY_SESSIONS: { code: 421, text: 'Too many sessions open for this user' },
+  ERR_AUDIT_UNAVAILABLE: { code: 421, text: 'Service not available, try again later' },
   ERR_AUTH_ALREADY_DONE: { code: 503, text: 'Already logged in' },
   ERR_AUTH_MFA_NOT_ENROLLED: { code: 530, text: 'This account needs a one-time code but has none set up' },
 };

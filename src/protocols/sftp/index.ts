@@ -12,7 +12,7 @@ import ssh2, { type AuthContext, type Connection, type ParsedKey, type ServerCha
 import type { Core } from '../../app.ts';
 import type { Factor } from '../../auth/auth-flow.ts';
 import { LIMITS } from '../../config/limits.ts';
-import { isPortcullisError, type ErrorCode } from '../../errors/index.ts';
+import { isPortcullisError, SESSION_REFUSALS, type ErrorCode } from '../../errors/index.ts';
 import type { ConnectionContext } from '../../net/connection.ts';
 import { listen, type Listening } from '../../net/listener.ts';
 import type { Session } from '../../session/session.ts';
@@ -415,10 +415,14 @@ class SshConnection {
       try {
         session = await this.core.openSession(this.user!, this.ctx, id);
       } catch (err) {
-        channel.stderr.write(`${isPortcullisError(err, 'ERR_AUTH_TOO_MANY_SESSIONS') ? `Refused: ${err.message}` : `The ${what} session could not be opened`}\r\n`);
+        const refused = SESSION_REFUSALS.some((code) => isPortcullisError(err, code));
+        channel.stderr.write(`${refused ? `Refused: ${(err as Error).message}` : `The ${what} session could not be opened`}\r\n`);
         channel.exit(1);
         channel.end();
-        if (!isPortcullisError(err, 'ERR_AUTH_TOO_MANY_SESSIONS')) throw err;
+        // The channel is paused (its first request unread), so ssh2 never sends CLOSE by itself:
+        // OpenSSH's ssh then waits for it forever, and `sftp` with it.
+        channel.close();
+        if (!refused) throw err;
         return;
       }
       opened = session;
