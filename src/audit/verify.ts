@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AuditRepository, StoredChainRow } from '../store/audit-repository.ts';
 import { canonicalJson, type ChainHead, GENESIS, hashOf, type IndexedColumns, indexedColumns } from './chain.ts';
-import { parseStrictJson, StrictJsonError } from './strict-json.ts';
+import { parseStrictJson, StrictJsonError } from '../json/strict-json.ts';
 import { trailFiles } from './trail-files.ts';
 
 export type ProblemKind =

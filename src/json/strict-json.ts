@@ -1,8 +1,9 @@
-// A strict JSON parser for `audit verify`. `JSON.parse` keeps the last of two equal keys
-// (`{"user":"mallory","user":"alice"}` reads as alice while grep shows mallory): a trail line
-// must mean one thing to every reader, so a duplicate key is an error here, and so is anything
-// outside RFC 8259 (no trailing text, no comments). Objects are built without a prototype, so
-// a `__proto__` key is just a key. Values equal what `JSON.parse` returns otherwise.
+// The one strict JSON parser, for audit trail lines (`audit verify`) and REST API request bodies.
+// `JSON.parse` keeps the last of two equal keys (`{"user":"mallory","user":"alice"}` reads as
+// alice while grep or a validator sees mallory): input must mean one thing to every reader, so a
+// duplicate key is an error here, and so is anything outside RFC 8259 (no trailing text, no
+// comments, no number that overflows), and nesting is bounded. A `__proto__` key is an own data
+// property, never the prototype. Values equal what `JSON.parse` returns otherwise.
 
 export class StrictJsonError extends Error {
   constructor(
@@ -14,12 +15,12 @@ export class StrictJsonError extends Error {
   }
 }
 
-/** Nesting deeper than this is refused (a record is a few levels deep). */
+/** Default nesting bound (an audit record is a few levels deep; the API passes its own). */
 const MAX_DEPTH = 64;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WS = /[ \t\n\r]*/y;
 
-export function parseStrictJson(text: string): unknown {
+export function parseStrictJson(text: string, maxDepth: number = MAX_DEPTH): unknown {
   let i = 0;
   const fail = (message: string, kind: StrictJsonError['kind'] = 'syntax'): never => {
     throw new StrictJsonError(kind, `${message} at offset ${i}`, i);
@@ -50,12 +51,12 @@ export function parseStrictJson(text: string): unknown {
     }
   };
   const value = (depth: number): unknown => {
-    if (depth > MAX_DEPTH) fail('nested too deep', 'too-deep');
     ws();
     const c = text[i];
+    if ((c === '{' || c === '[') && depth >= maxDepth) fail('nested too deeply', 'too-deep');
     if (c === '{') {
       i++;
-      const obj = Object.create(null) as Record<string, unknown>;
+      const obj: Record<string, unknown> = {};
       ws();
       if (text[i] === '}') {
         i++;
@@ -73,7 +74,8 @@ export function parseStrictJson(text: string): unknown {
         ws();
         if (text[i] !== ':') fail('expected ":"');
         i++;
-        obj[key] = value(depth + 1);
+        // SECURITY: defineProperty keeps "__proto__" an own data property.
+        Object.defineProperty(obj, key, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
         ws();
         if (text[i] === ',') i++;
         else if (text[i] === '}') {
@@ -111,7 +113,8 @@ export function parseStrictJson(text: string): unknown {
     const m = NUMBER.exec(text);
     if (!m || m[0].length === 0) return fail('unexpected character');
     i += m[0].length;
-    return Number(m[0]);
+    const n = Number(m[0]);
+    return Number.isFinite(n) ? n : fail('number out of range');
   };
   const result = value(0);
   ws();

@@ -28,10 +28,14 @@ test('refuses what is not RFC 8259 JSON', () => {
     assert.equal(kindOf(text), 'syntax', JSON.stringify(text));
   }
   assert.equal(kindOf('['.repeat(100) + ']'.repeat(100)), 'too-deep');
+  assert.equal(kindOf('1e999'), 'syntax');
+  assert.throws(() => parseStrictJson('['.repeat(17) + ']'.repeat(17), 16), StrictJsonError);
+  assert.doesNotThrow(() => parseStrictJson('['.repeat(16) + ']'.repeat(16), 16));
 });
 
 test('a __proto__ key is only a key', () => {
   const v = parseStrictJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>;
   assert.deepEqual(Object.keys(v), ['__proto__']);
+  assert.equal(Object.getPrototypeOf(v), Object.prototype);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
