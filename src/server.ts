@@ -4,8 +4,10 @@
 import path from 'node:path';
 import { createCore, type Core } from './app.ts';
 import type { LoadedConfig } from './config/load.ts';
+import type { Config } from './config/schema.ts';
 import { startHealthServer, type HealthServer } from './health/health-server.ts';
 import { reloadTls } from './identity/identity.ts';
+import { applyLive, planReload } from './config/reload.ts';
 import { Alerts } from './alerts/alerts.ts';
 import { DoctorSchedule } from './doctor/schedule.ts';
 import { ScanSchedule } from './scanner/schedule.ts';
@@ -33,7 +35,8 @@ export interface RunningServer {
   doctor: DoctorSchedule;
   /** The scheduled scans (scans.schedule). */
   scans: ScanSchedule;
-  reload(): void;
+  /** Reloads the TLS certificate and, given a reader, the configuration (src/config/reload.ts). */
+  reload(readConfig?: () => LoadedConfig): void;
   stop(): Promise<void>;
 }
 
@@ -149,7 +152,8 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     api,
     doctor,
     scans,
-    reload() {
+    reload(readConfig) {
+      if (readConfig) reloadConfiguration(core, config, readConfig);
       try {
         const next = reloadTls(core.identity.tls);
         (core.identity as { tls: typeof next }).tls = next;
@@ -180,6 +184,29 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       return stopping;
     },
   };
+}
+
+/**
+ * Reads the configuration again: an invalid one is refused (the key and the reason in the log
+ * and the audit trail) and the running one stays; of a valid one the live keys apply at once
+ * and the rest are named as needing a restart. No session is touched.
+ */
+function reloadConfiguration(core: Core, config: Config, readConfig: () => LoadedConfig): void {
+  let next: Config;
+  try {
+    next = readConfig().config;
+  } catch (err) {
+    const detail = (err as Error).message.slice(0, 500);
+    core.logger.error({ err: detail }, 'configuration reload refused: the running configuration stays; fix the key named and reload again');
+    core.audit.emit({ type: 'config.reload.failed', what: 'configuration', detail });
+    return;
+  }
+  const plan = planReload(config, next);
+  applyLive(config, next, plan.live);
+  // Address rules are compiled: recompile them from the updated configuration now.
+  if (plan.live.some((k) => k.startsWith('access.'))) void core.access.refresh(true).catch((err: Error) => core.logger.error({ err: err.message }, 'recompiling address rules after reload failed'));
+  core.logger.info({ applied: plan.live, restartNeeded: plan.restart }, plan.restart.length ? `configuration reloaded; restart to apply: ${plan.restart.join(', ')}` : 'configuration reloaded');
+  core.audit.emit({ type: 'config.reload.completed', what: 'configuration', applied: plan.live, restartNeeded: plan.restart });
 }
 
 /**

@@ -48,7 +48,8 @@ export type AuditEvent = Base &
     | { type: 'mfa.recovery.used'; remaining: number }
     | { type: 'policy.ban.added'; reason: string; source: 'defender' | 'cli' | 'admin'; expiresAt: string; minutes: number }
     | { type: 'policy.ban.lifted'; reason: 'expired' | 'removed' }
-    | { type: 'config.reload.completed'; what: string }
+    /** `applied`: configuration keys in force at once; `restartNeeded`: changed keys that wait for a restart. */
+    | { type: 'config.reload.completed'; what: string; applied?: string[]; restartNeeded?: string[] }
     | { type: 'config.reload.failed'; what: string; detail: string }
     | { type: 'identity.certificate.expiring'; validTo: string; daysLeft: number; fingerprint: string }
     | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin'; actor?: { kind: 'cli' | 'api-token' | 'admin-session'; id: string } }

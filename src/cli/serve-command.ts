@@ -14,7 +14,8 @@ export function registerServeCommand(program: Command): void {
       const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
       process.once('SIGINT', () => stopRequested?.('SIGINT'));
       process.once('SIGTERM', () => stopRequested?.('SIGTERM'));
-      process.on('SIGHUP', () => server?.reload());
+      // SIGHUP: the TLS certificate and the configuration file again (docs/operations.md).
+      process.on('SIGHUP', () => server?.reload(() => configFor(cmd)));
       server = await startServer(loaded);
       const signal = await stopped;
       server.core.logger.info({ signal }, 'stopping');

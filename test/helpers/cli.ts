@@ -24,7 +24,7 @@ export function runCli(args: string[], options: { cwd?: string; stdin?: string; 
 }
 
 /** Starts `portcullis serve` and resolves once it printed `ready` (or rejects with its output). */
-export function startServe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ lines: string[]; stop(): Promise<CliResult> }> {
+export function startServe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ lines: string[]; stop(): Promise<CliResult>; signal(name: NodeJS.Signals): void; output(): { stdout: string; stderr: string } }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd: options.cwd, env: { PORTCULLIS_QUIET_STALE: '1', ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -44,6 +44,8 @@ export function startServe(args: string[], options: { cwd?: string; env?: NodeJS
             child.kill('SIGTERM');
             return done;
           },
+          signal: (name) => child.kill(name),
+          output: () => ({ stdout, stderr }),
         });
       }
     });
