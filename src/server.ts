@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { createCore, type Core } from './app.ts';
 import type { LoadedConfig } from './config/load.ts';
+import { LIMITS } from './config/limits.ts';
 import type { Config } from './config/schema.ts';
 import { startHealthServer, type HealthServer } from './health/health-server.ts';
 import { reloadTls } from './identity/identity.ts';
@@ -37,7 +38,13 @@ export interface RunningServer {
   scans: ScanSchedule;
   /** Reloads the TLS certificate and, given a reader, the configuration (src/config/reload.ts). */
   reload(readConfig?: () => LoadedConfig): void;
-  stop(): Promise<void>;
+  /**
+   * Stops the server. With `drainMs`, it first stops accepting and lets transfers in progress
+   * finish for up to that long (progress logged), then closes every session.
+   */
+  stop(options?: { drainMs?: number }): Promise<void>;
+  /** Ends a drain in progress at once (a second SIGTERM). */
+  endDrain(): void;
 }
 
 function formatAddress(address: string, port: number): string {
@@ -142,6 +149,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   void sweepUploadLeftovers(core, new Date(performance.timeOrigin));
 
   let stopping: Promise<void> | null = null;
+  let endDrain: (() => void) | undefined;
   return {
     core,
     listeners,
@@ -167,9 +175,16 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         core.audit.emit({ type: 'config.reload.failed', what: 'tls-certificate', detail: (err as Error).message.slice(0, 300) });
       }
     },
-    stop() {
+    endDrain() {
+      endDrain?.();
+    },
+    stop(options = {}) {
       stopping ??= (async () => {
         health?.setReady(false);
+        if (options.drainMs) {
+          for (const a of adapters) a.stopAccepting();
+          await drainTransfers(core, options.drainMs, new Promise<void>((resolve) => (endDrain = resolve)));
+        }
         await doctor.stop();
         await scans.stop();
         await control?.close();
@@ -184,6 +199,35 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       return stopping;
     },
   };
+}
+
+/**
+ * The drain on SIGTERM: the listeners are closed (new connections refused by the
+ * kernel) and sessions with a transfer in progress keep going until none is left, the deadline
+ * passes, or `ended` resolves (a second SIGTERM). Progress is logged every LIMITS.drainProgressMs.
+ */
+async function drainTransfers(core: Core, ms: number, ended: Promise<void>): Promise<void> {
+  const deadline = Date.now() + ms;
+  let over = false;
+  void ended.then(() => (over = true));
+  let logged = 0;
+  for (;;) {
+    const transfers = [...core.sessions.values()].flatMap((s) => s.currentTransfers());
+    if (transfers.length === 0) {
+      core.logger.info('drain complete: no transfer in progress');
+      return;
+    }
+    if (over || Date.now() >= deadline) {
+      core.logger.warn({ transfers: transfers.length }, `drain ended ${over ? 'by a second signal' : `after limits.drainTimeoutMs (${ms} ms)`}: ${transfers.length} transfer(s) will be cut (unfinished uploads are discarded)`);
+      return;
+    }
+    if (Date.now() - logged >= LIMITS.drainProgressMs) {
+      logged = Date.now();
+      const bytes = transfers.reduce((n, t) => n + t.bytes, 0);
+      core.logger.info({ transfers: transfers.length, bytes, secondsLeft: Math.round((deadline - Date.now()) / 1000) }, `draining: ${transfers.length} transfer(s) still running, new connections refused; send SIGTERM again to stop at once`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /**

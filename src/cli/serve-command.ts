@@ -12,13 +12,21 @@ export function registerServeCommand(program: Command): void {
       let server: RunningServer | undefined = undefined;
       let stopRequested: ((signal: string) => void) | undefined;
       const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
-      process.once('SIGINT', () => stopRequested?.('SIGINT'));
-      process.once('SIGTERM', () => stopRequested?.('SIGTERM'));
+      // The first SIGTERM/SIGINT drains (transfers in progress may finish, limits.drainTimeoutMs);
+      // a second one stops at once.
+      let signals = 0;
+      const onStop = (signal: string) => {
+        signals += 1;
+        if (signals === 1) stopRequested?.(signal);
+        else server?.endDrain();
+      };
+      process.on('SIGINT', () => onStop('SIGINT'));
+      process.on('SIGTERM', () => onStop('SIGTERM'));
       // SIGHUP: the TLS certificate and the configuration file again (docs/operations.md).
       process.on('SIGHUP', () => server?.reload(() => configFor(cmd)));
       server = await startServer(loaded);
       const signal = await stopped;
       server.core.logger.info({ signal }, 'stopping');
-      await server.stop();
+      await server.stop({ drainMs: loaded.config.limits.drainTimeoutMs });
     });
 }

@@ -47,6 +47,11 @@ export const LIMITS = {
   /** Time to complete authentication after the socket is accepted (identification, key
    * exchange or TLS handshake, and login), ms. */
   loginTimeoutMs: { default: 60_000, min: 1_000, ceiling: 600_000 },
+  /** On SIGTERM: new connections are refused at once, transfers in progress may finish for this
+   * long before every session is closed (0: close at once), ms. */
+  drainTimeoutMs: { default: 120_000, min: 0, ceiling: 3_600_000 },
+  /** How often a drain logs what is still running, ms. */
+  drainProgressMs: 5_000,
   /** Idle time allowed on an authenticated connection with no transfer, ms. */
   idleTimeoutMs: { default: 900_000, min: 1_000, ceiling: 86_400_000 },
   /** Default and ceiling for simultaneous sessions of one user. */

@@ -25,6 +25,7 @@ export const LIVE_KEYS: readonly string[] = [
   'limits.unauthenticatedDropFrom',
   'limits.loginTimeoutMs',
   'limits.idleTimeoutMs',
+  'limits.drainTimeoutMs',
   'limits.maxAuthAttempts',
   'limits.maxSessionsPerUser',
   'rateLimits.userFailuresBeforeDelay',

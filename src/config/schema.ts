@@ -155,6 +155,7 @@ export const configSchema = z.strictObject({
       unauthenticatedDropFrom: bounded(LIMITS.unauthenticatedDropFrom),
       loginTimeoutMs: bounded(LIMITS.loginTimeoutMs, ' ms'),
       idleTimeoutMs: bounded(LIMITS.idleTimeoutMs, ' ms'),
+      drainTimeoutMs: bounded(LIMITS.drainTimeoutMs, ' ms'),
       maxAuthAttempts: bounded(LIMITS.maxAuthAttempts),
       maxSessionsPerUser: bounded(LIMITS.maxSessionsPerUser),
     })

@@ -30,6 +30,7 @@ export async function listen(options: {
       socket.resume();
     }, () => socket.destroy());
   });
+  let closing: Promise<void> | undefined;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: options.address, port: options.port }, () => {
@@ -42,6 +43,7 @@ export async function listen(options: {
     server,
     address: bound.address,
     port: bound.port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Idempotent: the first call stops accepting; the promise settles when every connection is gone.
+    close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
   };
 }

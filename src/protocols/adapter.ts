@@ -18,6 +18,8 @@ export interface ProtocolAdapter {
   start(): Promise<BoundListener[]>;
   /** A new certificate (SIGHUP): new connections use it, open ones keep theirs. */
   reloadTls?(tls: TlsIdentity): void;
+  /** Stops accepting new connections; open ones go on (the drain on SIGTERM). */
+  stopAccepting(): void;
   /** Stops accepting; open connections are closed. */
   stop(): Promise<void>;
 }

@@ -53,6 +53,10 @@ class FtpsAdapter implements ProtocolAdapter {
     this.tls = tls; // new control connections use it; open ones keep their own context
   }
 
+  stopAccepting(): void {
+    for (const l of this.listening) void l.close();
+  }
+
   async stop(): Promise<void> {
     const closing = this.listening.map((l) => l.close());
     for (const c of this.connections) c.destroy();

@@ -108,6 +108,10 @@ class SftpAdapter implements ProtocolAdapter {
     return [{ name: 'sftp', scheme: 'sftp', address: this.listening.address, port: this.listening.port }];
   }
 
+  stopAccepting(): void {
+    void this.listening?.close();
+  }
+
   async stop(): Promise<void> {
     const closing = this.listening?.close();
     for (const c of this.live) c.end();
