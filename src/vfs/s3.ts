@@ -274,19 +274,19 @@ export class S3Vfs implements Vfs {
     return Promise.resolve(parseVirtualPath(vpath));
   }
 
-  symlink(): Promise<void> {
+  symlink(_target: string, _link: string): Promise<void> {
     return Promise.reject(new PortcullisError('ERR_VFS_UNSUPPORTED', 'object storage has no symbolic links'));
   }
 
-  readlink(): Promise<string> {
+  readlink(_vpath: string): Promise<string> {
     return Promise.reject(new PortcullisError('ERR_VFS_UNSUPPORTED', 'object storage has no symbolic links'));
   }
 
-  link(): Promise<void> {
+  link(_existing: string, _newPath: string): Promise<void> {
     return Promise.reject(new PortcullisError('ERR_VFS_UNSUPPORTED', 'object storage has no hard links'));
   }
 
-  statvfs(): Promise<VfsStatvfs> {
+  statvfs(_vpath: string): Promise<VfsStatvfs> {
     return Promise.reject(new PortcullisError('ERR_VFS_UNSUPPORTED', 'object storage has no file system statistics'));
   }
 }

@@ -2,6 +2,7 @@
 // HTTP proxy: what no emulator reproduces (CLUSTER.md) is done here, on the wire.
 // - `slowDown`: the next N requests are answered 503 SlowDown (the SDK must retry them);
 // - `completeDelayMs`: CompleteMultipartUpload is held that long before it reaches the server;
+// - `partDelayMs`: UploadPart is held that long (a client can be killed in mid-upload);
 // - `listPageKeys`: ListObjectsV2 pages are cut to that many keys (max-keys rewritten), so every
 //   listing walks several continuation pages.
 import http from 'node:http';
@@ -18,6 +19,8 @@ export interface Faults {
   slowDown: number;
   completeDelayMs: number;
   listPageKeys: number | null;
+  /** UploadPart requests are held that long (to catch an upload in the middle). */
+  partDelayMs: number;
 }
 
 export interface S3Fixture {
@@ -41,7 +44,7 @@ export async function startS3(t: TestContext): Promise<S3Fixture> {
   // The proxy rewrites max-keys, so signatures are not checked (s3rver's own option).
   const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: BUCKET }], allowMismatchedSignatures: true });
   const { port: upstream } = (await s3rver.run()) as AddressInfo;
-  const faults: Faults = { slowDown: 0, completeDelayMs: 0, listPageKeys: null };
+  const faults: Faults = { slowDown: 0, completeDelayMs: 0, listPageKeys: null, partDelayMs: 0 };
   const seen: string[] = [];
   const proxy = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -63,7 +66,9 @@ export async function startS3(t: TestContext): Promise<S3Fixture> {
       up.on('error', () => res.destroy());
       req.pipe(up);
     };
+    const part = req.method === 'PUT' && url.searchParams.has('partNumber');
     if (completing && faults.completeDelayMs > 0) setTimeout(forward, faults.completeDelayMs);
+    else if (part && faults.partDelayMs > 0) setTimeout(forward, faults.partDelayMs);
     else forward();
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
