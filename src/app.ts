@@ -21,7 +21,7 @@ import { ConnectionTimers } from './net/timeouts.ts';
 import { Session } from './session/session.ts';
 import { Store } from './store/store.ts';
 import type { User } from './store/user-repository.ts';
-import { LocalVfs } from './vfs/local.ts';
+import { createStorage, type Storage, type StorageOptions } from './vfs/storage.ts';
 import { openStoreAndAudit } from './store/open-store.ts';
 
 export interface Core {
@@ -39,6 +39,8 @@ export interface Core {
   readonly sessionCounter: SessionCounter;
   readonly access: AccessPolicy;
   readonly mfa: MfaService;
+  /** Where users' files live (storage.type): opens each session's Vfs, says what it can do. */
+  readonly storage: Storage;
   authPolicy: AuthPolicy;
   newAuthFlow(ctx: ConnectionContext): AuthFlow;
   newTimers(onTimeout: (code: ErrorCode) => void): ConnectionTimers;
@@ -52,6 +54,8 @@ export interface CoreOptions {
   logger?: Logger;
   /** Skip the file/store audit sinks (CLI commands that only read). */
   withoutAuditSinks?: boolean;
+  /** Storage client overrides (tests). */
+  storage?: StorageOptions;
 }
 
 export function createLogger(config: Config): Logger {
@@ -79,6 +83,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
   // connections still guessing: 30 connections opened before the ban must not go on trying.
   access.defender.onBanned((key) => admission.dropUnauthenticated(key, `banned: ${access.defender.banOf(key)?.reason ?? 'ban'}`));
+  const storage = createStorage(config, options.storage);
   const sessions = new Map<string, Session>();
   const sessionCounter: SessionCounter = new MemorySessionCounter();
   await access.start();
@@ -96,6 +101,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     sessionCounter,
     access,
     mfa,
+    storage,
     authPolicy: mfaPolicy(mfa),
     newAuthFlow(ctx) {
       return new AuthFlow(
@@ -124,7 +130,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       }
       let session: Session;
       try {
-        session = new Session(id, user, ctx, await LocalVfs.open(user.home), base.audit, logger);
+        session = new Session(id, user, ctx, await storage.open(user), base.audit, logger);
       } catch (err) {
         slot.release();
         throw err;
@@ -143,6 +149,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       admission.closeAll();
       access.close();
       admission.close();
+      storage.close();
       await base.close();
     },
   };

@@ -20,6 +20,24 @@ export const LIMITS = {
    * when the upload is committed or aborted (issue 14.5). */
   resumeCopyBytesPerHome: 1024 * 1024 * 1024,
 
+  // --- object storage (src/vfs/s3.ts, docs/storage.md) ---
+  /** Multipart part size: S3 needs at least 5 MiB per part but the last; 10000 parts at most,
+   * so one upload is bounded at 80 GiB. */
+  s3PartBytes: 8 * 1024 * 1024,
+  /** Parts of one upload sent at the same time (each holds s3PartBytes in memory). */
+  s3PartConcurrency: 2,
+  /** Out-of-order SFTP write bytes one upload holds in memory before spilling to a temp file. */
+  s3SpoolMemoryBytes: 8 * 1024 * 1024,
+  /** Out-of-order bytes one upload may hold in its temp file (ERR_VFS_SPOOL_FULL beyond). */
+  s3SpoolFileBytes: 256 * 1024 * 1024,
+  /** Ranged GET size for reads at an offset (SFTP READ), and cached blocks per open file. */
+  s3ReadBlockBytes: 1024 * 1024,
+  s3ReadCacheBlocks: 4,
+  /** Largest object renamed by one server-side CopyObject (the S3 API's own limit). */
+  s3MaxCopyBytes: 5 * 1024 * 1024 * 1024,
+  /** SDK attempts per request (throttling, 5xx), with its exponential back-off. */
+  s3MaxAttempts: 5,
+
   // --- login throttle (distributed guessing of one user name) ---
   /** First delay once a name's failures pass rateLimits.userFailuresBeforeDelay; doubles per failure, ms. */
   throttleBaseDelayMs: 250,

@@ -146,6 +146,30 @@ export const configSchema = z.strictObject({
       message: 'must be a postgres:// URL when store.driver is postgres',
       path: ['url'],
     }),
+  storage: z
+    .strictObject({
+      /** Where users' files live: `local` (each user's home on disk) or `s3` (one key prefix
+       * per user in one bucket; docs/storage.md). */
+      type: z.enum(['local', 's3']).default('local'),
+      s3: z
+        .strictObject({
+          bucket: z.string().min(3).max(255).nullable().default(null),
+          /** Each user's key prefix; {user} is the user name. Must contain {user} and end in "/". */
+          prefix: z
+            .string()
+            .default('users/{user}/')
+            // SECURITY: one prefix per user, never a shared one, and "/"-terminated so "bob" is not a prefix of "bobby".
+            .refine((p) => p.includes('{user}') && p.endsWith('/') && !p.startsWith('/'), 'must contain {user}, end with "/" and not start with "/"'),
+          /** Non-AWS servers (MinIO, Ceph RGW, Garage): their URL; null: AWS. */
+          endpoint: z.url({ protocol: /^https?$/ }).nullable().default(null),
+          region: z.string().min(1).default('us-east-1'),
+          /** Path-style URLs (http://host/bucket/key), which most non-AWS servers need. */
+          forcePathStyle: z.boolean().default(false),
+        })
+        .prefault({}),
+    })
+    .prefault({})
+    .refine((s) => s.type !== 's3' || s.s3.bucket !== null, { message: 'storage.type s3 needs storage.s3.bucket', path: ['s3', 'bucket'] }),
   limits: z
     .strictObject({
       maxConnections: bounded(LIMITS.maxConnections),

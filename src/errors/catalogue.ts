@@ -47,6 +47,10 @@ export const ERROR_CATALOGUE = {
   ERR_VFS_UNSUPPORTED: 'The operation is not supported by this storage',
   ERR_VFS_IO: 'The storage failed to complete the operation',
   ERR_VFS_TRANSFER_ABORTED: 'The transfer was aborted before it completed',
+  ERR_VFS_RESUME_UNSUPPORTED: 'This storage cannot resume or append to an existing file; upload the whole file again',
+  ERR_VFS_WRITE_ORDER: 'This storage cannot rewrite bytes already stored; write the file from start to end',
+  ERR_VFS_DIRECTORY_RENAME_UNSUPPORTED: 'This storage cannot rename a directory that is not empty; move its files one by one',
+  ERR_VFS_SPOOL_FULL: 'Too many out-of-order bytes are waiting for the gap before them; write the file in order',
   ERR_VFS_COPY_LIMIT: 'Too much of existing files is being copied for resumed uploads of this user at once; finish or close one and retry',
 
   // protocol input

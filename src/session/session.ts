@@ -9,7 +9,7 @@ import type { FileOp } from '../audit/events.ts';
 import { fromSystemError, PortcullisError, reportInternal, type ErrorLogger } from '../errors/index.ts';
 import type { ConnectionContext } from '../net/connection.ts';
 import type { User } from '../store/user-repository.ts';
-import type { Vfs, VfsAttributes, VfsDirEntry, VfsFile, VfsStat, VfsStatvfs, VfsUpload, WriteMode } from '../vfs/vfs.ts';
+import type { Vfs, VfsAttributes, VfsCapabilities, VfsDirEntry, VfsFile, VfsStat, VfsStatvfs, VfsUpload, WriteMode } from '../vfs/vfs.ts';
 import { parseVirtualPath } from '../vfs/virtual-path.ts';
 import type { Permission } from './permissions.ts';
 
@@ -44,6 +44,11 @@ export class Session {
   /** Resolves client input against a working directory (FTP's CWD; SFTP passes "/"). */
   resolvePath(input: string, cwd = '/'): string {
     return parseVirtualPath(input, cwd);
+  }
+
+  /** What the storage behind this session can do (what the protocols may advertise). */
+  get capabilities(): Readonly<VfsCapabilities> {
+    return this.vfs.capabilities;
   }
 
   can(permission: Permission): boolean {

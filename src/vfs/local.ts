@@ -7,7 +7,7 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { LIMITS } from '../config/limits.ts';
 import { fromSystemError, PortcullisError } from '../errors/index.ts';
-import type { OpenWriteOptions, Vfs, VfsAttributes, VfsDirEntry, VfsFile, VfsStat, VfsStatvfs, VfsUpload, WriteMode } from './vfs.ts';
+import { FULL_CAPABILITIES, type OpenWriteOptions, type Vfs, type VfsAttributes, type VfsDirEntry, type VfsFile, type VfsStat, type VfsStatvfs, type VfsUpload, type WriteMode } from './vfs.ts';
 import { parseVirtualPath, UPLOAD_TEMP_PREFIX, virtualDirname } from './virtual-path.ts';
 
 const HAS_PROC_FD = process.platform === 'linux';
@@ -62,6 +62,7 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
 const resumeCopies = new Map<string, number>();
 
 export class LocalVfs implements Vfs {
+  readonly capabilities = FULL_CAPABILITIES;
   private constructor(private readonly root: string) {}
 
   /** Opens a jail at `home` (created if missing). The root is the home's real path. */

@@ -83,6 +83,46 @@ export interface OpenWriteOptions {
 }
 
 /**
+ * What a backend can do beyond the core (stat, list, read, whole-file upload with commit/abort,
+ * mkdir, rmdir, remove, rename of files). The protocols advertise only what is true here (SFTP
+ * extensions, FTP FEAT, REST STREAM); an operation outside them fails with ERR_VFS_UNSUPPORTED
+ * (or the more precise code named below).
+ */
+export interface VfsCapabilities {
+  /** Writes at any offset, in any order, over bytes already written. Without it, writes may
+   * arrive out of order (they are spooled) but never below what was already stored. */
+  randomWrite: boolean;
+  /** 'keep' and 'append' on an existing non-empty file (REST+STOR, APPE, SFTP open without
+   * TRUNC); without it they fail with ERR_VFS_RESUME_UNSUPPORTED. */
+  resume: boolean;
+  symlinks: boolean;
+  hardLinks: boolean;
+  /** chmod (and truncate) through setAttributes. */
+  setMode: boolean;
+  /** atime/mtime through setAttributes (FTP MFMT). */
+  setTimes: boolean;
+  statvfs: boolean;
+  /** fsync of an open upload means something (fsync@openssh.com). */
+  sync: boolean;
+  /** rename is atomic and moves non-empty directories (posix-rename@openssh.com); without it
+   * a non-empty directory rename fails with ERR_VFS_DIRECTORY_RENAME_UNSUPPORTED. */
+  atomicRename: boolean;
+}
+
+/** Everything a POSIX disk does (LocalVfs). */
+export const FULL_CAPABILITIES: Readonly<VfsCapabilities> = Object.freeze({
+  randomWrite: true,
+  resume: true,
+  symlinks: true,
+  hardLinks: true,
+  setMode: true,
+  setTimes: true,
+  statvfs: true,
+  sync: true,
+  atomicRename: true,
+});
+
+/**
  * The contract every backend keeps:
  * - Confinement: no sequence of calls, from any number of concurrent instances over one home,
  *   reads, writes, creates, renames, links or deletes anything outside it (LocalVfs: held
@@ -96,6 +136,7 @@ export interface OpenWriteOptions {
  *   killed server are removed at the next start (LocalVfs.sweepUploadLeftovers).
  */
 export interface Vfs {
+  readonly capabilities: Readonly<VfsCapabilities>;
   stat(vpath: string): Promise<VfsStat>;
   lstat(vpath: string): Promise<VfsStat>;
   readdir(vpath: string): AsyncIterable<VfsDirEntry>;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PortcullisError } from '../../errors/index.ts';
-import type { VfsStat, WriteMode } from '../../vfs/vfs.ts';
+import type { VfsCapabilities, VfsStat, WriteMode } from '../../vfs/vfs.ts';
 import type { FtpConnection, UploadData } from './connection.ts';
 import { replyForErrorCode } from './error-replies.ts';
 import { checkActiveTarget, formatEpsvReply, formatPasvReply, parseEprtArgument, parsePortArgument } from './data-channel.ts';
@@ -32,7 +32,28 @@ const TLS_ONLY = { needsAuth: false, needsTls: true, writes: false };
 const READ = { needsAuth: true, needsTls: true, writes: false };
 const WRITE = { needsAuth: true, needsTls: true, writes: true };
 
-const FEATURES = ['AUTH TLS', 'PBSZ', 'PROT', 'UTF8', 'EPSV', 'EPRT', 'PASV', 'SIZE', 'MDTM', 'MFMT', 'REST STREAM', 'TVFS', 'MLST type*;size*;modify*;perm*;UNIX.mode*;', 'HASH SHA-256*;SHA-512;SHA-1;MD5'];
+/** FEAT lines, each listed only when the storage has the capability it needs. */
+const FEATURES: readonly { line: string; needs: keyof VfsCapabilities | null }[] = [
+  { line: 'AUTH TLS', needs: null },
+  { line: 'PBSZ', needs: null },
+  { line: 'PROT', needs: null },
+  { line: 'UTF8', needs: null },
+  { line: 'EPSV', needs: null },
+  { line: 'EPRT', needs: null },
+  { line: 'PASV', needs: null },
+  { line: 'SIZE', needs: null },
+  { line: 'MDTM', needs: null },
+  { line: 'MFMT', needs: 'setTimes' },
+  { line: 'REST STREAM', needs: 'resume' },
+  { line: 'TVFS', needs: null },
+  { line: 'MLST type*;size*;modify*;perm*;UNIX.mode*;', needs: null },
+  { line: 'HASH SHA-256*;SHA-512;SHA-1;MD5', needs: null },
+];
+
+/** The FEAT reply's lines for a storage (FEAT comes before login: the configured storage's). */
+export function featuresFor(caps: Readonly<VfsCapabilities>): string[] {
+  return FEATURES.filter((f) => f.needs === null || caps[f.needs]).map((f) => f.line);
+}
 const HASH_ALGORITHMS = { 'SHA-256': 'sha256', 'SHA-512': 'sha512', 'SHA-1': 'sha1', MD5: 'md5' } as const;
 
 function requirePath(arg: string): string {
@@ -249,7 +270,7 @@ const TABLE: CommandRow[] = [
       await c.upgradeToTls();
     },
   },
-  { name: 'FEAT', ...PRE_LOGIN, handler: (c) => c.reply(211, ['Features:', ...FEATURES, 'End']) },
+  { name: 'FEAT', ...PRE_LOGIN, handler: (c) => c.reply(211, ['Features:', ...featuresFor(c.core.storage.capabilities), 'End']) },
   { name: 'SYST', ...PRE_LOGIN, handler: (c) => c.reply(215, 'UNIX Type: L8') },
   { name: 'NOOP', ...PRE_LOGIN, handler: (c) => c.reply(200, 'NOOP ok') },
   { name: 'QUIT', ...PRE_LOGIN, handler: (c) => c.quit() },

@@ -1,6 +1,8 @@
 // SFTP version 3 wire constants (draft-ietf-secsh-filexfer-02) and the OpenSSH extensions
 // we advertise (PROTOCOL in the OpenSSH sources). Protocol vocabulary stays in this folder.
 
+import type { VfsCapabilities } from '../../vfs/vfs.ts';
+
 export const SFTP_VERSION = 3;
 
 /** length, type, id, data length: the bytes before the data of a DATA reply. */
@@ -67,14 +69,20 @@ export const ATTR_FLAGS = {
 } as const;
 
 /** Extensions advertised in VERSION, with their version strings (as OpenSSH sends them). */
-export const EXTENSIONS: readonly (readonly [name: string, version: string])[] = [
-  ['posix-rename@openssh.com', '1'],
-  ['statvfs@openssh.com', '2'],
-  ['fstatvfs@openssh.com', '2'],
-  ['hardlink@openssh.com', '1'],
-  ['fsync@openssh.com', '1'],
-  ['limits@openssh.com', '1'],
+/** Extensions, each advertised (and served) only when the storage has the capability it needs. */
+export const EXTENSIONS: readonly { name: string; version: string; needs: keyof VfsCapabilities | null }[] = [
+  { name: 'posix-rename@openssh.com', version: '1', needs: 'atomicRename' },
+  { name: 'statvfs@openssh.com', version: '2', needs: 'statvfs' },
+  { name: 'fstatvfs@openssh.com', version: '2', needs: 'statvfs' },
+  { name: 'hardlink@openssh.com', version: '1', needs: 'hardLinks' },
+  { name: 'fsync@openssh.com', version: '1', needs: 'sync' },
+  { name: 'limits@openssh.com', version: '1', needs: null },
 ];
+
+/** The extensions a storage with `caps` supports (advertised in VERSION, served in EXTENDED). */
+export function extensionsFor(caps: Readonly<VfsCapabilities>): Set<string> {
+  return new Set(EXTENSIONS.filter((e) => e.needs === null || caps[e.needs]).map((e) => e.name));
+}
 
 /** statvfs f_flag bits. */
 export const ST_RDONLY = 0x1;

@@ -4,7 +4,7 @@ import { LIMITS } from '../../config/limits.ts';
 import { PortcullisError } from '../../errors/index.ts';
 import type { VfsDirEntry, WriteMode } from '../../vfs/vfs.ts';
 import { encodeAttrs, formatLongname, parseAttrs, type ParsedAttrs } from './attrs.ts';
-import { FXP, OPEN_FLAGS, STATUS } from './constants.ts';
+import { extensionsFor, FXP, OPEN_FLAGS, STATUS } from './constants.ts';
 import { acquireBuffer, releaseBuffer } from './buffer-pool.ts';
 import { DATA_HEADER_BYTES } from './constants.ts';
 import { PacketWriter } from './packet.ts';
@@ -329,7 +329,8 @@ export const REQUESTS: Partial<Record<number, RequestDef>> = {
     parallel: false,
     async run(req) {
       const name = req.reader.bytes('extension name').toString('latin1');
-      const ext = EXTENDED_REQUESTS[name];
+      // Default deny: an extension the storage cannot serve is not advertised, nor run.
+      const ext = extensionsFor(this.session.capabilities).has(name) ? EXTENDED_REQUESTS[name] : undefined;
       if (!ext) return this.status(req.id, STATUS.OP_UNSUPPORTED, `Extension ${name.slice(0, 64)} is not supported`);
       if (ext.writes && !WRITE_PERMISSIONS.some((p) => this.session.can(p))) return this.status(req.id, STATUS.PERMISSION_DENIED, 'This account is read-only');
       return ext.run.call(this, req);

@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import type { Session } from '../../session/session.ts';
 import type { VfsStatvfs } from '../../vfs/vfs.ts';
 import { encodeAttrs } from './attrs.ts';
-import { EXTENSIONS, FXP, SFTP_VERSION, ST_NOSUID, ST_RDONLY, STATUS, type StatusCode } from './constants.ts';
+import { EXTENSIONS, extensionsFor, FXP, SFTP_VERSION, ST_NOSUID, ST_RDONLY, STATUS, type StatusCode } from './constants.ts';
 import { pooledMemory, releaseBuffer } from './buffer-pool.ts';
 import { MalformedPacketError, PacketFramer, PacketWriter, SftpReader } from './packet.ts';
 import { StatusReply, WRITE_PERMISSIONS, type FileHandle, type Handle, type Request, type RequestDef } from './request-types.ts';
@@ -131,7 +131,8 @@ export class SftpServer {
   private sendVersion(_clientVersion: number): void {
     // We speak v3 whatever the client asks for (every client we know of asks for 3).
     const w = new PacketWriter(FXP.VERSION).u32(SFTP_VERSION);
-    for (const [name, version] of EXTENSIONS) w.string(name).string(version);
+    const offered = extensionsFor(this.session.capabilities);
+    for (const { name, version } of EXTENSIONS) if (offered.has(name)) w.string(name).string(version);
     this.send(w.finish());
   }
 
