@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { redactSecrets } from '../config/redact.ts';
 import { PortcullisError } from '../errors/index.ts';
 import { loadLifecycle } from '../posture/lifecycle.ts';
-import { evaluateConfiguration, type LayerScore, type PostureResult, scoreLayers } from '../posture/posture.ts';
+import type { LayerScore, PostureResult } from '../posture/posture.ts';
 import type { PostureSnapshot } from '../posture/snapshot.ts';
 
 export interface PostureSummary {
@@ -24,6 +24,9 @@ export class PostureService {
 
   async configurationChecks(now = new Date()): Promise<PostureSummary> {
     if (!this.snapshot) throw new PortcullisError('ERR_CONTROL_UNAVAILABLE', 'posture needs the running server');
+    // Loaded on use: posture.ts brings the whole scanner (and ssh2), which the CLI's other
+    // commands, built on these services too, should not pay for at start-up.
+    const { evaluateConfiguration, scoreLayers } = await import('../posture/posture.ts');
     const results = evaluateConfiguration({ snapshot: await this.snapshot(), lifecycle: loadLifecycle(), now });
     const layers = scoreLayers(results);
     return { generatedAt: now.toISOString(), overall: Math.min(...layers.map((l) => l.score)), layers, results };

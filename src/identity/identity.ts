@@ -1,12 +1,13 @@
 // The server's identity: a TLS certificate and SSH host keys, generated in the data dir on
 // first start (mode 0600 in a 0700 folder) and reused on every later start.
 import { webcrypto, X509Certificate } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import 'reflect-metadata'; // required by @peculiar/x509 (tsyringe), must load first
 import * as x509 from '@peculiar/x509';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
 import { parseSshKey, sshFingerprint } from '../auth/public-keys.ts';
@@ -62,7 +63,10 @@ function readSecret(file: string): Buffer {
  */
 export function generateHostKeyPair(type: HostKey['type']): { private: string; public: string } {
   for (let attempt = 0; attempt < 32; attempt++) {
-    const pair = type === 'ed25519' ? ssh2.utils.generateKeyPairSync('ed25519') : ssh2.utils.generateKeyPairSync('rsa', { bits: LIMITS.rsaHostKeyBits });
+    // ssh2 is loaded here, on first use: the CLI's commands that open the store (user list, …)
+    // load this module but never generate a key, and loading ssh2 is ~40 ms of their start-up.
+    const { utils } = createRequire(import.meta.url)('ssh2') as typeof ssh2;
+    const pair = type === 'ed25519' ? utils.generateKeyPairSync('ed25519') : utils.generateKeyPairSync('rsa', { bits: LIMITS.rsaHostKeyBits });
     const priv = parseSshKey(pair.private);
     const pub = parseSshKey(pair.public);
     if (!priv || !pub || !priv.isPrivateKey()) continue;

@@ -246,6 +246,9 @@ const MIGRATIONS: Record<string, { up: Step }> = {
   },
 };
 
+/** The names of every migration this version knows, in order. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const ddl = ddlFor(dialect);
   return {
