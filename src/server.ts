@@ -1,6 +1,7 @@
 // `portcullis serve`: builds the core, starts every enabled protocol adapter and the health
 // listener, prints where it listens and the key fingerprints, and handles signals:
-// SIGHUP reloads the TLS certificate without dropping sessions; SIGINT/SIGTERM stop cleanly.
+// SIGHUP reloads the TLS certificate without dropping sessions; SIGINT/SIGTERM stop cleanly;
+// SIGUSR2 hands the listeners over to a new process and drains (src/net/hand-over.ts).
 import path from 'node:path';
 import { createCore, type Core } from './app.ts';
 import type { LoadedConfig } from './config/load.ts';
@@ -22,6 +23,8 @@ import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
 import { PROTOCOL_ADAPTERS } from './protocols/index.ts';
 import { takeSnapshot } from './posture/snapshot.ts';
 import { LocalVfs } from './vfs/local.ts';
+import { startSuccessor, type HandOverResult } from './net/hand-over.ts';
+import { unclaimedInheritedFds } from './net/inherited-listeners.ts';
 
 export interface RunningServer {
   core: Core;
@@ -43,6 +46,12 @@ export interface RunningServer {
    * finish for up to that long (progress logged), then closes every session.
    */
   stop(options?: { drainMs?: number }): Promise<void>;
+  /**
+   * Starts a successor with this server's listening sockets (SIGUSR2) and resolves when it is
+   * ready (then `stop({ drainMs })` drains here and leaves the control socket to it) or why it is
+   * not (this one goes on serving).
+   */
+  handOver(): Promise<HandOverResult>;
   /** Ends a drain in progress at once (a second SIGTERM). */
   endDrain(): void;
 }
@@ -51,7 +60,12 @@ function formatAddress(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-export async function startServer(loaded: LoadedConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningServer> {
+export interface StartOptions {
+  /** This process was started by a hand-over from that pid (src/net/hand-over.ts). */
+  predecessor?: number;
+}
+
+export async function startServer(loaded: LoadedConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), options: StartOptions = {}): Promise<RunningServer> {
   const { config } = loaded;
   const startedAt = new Date();
   const core = await createCore(config);
@@ -72,6 +86,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     onDelivery: (channel, outcome) => metrics?.alertDelivery(channel, outcome),
   });
   let control: ControlServer | null = null;
+  const controlContext = { snapshot: () => takeSnapshot(core, listeners, loaded, startedAt) };
   let api: ApiServer | null = null;
   const doctor = new DoctorSchedule({ config, configFile: loaded.file, store: core.store, audit: core.audit, logger: core.logger });
   const scans = new ScanSchedule({
@@ -92,7 +107,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       listeners.push(...(await adapter.start()));
     }
     if (config.metrics.enabled) health = await startHealthServer(core, metrics);
-    control = await startControlServer(core, { snapshot: () => takeSnapshot(core, listeners, loaded, startedAt) });
+    control = await startControlServer(core, controlContext);
     if (config.admin.enabled) {
       const services = createAdminServices({
         store: core.store,
@@ -124,6 +139,12 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   out(`  TLS certificate ${tls.description} SHA256 ${tls.fingerprint} valid until ${tls.validTo} (${tls.subjectAltNames})`);
   for (const k of core.identity.hostKeys) out(`  SSH host key ${k.description} ${k.fingerprint}`);
   for (const l of listeners) out(`  ${l.name} listening on ${formatAddress(l.address, l.port)}`);
+  if (options.predecessor !== undefined) out(`  listening sockets taken over from pid ${options.predecessor}`);
+  const unclaimed = unclaimedInheritedFds();
+  if (unclaimed.length > 0) {
+    core.logger.warn({ names: unclaimed }, 'inherited listening sockets that no listener uses (their names must be sftp, ftps or ftps-implicit): closed');
+    out(`  WARNING: inherited sockets not used: ${unclaimed.join(', ')} (FileDescriptorName= must be sftp, ftps or ftps-implicit)`);
+  }
   if (api) out(`  admin API listening on ${api.url}`);
   if (api && !isLoopback(config.admin.address)) {
     core.logger.warn({ address: config.admin.address }, 'admin.address is not loopback: the REST API is reachable from the network');
@@ -141,7 +162,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     out('  WARNING: ftps.dataTlsSessionReuse is optional: FTPS data connections need not resume the control TLS session');
   }
   if (config.sftp.enabled && config.sftp.legacyAlgorithms.length > 0) out(`  WARNING: sftp.legacyAlgorithms enables weaker SSH algorithms: ${config.sftp.legacyAlgorithms.join(', ')}`);
-  core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`) });
+  core.audit.emit({ type: 'server.started', listeners: listeners.map((l) => `${l.name} ${formatAddress(l.address, l.port)}`), ...(options.predecessor !== undefined ? { predecessor: options.predecessor } : {}) });
   doctor.start();
   scans.start();
   health?.setReady(true);
@@ -150,13 +171,17 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
 
   let stopping: Promise<void> | null = null;
   let endDrain: (() => void) | undefined;
-  return {
+  let handingOver: Promise<HandOverResult> | null = null;
+  let handedOver = false;
+  const running: RunningServer = {
     core,
     listeners,
     health,
     metrics,
     alerts,
-    control,
+    get control() {
+      return control;
+    },
     api,
     doctor,
     scans,
@@ -178,12 +203,36 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     endDrain() {
       endDrain?.();
     },
+    handOver() {
+      if (stopping) return Promise.resolve({ ok: false, reason: 'the server is stopping already' });
+      handingOver ??= (async () => {
+        const sockets = adapters.flatMap((a) => a.listeningSockets());
+        core.logger.info({ listeners: sockets.map((l) => l.name) }, 'hand-over: starting a new process with the listening sockets');
+        // The control socket is a path, and closing it unlinks the path (libuv), even at exit: it
+        // is given up before the successor binds its own, so that ours can never remove theirs.
+        // `portcullis sessions` and `reload` find no server for the second this takes.
+        await control?.close();
+        control = null;
+        const result = await startSuccessor(sockets);
+        if (!result.ok) {
+          control = await startControlServer(core, controlContext).catch(() => null);
+          core.logger.error({ reason: result.reason }, `hand-over failed: ${result.reason}; this process goes on serving`);
+          core.audit.emit({ type: 'server.handover.failed', detail: result.reason.slice(0, 300) });
+          return result;
+        }
+        core.logger.info({ successor: result.pid }, `hand-over: pid ${result.pid} is serving; draining here`);
+        core.audit.emit({ type: 'server.handover', successor: result.pid });
+        handedOver = true;
+        return result;
+      })().finally(() => (handingOver = null));
+      return handingOver;
+    },
     stop(options = {}) {
       stopping ??= (async () => {
         health?.setReady(false);
         if (options.drainMs) {
           for (const a of adapters) a.stopAccepting();
-          await drainTransfers(core, options.drainMs, new Promise<void>((resolve) => (endDrain = resolve)));
+          await drainTransfers(core, options.drainMs, new Promise<void>((resolve) => (endDrain = resolve)), handedOver);
         }
         await doctor.stop();
         await scans.stop();
@@ -199,6 +248,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       return stopping;
     },
   };
+  return running;
 }
 
 /**
@@ -206,14 +256,17 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
  * kernel) and sessions with a transfer in progress keep going until none is left, the deadline
  * passes, or `ended` resolves (a second SIGTERM). Progress is logged every LIMITS.drainProgressMs.
  */
-async function drainTransfers(core: Core, ms: number, ended: Promise<void>): Promise<void> {
+async function drainTransfers(core: Core, ms: number, ended: Promise<void>, handedOver: boolean): Promise<void> {
   const deadline = Date.now() + ms;
   let over = false;
   void ended.then(() => (over = true));
   let logged = 0;
   for (;;) {
     const transfers = [...core.sessions.values()].flatMap((s) => s.currentTransfers());
-    if (transfers.length === 0) {
+    // Connections accepted just before the listeners closed are still logging in: they get
+    // their chance too (bounded by limits.loginTimeoutMs, which drops them anyway).
+    const loggingIn = core.admission.unauthenticatedCount;
+    if (transfers.length === 0 && loggingIn === 0) {
       core.logger.info('drain complete: no transfer in progress');
       return;
     }
@@ -224,7 +277,8 @@ async function drainTransfers(core: Core, ms: number, ended: Promise<void>): Pro
     if (Date.now() - logged >= LIMITS.drainProgressMs) {
       logged = Date.now();
       const bytes = transfers.reduce((n, t) => n + t.bytes, 0);
-      core.logger.info({ transfers: transfers.length, bytes, secondsLeft: Math.round((deadline - Date.now()) / 1000) }, `draining: ${transfers.length} transfer(s) still running, new connections refused; send SIGTERM again to stop at once`);
+      const elsewhere = handedOver ? 'new connections go to the new process' : 'new connections refused';
+      core.logger.info({ transfers: transfers.length, loggingIn, bytes, secondsLeft: Math.round((deadline - Date.now()) / 1000) }, `draining: ${transfers.length} transfer(s) still running, ${elsewhere}; send SIGTERM again to stop at once`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

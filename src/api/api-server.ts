@@ -9,7 +9,7 @@
 // The client address is the socket's; X-Forwarded-For counts only from admin.trustedProxies.
 import helmet from '@fastify/helmet';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyListenOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Core } from '../app.ts';
 import type { AdminServices } from '../admin/services.ts';
@@ -204,7 +204,10 @@ export async function startApiServer(core: Core, services: AdminServices): Promi
   const openapi = buildOpenApi();
   app.get('/openapi.json', (_req, reply) => reply.header('cache-control', 'no-store').send(openapi));
 
-  await app.listen({ host: admin.address, port: admin.port });
+  // SECURITY: SO_REUSEPORT lets a successor bind the port during a hand-over (SIGUSR2); Linux
+  // shares a port only between sockets of the same user, so no other account can join.
+  // (fastify hands its listen options to net.Server#listen as they are; its types lack the key.)
+  await app.listen({ host: admin.address, port: admin.port, reusePort: true } as FastifyListenOptions);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : admin.port;
   const host = admin.address.includes(':') ? `[${admin.address}]` : admin.address;

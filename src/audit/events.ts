@@ -15,8 +15,10 @@ interface Base {
 
 export type AuditEvent = Base &
   (
-    | { type: 'server.started'; listeners: string[] }
+    | { type: 'server.started'; listeners: string[]; predecessor?: number }
     | { type: 'server.stopped' }
+    | { type: 'server.handover'; successor: number }
+    | { type: 'server.handover.failed'; detail: string }
     | { type: 'storage.leftovers.removed'; home: string; files: number; bytes: number }
     | { type: 'conn.accepted'; localPort: number }
     | { type: 'conn.refused'; code: ErrorCode; rule: string }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { announceReady, predecessorPid } from '../net/hand-over.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { configFor } from './context.ts';
 
@@ -8,6 +9,7 @@ export function registerServeCommand(program: Command): void {
     .description('start the server (SFTP, FTPS) with the configuration')
     .action(async (_opts, cmd: Command) => {
       const loaded = configFor(cmd);
+      const predecessor = predecessorPid();
       // Handlers go in before the server prints "ready", so a signal right after it is handled.
       let server: RunningServer | undefined = undefined;
       let stopRequested: ((signal: string) => void) | undefined;
@@ -24,7 +26,16 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGTERM', () => onStop('SIGTERM'));
       // SIGHUP: the TLS certificate and the configuration file again (docs/operations.md).
       process.on('SIGHUP', () => server?.reload(() => configFor(cmd)));
-      server = await startServer(loaded);
+      // SIGUSR2: a restart (an upgrade) without a refused connection: a new process (the code now
+      // on disk) takes the listening sockets, and this one drains and exits once it is ready.
+      process.on('SIGUSR2', () => {
+        if (!server || signals > 0) return;
+        void server.handOver().then((r) => {
+          if (r.ok && signals === 0) onStop('SIGUSR2'); // drains as on SIGTERM; a SIGTERM now stops at once
+        });
+      });
+      server = await startServer(loaded, undefined, { predecessor });
+      if (predecessor !== undefined) announceReady();
       const signal = await stopped;
       server.core.logger.info({ signal }, 'stopping');
       await server.stop({ drainMs: loaded.config.limits.drainTimeoutMs });

@@ -48,7 +48,9 @@ export async function startHealthServer(core: Core, metrics: Metrics | null = nu
   server.requestTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: core.config.metrics.address, port: core.config.metrics.port }, () => resolve());
+    // SECURITY: SO_REUSEPORT lets a successor bind the port during a hand-over (SIGUSR2);
+    // Linux shares a port only between sockets of the same user, so no other account can join.
+    server.listen({ host: core.config.metrics.address, port: core.config.metrics.port, reusePort: true }, () => resolve());
   });
   const bound = server.address() as AddressInfo;
   return {

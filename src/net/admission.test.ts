@@ -27,7 +27,7 @@ test('caps per address and in total are enforced at accept, before any byte', as
   const events: AuditRecord[] = [];
   audit.subscribe((r) => events.push(r));
   const admission = new Admission({ ...WAITING, maxConnections: 3, maxConnectionsPerAddress: 2 }, audit);
-  const l = await listen({ protocol: 'ftps', address: '127.0.0.1', port: 0, admission, onConnection: (s) => s.write('220 hello\r\n') });
+  const l = await listen({ name: 'test', protocol: 'ftps', address: '127.0.0.1', port: 0, admission, onConnection: (s) => s.write('220 hello\r\n') });
   t.after(() => l.close());
 
   const a1 = await connect(l.port);
@@ -59,7 +59,7 @@ test('a policy rule refuses before the caps, naming itself', async (t) => {
   const admission = new Admission({ ...WAITING, maxConnections: 10, maxConnectionsPerAddress: 10 }, audit);
   admission.addRule(({ address }) => (address === '127.0.0.5' ? { code: 'ERR_ADMISSION_DENIED', rule: 'test.deny' } : null));
   let handled = 0;
-  const l = await listen({ protocol: 'sftp', address: '127.0.0.1', port: 0, admission, onConnection: () => handled++ });
+  const l = await listen({ name: 'test', protocol: 'sftp', address: '127.0.0.1', port: 0, admission, onConnection: () => handled++ });
   t.after(() => l.close());
   const c = await connect(l.port, '127.0.0.5');
   assert.equal((await c.closed).length, 0);
@@ -121,7 +121,7 @@ test('a silent socket is closed at the login deadline counted from accept, and a
   const admission = new Admission({ ...WAITING, loginTimeoutMs: 300, maxConnections: 10, maxConnectionsPerAddress: 10 }, audit);
   t.after(() => admission.close());
   // The adapter never starts its own timer (as ssh2 before a full identification line).
-  const l = await listen({ protocol: 'sftp', address: '127.0.0.1', port: 0, admission, onConnection: () => undefined });
+  const l = await listen({ name: 'test', protocol: 'sftp', address: '127.0.0.1', port: 0, admission, onConnection: () => undefined });
   t.after(() => l.close());
   const c = await connect(l.port);
   assert.equal(admission.unauthenticatedCount, 1);

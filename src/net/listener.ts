@@ -5,8 +5,11 @@ import net from 'node:net';
 import type { Protocol } from '../audit/events.ts';
 import type { Admission } from './admission.ts';
 import type { ConnectionContext } from './connection.ts';
+import { takeInheritedFd } from './inherited-listeners.ts';
 
 export interface Listening {
+  /** The listener's name for socket hand-over and activation: `sftp`, `ftps`, `ftps-implicit`. */
+  name: string;
   server: net.Server;
   address: string;
   port: number;
@@ -14,6 +17,7 @@ export interface Listening {
 }
 
 export async function listen(options: {
+  name: string;
   protocol: Protocol;
   address: string;
   port: number;
@@ -33,13 +37,16 @@ export async function listen(options: {
   let closing: Promise<void> | undefined;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: options.address, port: options.port }, () => {
+    // A socket handed over by the previous process or by systemd, else our own.
+    const fd = takeInheritedFd(options.name);
+    server.listen(fd === undefined ? { host: options.address, port: options.port } : { fd }, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const bound = server.address() as net.AddressInfo;
   return {
+    name: options.name,
     server,
     address: bound.address,
     port: bound.port,

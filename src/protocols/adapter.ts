@@ -3,6 +3,7 @@
 // a Session and translates protocol requests into Session calls.
 import type { Core } from '../app.ts';
 import type { TlsIdentity } from '../identity/identity.ts';
+import type { Listening } from '../net/listener.ts';
 
 export interface BoundListener {
   /** e.g. `sftp`, `ftps (explicit)`, `ftps (implicit)`. */
@@ -18,6 +19,8 @@ export interface ProtocolAdapter {
   start(): Promise<BoundListener[]>;
   /** A new certificate (SIGHUP): new connections use it, open ones keep theirs. */
   reloadTls?(tls: TlsIdentity): void;
+  /** The listening sockets, by name (handed to the next process on SIGUSR2). */
+  listeningSockets(): Listening[];
   /** Stops accepting new connections; open ones go on (the drain on SIGTERM). */
   stopAccepting(): void;
   /** Stops accepting; open connections are closed. */

@@ -23,3 +23,18 @@ test('contrib/portcullis.service: systemd-analyze security rates it OK (exposure
     assert.ok(unit.split('\n').includes(line), `missing ${line}`);
   }
 });
+
+test('contrib/portcullis-*.socket: systemd-analyze verify accepts them, each names the listener it carries', async () => {
+  for (const name of ['sftp', 'ftps', 'ftps-implicit']) {
+    const socket = new URL(`../../contrib/portcullis-${name}.socket`, import.meta.url).pathname;
+    const out = await new Promise<string>((resolve) =>
+      execFile('systemd-analyze', ['verify', socket, UNIT], { cwd: new URL('../../contrib/', import.meta.url).pathname }, (_err, stdout, stderr) => resolve(stdout + stderr)),
+    );
+    // The only complaint allowed: the unit's ExecStart binary is not installed on this machine.
+    const complaints = out.split('\n').filter((l) => l.trim() && !/is not executable: No such file or directory/.test(l));
+    assert.deepEqual(complaints, [], out);
+    const text = await readFile(socket, 'utf8');
+    assert.ok(text.split('\n').includes(`FileDescriptorName=${name}`), `${name}: FileDescriptorName`);
+    assert.ok(text.split('\n').includes('Service=portcullis.service'), `${name}: Service=`);
+  }
+});

@@ -99,6 +99,7 @@ class SftpAdapter implements ProtocolAdapter {
     if (warning) this.core.logger.warn(warning);
     const { address, port } = this.core.config.sftp;
     this.listening = await listen({
+      name: 'sftp',
       protocol: 'sftp',
       address,
       port,
@@ -106,6 +107,10 @@ class SftpAdapter implements ProtocolAdapter {
       onConnection: (socket, ctx) => this.accept(socket, ctx),
     });
     return [{ name: 'sftp', scheme: 'sftp', address: this.listening.address, port: this.listening.port }];
+  }
+
+  listeningSockets(): Listening[] {
+    return this.listening ? [this.listening] : [];
   }
 
   stopAccepting(): void {
