@@ -117,6 +117,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         defender: core.access.defender,
         mfa: core.mfa,
         snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),
+        scanner: scans,
       });
       api = await startApiServer(core, services);
     }

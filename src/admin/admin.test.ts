@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { Audit } from '../audit/audit.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import { parseConfig } from '../config/load.ts';
+import { PortcullisError } from '../errors/index.ts';
 import { Store } from '../store/store.ts';
 import type { Actor } from './actor.ts';
 import { createAdminServices, type AdminServices } from './services.ts';
@@ -15,6 +16,7 @@ import { createAdminServices, type AdminServices } from './services.ts';
 let dir: string;
 let store: Store;
 let services: AdminServices;
+let auditBus: Audit;
 const records: AuditRecord[] = [];
 const api: Actor = { kind: 'api-token', id: 'ci(0123456789abcdef)', address: '192.0.2.7' };
 const cli: Actor = { kind: 'cli', id: 'root', address: 'local' };
@@ -23,6 +25,7 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'portcullis-admin-'));
   store = await Store.open({ driver: 'sqlite', url: path.join(dir, 'p.db') });
   const audit = new Audit();
+  auditBus = audit;
   audit.subscribe((r) => records.push(r));
   const config = parseConfig({ dataDir: dir });
   services = createAdminServices({ store, audit, config, sessions: { list: () => Promise.resolve([]), kill: () => Promise.reject(new Error('none')) } });
@@ -104,4 +107,45 @@ test('tokens: shown once, stored as a keyed hash, verified with scope, expiry, r
     ['address-not-allowed', 'bad-credentials', 'bad-credentials', 'bad-credentials'],
   );
   assert.ok(!JSON.stringify(records).includes(token.slice(22)), 'the secret never reaches the trail');
+});
+
+test('scans: a start is audited with the actor and its run id; history pages by cursor; unfinished runs are not diffed', async () => {
+  records.length = 0;
+  const { ScanService } = await import('./scan-service.ts');
+  const report = (url: string) => ({ target: { url, scheme: 'ftp' as const, host: '192.0.2.1', port: 21 }, startedAt: new Date().toISOString(), durationMs: 1, reachable: true, results: [] });
+  const selected: (string | undefined)[] = [];
+  const runner = {
+    select: (target: string | undefined) => {
+      selected.push(target);
+      if (target !== 'ftp://192.0.2.1:21') throw new PortcullisError('ERR_SCAN_TARGET_NOT_CONFIGURED', String(target));
+      return [{ url: target, own: false, options: { timeoutMs: 1, targetTimeoutMs: 1, allow: new Set<never>(), ca: [] } }];
+    },
+    startRun: async (trigger: string) => ({ runId: await store.scans.beginRun({ kind: 'scan', trigger, node: 'n', startedAt: new Date().toISOString(), summary: { status: 'running', deadline: new Date(Date.now() + 60_000).toISOString() } }), done: Promise.resolve(null) }),
+  };
+  const scans = new ScanService(store, new Audit(), null);
+  await assert.rejects(scans.start(api, 'ftp://192.0.2.1:21'), { code: 'ERR_CONTROL_UNAVAILABLE' }, 'the CLI does not start scans');
+  const live = new ScanService(store, auditBus, runner);
+  await assert.rejects(live.start(api, 'ftp://198.51.100.9:21'), { code: 'ERR_SCAN_TARGET_NOT_CONFIGURED' });
+  const started = await live.start(api, 'ftp://192.0.2.1:21');
+  assert.deepEqual([started.status, started.targets], ['running', ['ftp://192.0.2.1:21']]);
+  assert.equal((await live.get(started.id)).status, 'running');
+  const done = await store.scans.addRun({ kind: 'scan', trigger: 'schedule', node: 'n', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), summary: {}, results: [{ report: report('ftp://192.0.2.1:21'), failures: [] }, { report: report('ftp://192.0.2.2:21'), failures: [] }] });
+  await assert.rejects(live.diff(done, started.id), { code: 'ERR_SCAN_IN_PROGRESS' });
+  await store.scans.finishRun(started.id, { finishedAt: new Date().toISOString(), summary: { status: 'completed' }, results: [{ report: report('ftp://192.0.2.1:21'), failures: [{ id: 'x', severity: 'high', title: 'X' }] }] });
+  assert.equal((await live.get(started.id)).status, 'completed');
+  assert.deepEqual((await live.diff(done, started.id)).targets.map((d) => [d.target, d.new.length, d.before, d.after]), [['ftp://192.0.2.1:21', 1, done, started.id], ['ftp://192.0.2.2:21', 0, done, null]]);
+  const rows: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const p = await live.page(undefined, 1, cursor);
+    rows.push(...p.items.map((r) => `${r.runId} ${r.target}`));
+    cursor = p.next ?? undefined;
+  } while (cursor);
+  // newest (by start: run id) first, then by target
+  assert.deepEqual(rows, [`${done} ftp://192.0.2.1:21`, `${done} ftp://192.0.2.2:21`, `${started.id} ftp://192.0.2.1:21`]);
+  await assert.rejects(live.page(undefined, 1, 'bm9wZQ'), { code: 'ERR_API_BAD_REQUEST' });
+  const [rec] = records.filter((r) => r.event === 'admin.scan.started') as (AuditRecord & { type: 'admin.change' })[];
+  assert.deepEqual([rec!.actor, rec!.subject, rec!.after], [{ kind: 'api-token', id: 'ci(0123456789abcdef)' }, String(started.id), { runId: started.id, targets: ['ftp://192.0.2.1:21'] }]);
+  assert.equal(rec!.remoteAddress, '192.0.2.7');
+  assert.deepEqual(selected, ['ftp://198.51.100.9:21', 'ftp://192.0.2.1:21']);
 });

@@ -12,6 +12,7 @@ import { AuditService } from './audit-service.ts';
 import { MfaAdmin } from './mfa-admin.ts';
 import { PolicyService } from './policy-service.ts';
 import { PostureService } from './posture-service.ts';
+import { ScanService, type ScanRunner } from './scan-service.ts';
 import type { SessionControl } from './session-service.ts';
 import { TokenService } from './token-service.ts';
 import { UserService } from './user-service.ts';
@@ -24,6 +25,7 @@ export interface AdminServices {
   mfa: MfaAdmin;
   audit: AuditService;
   posture: PostureService;
+  scans: ScanService;
 }
 
 export interface AdminDeps {
@@ -37,6 +39,8 @@ export interface AdminDeps {
   mfa?: MfaService;
   /** The running server's posture snapshot (the REST API); absent in the CLI. */
   snapshot?: () => Promise<PostureSnapshot>;
+  /** The running server's scanner (the REST API starts scans); absent in the CLI. */
+  scanner?: ScanRunner;
 }
 
 export function createAdminServices(deps: AdminDeps): AdminServices {
@@ -51,5 +55,6 @@ export function createAdminServices(deps: AdminDeps): AdminServices {
     mfa: new MfaAdmin(deps.store, deps.audit, mfaService),
     audit: new AuditService(deps.store, deps.config),
     posture: new PostureService(deps.config, deps.snapshot ?? null),
+    scans: new ScanService(deps.store, deps.audit, deps.scanner ?? null),
   };
 }

@@ -20,7 +20,7 @@ import { recordChange } from './record-change.ts';
 export const API_TOKEN_KEY_ENV = 'PORTCULLIS_API_TOKEN_KEY';
 
 /** Every scope; a route names the one it needs. `read` scopes never allow a write. */
-export const SCOPES = ['users:read', 'users:write', 'rules:read', 'rules:write', 'bans:read', 'bans:write', 'sessions:read', 'sessions:write', 'audit:read', 'posture:read', 'config:read'] as const;
+export const SCOPES = ['users:read', 'users:write', 'rules:read', 'rules:write', 'bans:read', 'bans:write', 'sessions:read', 'sessions:write', 'audit:read', 'posture:read', 'config:read', 'scans:read', 'scans:write'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const TOKEN = /^pct_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;

@@ -50,10 +50,9 @@ function sendError(reply: FastifyReply, code: ErrorCode, detail?: string): Fasti
   return reply.code(status).send({ error: { code: status === 500 ? 'ERR_INTERNAL' : code, message: detail && status < 500 ? `${ERROR_CATALOGUE[code]}: ${detail}` : ERROR_CATALOGUE[status === 500 ? 'ERR_INTERNAL' : code] } });
 }
 
-/** The detail of one of our errors (its message less the catalogue text). */
+/** The detail of one of our errors (what the thrower wrote besides the catalogue text). */
 function detailOf(err: PortcullisError): string | undefined {
-  const prefix = `${ERROR_CATALOGUE[err.code]}: `;
-  return err.message.startsWith(prefix) ? err.message.slice(prefix.length, prefix.length + 300) : undefined;
+  return err.detail?.slice(0, 300);
 }
 
 /** A zod failure as one line naming the fields, never echoing the values. */
@@ -195,6 +194,10 @@ export async function startApiServer(core: Core, services: AdminServices): Promi
         };
         const result = await route.handler(ctx as never);
         if (route.status === 204) return reply.code(204).send();
+        if (route.produces === 'text/plain') {
+          if (typeof result !== 'string') throw new PortcullisError('ERR_INTERNAL', 'a text route returned no text');
+          return reply.code(route.status).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(result);
+        }
         // SECURITY: the response is what its schema names, nothing more (strict: extra fields are a bug)
         const out = route.response ? route.response.parse(result) : result;
         return reply.code(route.status).header('cache-control', 'no-store').send(out);

@@ -38,7 +38,11 @@ export function buildOpenApi(): Json {
   for (const route of ROUTES) {
     const responses: Json = {};
     responses[String(route.status)] =
-      route.status === 204 || !route.response ? { description: HTTP_STATUS_TEXT[route.status] ?? 'No content' } : { description: HTTP_STATUS_TEXT[route.status], content: { 'application/json': { schema: schemaOf(route.response, 'output', components) } } };
+      route.produces === 'text/plain'
+        ? { description: HTTP_STATUS_TEXT[route.status], content: { 'text/plain': { schema: { type: 'string' } } } }
+        : route.status === 204 || !route.response
+          ? { description: HTTP_STATUS_TEXT[route.status] ?? 'No content' }
+          : { description: HTTP_STATUS_TEXT[route.status], content: { 'application/json': { schema: schemaOf(route.response, 'output', components) } } };
     for (const status of [...COMMON_ERRORS, ...(route.errors ?? [])].sort()) {
       responses[String(status)] = { $ref: `#/components/responses/E${status}` };
     }
@@ -73,7 +77,7 @@ export function buildOpenApi(): Json {
     info: {
       title: 'Portcullis admin API',
       version: '1',
-      description: `Users, keys, certificate pins, MFA state, global rules, bans, live sessions, the audit trail, posture and configuration of a Portcullis server. Every request carries \`Authorization: Bearer <token>\` (created with \`portcullis admin token create\`). Scopes: ${SCOPES.join(', ')}. Errors are \`{"error": {"code", "message"}}\` with a code from docs/errors.md.`,
+      description: `Users, keys, certificate pins, MFA state, global rules, bans, live sessions, scans, the audit trail, posture and configuration of a Portcullis server. Every request carries \`Authorization: Bearer <token>\` (created with \`portcullis admin token create\`). Scopes: ${SCOPES.join(', ')}. Errors are \`{"error": {"code", "message"}}\` with a code from docs/errors.md.`,
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ token: [] }],

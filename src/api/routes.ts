@@ -31,7 +31,9 @@ export interface Route {
   query?: z.ZodType;
   body?: z.ZodType;
   /** Success status; 204 has no body. */
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
+  /** The success body's media type: JSON (default, checked against `response`) or text the handler returns as a string. */
+  produces?: 'application/json' | 'text/plain';
   response?: z.ZodType;
   /** Error codes this route may answer with besides the common ones (documentation). */
   errors?: readonly number[];
@@ -157,6 +159,10 @@ export const ROUTES: readonly Route[] = [
     handler: ({ services, actor, body }) => services.policy.addBan(actor, body.address, { minutes: body.minutes, reason: body.reason }),
   }),
   route({
+    method: 'GET', path: '/v1/bans/export', scope: 'bans:read', tag: 'bans', summary: 'The active bans as an nftables script for the host firewall (`nft -f`), as `portcullis ban export` prints it', query: s.banExportQuery, status: 200, produces: 'text/plain',
+    handler: ({ services, query }) => services.policy.exportBans(query.format),
+  }),
+  route({
     method: 'DELETE', path: '/v1/bans/{address}', scope: 'bans:write', tag: 'bans', summary: 'Lift the ban on an address', params: s.params.ban, status: 204, errors: [404],
     handler: async ({ services, actor, params }) => {
       await services.policy.liftBan(actor, params.address);
@@ -171,6 +177,24 @@ export const ROUTES: readonly Route[] = [
   route({
     method: 'DELETE', path: '/v1/sessions/{id}', scope: 'sessions:write', tag: 'sessions', summary: 'End a live connection (audited as session.killed)', params: s.params.session, status: 200, response: s.sessionView, errors: [404],
     handler: ({ services, actor, params }) => services.sessions.kill(actor, params.id),
+  }),
+
+  // --- scans (the scanner against this server's listeners and scans.targets) ---
+  route({
+    method: 'GET', path: '/v1/scans', scope: 'scans:read', tag: 'scans', summary: 'Stored scan results, newest first, one row per run and target (scheduled scans, posture runs, scans started here); as `portcullis scan history`', query: s.scanHistoryQuery, status: 200, response: s.page(s.scanHistoryRow, 'ScanHistoryPage'),
+    handler: ({ services, query }) => services.scans.page(query.target, query.limit ?? LIMITS.apiPageSize.default, query.cursor),
+  }),
+  route({
+    method: 'POST', path: '/v1/scans', scope: 'scans:write', tag: 'scans', summary: "Start a scan of this server's listeners (default) or of one target named in scans.targets; it runs in the background: poll GET /v1/scans/{id} (409 while another runs)", body: s.startScanBody, status: 202, response: s.scanStartedView, errors: [409],
+    handler: ({ services, actor, body }) => services.scans.start(actor, body.target),
+  }),
+  route({
+    method: 'GET', path: '/v1/scans/{id}', scope: 'scans:read', tag: 'scans', summary: 'One run: its status (running, completed, failed, interrupted) and, once finished, the report of every target', params: s.params.scanRun, status: 200, response: s.scanRunView, errors: [404],
+    handler: ({ services, params }) => services.scans.get(params.id),
+  }),
+  route({
+    method: 'GET', path: '/v1/scans/{a}/diff/{b}', scope: 'scans:read', tag: 'scans', summary: 'What changed from run a to run b, per target: new, resolved and unchanged findings; as `portcullis scan diff`', params: s.params.scanDiff, status: 200, response: s.scanDiffView, errors: [404, 409],
+    handler: ({ services, params }) => services.scans.diff(params.a, params.b),
   }),
 
   // --- audit, posture, configuration ---

@@ -2,6 +2,7 @@
 // source of the OpenAPI document (openapi.ts): one definition, never two that can drift.
 import { z } from 'zod';
 import { LIMITS } from '../config/limits.ts';
+import { SEVERITIES } from '../scanner/types.ts';
 import { PERMISSIONS } from '../session/permissions.ts';
 
 const text = (max: number) => z.string().max(max);
@@ -93,6 +94,8 @@ export const addBanBody = z
   .strictObject({ address: text(64).meta({ description: 'one IPv4 or IPv6 address' }), minutes: z.number().int().min(1).max(525_600).optional(), reason: text(200).optional() })
   .meta({ id: 'AddBan' });
 
+export const banExportQuery = z.strictObject({ format: z.enum(['nft']).meta({ description: 'nft: an nftables script (`nft -f`)' }) });
+
 export const sessionView = z
   .strictObject({
     id: z.string(),
@@ -105,6 +108,56 @@ export const sessionView = z
   })
   .meta({ id: 'Session' });
 
+const runId = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).meta({ description: 'a run id (`GET /v1/scans`)' });
+const scanTarget = text(300).meta({ description: 'ftp://host:port, ftps://host:port or sftp://host:port' });
+const failure = z.strictObject({ id: z.string(), severity: z.enum(SEVERITIES), title: z.string() }).meta({ id: 'ScanFinding' });
+
+export const scanHistoryQuery = pageQuery.extend({ target: scanTarget.optional().meta({ description: 'only this target (as configured or as a listener: ftp://, ftps://, sftp://)' }) });
+export const scanHistoryRow = z
+  .strictObject({ runId: z.number().int(), target: z.string(), startedAt: isoTime, reachable: z.boolean(), failures: z.array(failure), kind: z.string(), trigger: z.string(), node: z.string() })
+  .meta({ id: 'ScanHistoryRow' });
+export const startScanBody = z
+  .strictObject({
+    target: scanTarget.optional().meta({ description: '"own" or absent: every listener of this server; or one URL of scans.targets or of a listener. Nothing else is scanned: an address given here is never resolved or connected to' }),
+  })
+  .meta({ id: 'StartScan' });
+export const scanStartedView = z
+  .strictObject({ id: z.number().int(), status: z.literal('running'), targets: z.array(z.string()) })
+  .meta({ id: 'ScanStarted' });
+export const scanRunView = z
+  .strictObject({
+    id: z.number().int(),
+    kind: z.enum(['scan', 'posture']),
+    trigger: z.string().meta({ description: 'schedule, api, cli, …' }),
+    node: z.string(),
+    status: z.enum(['running', 'completed', 'failed', 'interrupted']).meta({ description: 'interrupted: it never finished (its node stopped)' }),
+    startedAt: isoTime,
+    finishedAt: isoTime.nullable(),
+    score: z.number().nullable().meta({ description: 'posture runs: the overall score' }),
+    summary: z.record(z.string(), z.unknown()),
+    results: z.array(
+      z.strictObject({
+        target: z.string(),
+        startedAt: isoTime,
+        reachable: z.boolean(),
+        failures: z.array(failure),
+        report: z.record(z.string(), z.unknown()).meta({ description: "the scanner's report of this target (`portcullis scan --json`, one entry of `targets`)" }),
+      }),
+    ),
+  })
+  .meta({ id: 'ScanRun' });
+const targetDiff = z
+  .strictObject({
+    target: z.string(),
+    before: z.number().int().nullable().meta({ description: 'run a, or null: the target was not in it' }),
+    after: z.number().int().nullable(),
+    new: z.array(failure),
+    resolved: z.array(failure),
+    unchanged: z.array(failure),
+  })
+  .meta({ id: 'ScanTargetDiff' });
+export const scanDiffView = z.strictObject({ runA: z.number().int(), runB: z.number().int(), targets: z.array(targetDiff) }).meta({ id: 'ScanDiff' });
+
 export const healthView = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
 
 export const params = {
@@ -114,6 +167,8 @@ export const params = {
   ruleKind: z.strictObject({ kind: ruleKind }),
   ban: z.strictObject({ address: text(64) }),
   session: z.strictObject({ id: text(64).regex(/^[A-Za-z0-9-]+$/) }),
+  scanRun: z.strictObject({ id: runId }),
+  scanDiff: z.strictObject({ a: runId, b: runId }),
 };
 
 export const ruleQuery = z.strictObject({ cidr });

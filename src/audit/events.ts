@@ -88,7 +88,7 @@ export type AuditEvent = Base &
     | { type: 'admin.change'; resource: AdminResource; action: string; subject: string; actor: { kind: 'cli' | 'api-token' | 'admin-session'; id: string }; before?: Record<string, unknown>; after?: Record<string, unknown>; detail?: string }
   );
 
-export type AdminResource = 'user' | 'rule' | 'ban' | 'token' | 'mfa';
+export type AdminResource = 'user' | 'rule' | 'ban' | 'token' | 'mfa' | 'scan';
 
 export type FileOp =
   | 'list'

@@ -120,6 +120,8 @@ export const ERROR_CATALOGUE = {
   ERR_SCAN_ADVISORIES: 'The advisories file is invalid',
   ERR_SCAN_USAGE: 'Bad command-line usage',
   ERR_SCAN_RUN_NOT_FOUND: 'No stored scan run with this id',
+  ERR_SCAN_TARGET_NOT_CONFIGURED: 'Only this server’s listeners and the targets in scans.targets can be scanned on request',
+  ERR_SCAN_IN_PROGRESS: 'A scan is running on this server; start the next when it has finished',
 
   // internal (a bug: an error nobody mapped; logged with a stack, the client sees a generic failure)
   ERR_INTERNAL: 'Internal server error',

@@ -1,12 +1,12 @@
 // `portcullis scan history [TARGET]` and `portcullis scan diff RUN_A RUN_B`: the stored reports of
-// scheduled scans and posture runs (docs/scanner.md "Scheduled scans"). Read the store only.
+// scheduled scans and posture runs (docs/scanner.md "Scheduled scans"). Read the store only,
+// through the admin ScanService (the REST API's GET /v1/scans and /v1/scans/{a}/diff/{b}).
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { configFor } from '../cli/context.ts';
 import { printJson, printTable } from '../cli/io.ts';
-import type { Store } from '../store/store.ts';
-import { ScanError } from './errors.ts';
-import { diffRuns, formatDiffText } from './history.ts';
+import type { ScanService } from '../admin/scan-service.ts';
+import { formatDiffText } from './history.ts';
 import { parseTarget } from './target.ts';
 import { SEVERITIES } from './types.ts';
 
@@ -16,13 +16,14 @@ function runId(v: string): number {
   return n;
 }
 
-async function withStore<T>(cmd: Command, fn: (store: Store) => Promise<T>): Promise<T> {
+async function withScans<T>(cmd: Command, fn: (scans: ScanService) => Promise<T>): Promise<T> {
   const { config } = configFor(cmd);
   // Loaded only for these subcommands: `portcullis scan URL` stays free of the store.
   const { openStoreAndAudit } = await import('../store/open-store.ts');
+  const { ScanService } = await import('../admin/scan-service.ts');
   const base = await openStoreAndAudit(config, { withoutAuditSinks: true });
   try {
-    return await fn(base.store);
+    return await fn(new ScanService(base.store, null, null));
   } finally {
     await base.close();
   }
@@ -42,7 +43,7 @@ export function registerScanHistoryCommands(scan: Command): void {
     .option('--json', 'print JSON')
     .action(async (target: string | undefined, o: { limit: number; json?: boolean }, cmd: Command) => {
       const url = target === undefined ? undefined : parseTarget(target).url;
-      const rows = await withStore(cmd, (store) => store.scans.history(url, o.limit));
+      const rows = await withScans(cmd, (scans) => scans.history(url, o.limit));
       if (o.json) return printJson(rows);
       if (rows.length === 0) {
         process.stdout.write(`no stored scan${url ? ` of ${url}` : ''} yet (scans.schedule runs them; posture stores its own)\n`);
@@ -60,10 +61,8 @@ export function registerScanHistoryCommands(scan: Command): void {
     .argument('<runB>', 'the later run id', runId)
     .option('--json', 'print JSON')
     .action(async (a: number, b: number, o: { json?: boolean }, cmd: Command) => {
-      const [ra, rb] = await withStore(cmd, (store) => Promise.all([store.scans.run(a), store.scans.run(b)]));
-      if (!ra || !rb) throw new ScanError('ERR_SCAN_RUN_NOT_FOUND', `no stored run ${!ra ? a : b} (see \`portcullis scan history\`)`);
-      const diffs = diffRuns(ra, rb);
-      if (o.json) printJson({ runA: a, runB: b, targets: diffs });
-      else process.stdout.write(formatDiffText(diffs, a, b));
+      const diff = await withScans(cmd, (scans) => scans.diff(a, b));
+      if (o.json) printJson(diff);
+      else process.stdout.write(formatDiffText(diff.targets, a, b));
     });
 }

@@ -51,3 +51,13 @@ export function formatDiffText(diffs: TargetDiff[], a: number, b: number): strin
   }
   return out.join('\n') + '\n';
 }
+
+/** What a stored run's `summary.status` says, and what `GET /v1/scans/{id}` shows. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
+
+/** A stored run's status: `running` until it finishes, `interrupted` when its deadline passed first. */
+export function runStatus(run: { finishedAt: string; summary: Record<string, unknown> }, now = Date.now()): RunStatus {
+  const status = run.summary.status;
+  if (run.finishedAt === '') return typeof run.summary.deadline === 'string' && Date.parse(run.summary.deadline) < now ? 'interrupted' : 'running';
+  return status === 'failed' ? 'failed' : 'completed';
+}

@@ -6,6 +6,8 @@
 // scans.certificateDays; the alert rules send both. In a cluster exactly one node runs a given
 // schedule slot: the one that takes the store lease `scans`, and keeps it until just before the
 // next slot.
+// A run can also be started by hand for one selection (the REST API: `POST /v1/scans`): the own
+// listeners or one configured target, nothing else. Runs of one process never overlap.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +23,7 @@ import type { ScanOptions } from './context.ts';
 import { diffFailures, worstOf, type TargetDiff } from './history.ts';
 import { withRunSink } from './isolation.ts';
 import { scanTarget } from './scan.ts';
+import { ScanError } from './errors.ts';
 import { parseTarget } from './target.ts';
 import { severityRank, type Mode, type TargetReport } from './types.ts';
 
@@ -47,7 +50,7 @@ export interface ScheduledRun {
   diffs: TargetDiff[];
 }
 
-interface PlannedTarget {
+export interface PlannedTarget {
   url: string;
   own: boolean;
   options: Omit<ScanOptions, 'advisories' | 'concurrency'>;
@@ -55,7 +58,12 @@ interface PlannedTarget {
 
 export class ScanSchedule {
   private job: Cron | null = null;
-  private running: Promise<ScheduledRun | null> | null = null;
+  /** The scheduled (or `runOnce`) run, waiting for or running. */
+  private scheduled: Promise<ScheduledRun | null> | null = null;
+  /** Any run of this process: they never overlap (one loopback exemption, one probe sink). */
+  private current: Promise<ScheduledRun | null> | null = null;
+  private currentId: number | null = null;
+  private stopped = false;
   /** This process, as the lease holder. */
   readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
@@ -73,13 +81,14 @@ export class ScanSchedule {
     return this.job?.nextRun() ?? null;
   }
 
-  private plan(): PlannedTarget[] {
+  /** The scheduled plan: the own listeners (scans.ownListeners) and the configured targets. */
+  private plan(withOwn = this.deps.config.scans.ownListeners): PlannedTarget[] {
     const { config } = this.deps;
     const env = this.deps.env ?? process.env;
     const s = config.scans;
     const base = { timeoutMs: s.timeoutSeconds * 1000, targetTimeoutMs: s.targetTimeoutSeconds * 1000 };
     const out: PlannedTarget[] = [];
-    if (s.ownListeners) {
+    if (withOwn) {
       const ca = [this.deps.ownCertificate()];
       // SECURITY: own listeners get passive and active-safe probes only: never a login, never a write.
       for (const l of this.deps.listeners()) out.push({ url: listenerUrl(l), own: true, options: { ...base, targetTimeoutMs: Math.min(base.targetTimeoutMs, 170_000), allow: new Set<Mode>(), ca } });
@@ -103,24 +112,89 @@ export class ScanSchedule {
     return out;
   }
 
-  /** One run now (the schedule calls this too). Null when another node holds the lease. */
-  runOnce(trigger = 'schedule'): Promise<ScheduledRun | null> {
-    this.running ??= this.run(trigger).finally(() => (this.running = null));
-    return this.running;
+  /**
+   * The targets a hand-started run may scan: `own` (or nothing) for every listener of this server,
+   * or a URL that is one of them or one of scans.targets. Anything else is refused before any
+   * connection or name lookup.
+   */
+  select(target: string | undefined): PlannedTarget[] {
+    const all = this.plan(true);
+    if (target === undefined || target === 'own') {
+      const own = all.filter((p) => p.own);
+      if (own.length === 0) throw new ScanError('ERR_SCAN_TARGET_NOT_CONFIGURED', 'this server has no listener to scan');
+      return own;
+    }
+    // SECURITY: only what the configuration names (or our own listeners) is scanned on request:
+    // the comparison is of normalised URL text, so no host given over the API is ever resolved or
+    // connected to (SSRF).
+    const url = parseTarget(target).url;
+    const chosen = all.filter((p) => parseTarget(p.url).url === url);
+    if (chosen.length === 0) throw new ScanError('ERR_SCAN_TARGET_NOT_CONFIGURED', `${url} is neither a listener of this server nor in scans.targets`);
+    return chosen.slice(0, 1);
   }
 
-  private async run(trigger: string): Promise<ScheduledRun | null> {
+  /** The run in progress in this process, if any (its id once stored). */
+  inProgress(): { runId: number | null } | null {
+    return this.current || this.scheduled ? { runId: this.currentId } : null;
+  }
+
+  /** One run now (the schedule calls this too). Null when another node holds the lease. */
+  runOnce(trigger = 'schedule'): Promise<ScheduledRun | null> {
+    this.scheduled ??= this.exclusive(trigger, () => this.plan(), true).finally(() => (this.scheduled = null));
+    return this.scheduled;
+  }
+
+  /**
+   * Starts a run of `planned` (from `select`) now, without the cluster lease (a run by hand is
+   * not a schedule slot). Refused while this process runs one. Resolves with the run's id as soon
+   * as it is stored; `done` settles when the run does.
+   */
+  async startRun(trigger: string, planned: PlannedTarget[]): Promise<{ runId: number; done: Promise<ScheduledRun | null> }> {
+    const busy = this.inProgress();
+    if (this.stopped) throw new ScanError('ERR_SCAN_IN_PROGRESS', 'the server is stopping');
+    if (busy) throw new ScanError('ERR_SCAN_IN_PROGRESS', busy.runId === null ? 'another run is starting' : `run ${busy.runId} is still running`);
+    let began: (id: number) => void = () => undefined;
+    const id = new Promise<number>((resolve) => (began = resolve));
+    const done = this.exclusive(trigger, () => planned, false, began);
+    done.catch((err: unknown) => this.deps.logger.warn({ err: (err as Error).message }, 'scan run failed'));
+    const runId = await Promise.race([id, done.then(() => Promise.reject(new Error('the scan ended before it was stored')))]);
+    return { runId, done };
+  }
+
+  /** Waits for the run in progress, then runs (runs of one process never overlap). */
+  private async exclusive(trigger: string, planned: () => PlannedTarget[], lease: boolean, began?: (id: number) => void): Promise<ScheduledRun | null> {
+    while (this.current) await this.current.catch(() => undefined);
+    const run = this.run(trigger, planned(), lease, began);
+    this.current = run;
+    try {
+      return await run;
+    } finally {
+      if (this.current === run) this.current = null;
+    }
+  }
+
+  private async run(trigger: string, planned: PlannedTarget[], lease: boolean, began?: (id: number) => void): Promise<ScheduledRun | null> {
     const { config, scans, audit, logger } = this.deps;
     const now = this.deps.now ?? (() => new Date());
-    const planned = this.plan();
     const budget = planned.reduce((t, p) => t + p.options.targetTimeoutMs, 0) + 60_000;
     const start = now();
-    if (!(await scans.acquireLease(SCAN_LEASE, this.holder, start, new Date(start.getTime() + budget)))) {
+    if (lease && !(await scans.acquireLease(SCAN_LEASE, this.holder, start, new Date(start.getTime() + budget)))) {
       logger.info('scheduled scan skipped: another node holds the lease');
       audit.emit({ type: 'scan.run.skipped', reason: 'another node holds the scans lease' });
       return null;
     }
+    let runId: number | null = null;
     try {
+      runId = await scans.beginRun({
+        kind: 'scan',
+        trigger,
+        node: os.hostname(),
+        startedAt: start.toISOString(),
+        // past the deadline a run that never finished (its node stopped) shows as interrupted
+        summary: { status: 'running', deadline: new Date(start.getTime() + budget).toISOString(), targets: planned.map((p) => p.url) },
+      });
+      this.currentId = runId;
+      began?.(runId);
       const advisories = loadAdvisories(BUNDLED_ADVISORIES);
       const reports: TargetReport[] = [];
       const own = planned.filter((p) => p.own);
@@ -141,16 +215,12 @@ export class ScanSchedule {
         const prev = await scans.lastResult(r.target.url);
         diffs.push(diffFailures(r.target.url, prev?.failures ?? null, failuresOf(r), { before: prev?.runId ?? null, after: null }));
       }
-      const run: NewScanRun = {
-        kind: 'scan',
-        trigger,
-        node: os.hostname(),
-        startedAt: start.toISOString(),
+      const run: Pick<NewScanRun, 'finishedAt' | 'summary' | 'results'> = {
         finishedAt: now().toISOString(),
-        summary: { targets: reports.length, new: diffs.reduce((n, d) => n + d.new.length, 0), resolved: diffs.reduce((n, d) => n + d.resolved.length, 0), unchanged: diffs.reduce((n, d) => n + d.unchanged.length, 0) },
+        summary: { status: 'completed', targets: reports.length, new: diffs.reduce((n, d) => n + d.new.length, 0), resolved: diffs.reduce((n, d) => n + d.resolved.length, 0), unchanged: diffs.reduce((n, d) => n + d.unchanged.length, 0) },
         results: reports.map((report) => ({ report, failures: failuresOf(report) })),
       };
-      const runId = await scans.addRun(run);
+      await scans.finishRun(runId, run);
       for (const d of diffs) d.after = runId;
       audit.emit({ type: 'scan.run.completed', runId, kind: 'scan', targets: reports.length, newFindings: run.summary.new as number, resolvedFindings: run.summary.resolved as number });
       const threshold = severityRank(config.scans.alertSeverity);
@@ -163,10 +233,17 @@ export class ScanSchedule {
         const daysLeft = Math.floor((Date.parse(r.certificate.validTo) - now().getTime()) / DAY);
         if (daysLeft <= config.scans.certificateDays) audit.emit({ type: 'scan.certificate.expiring', runId, target: r.target.url, validTo: r.certificate.validTo, daysLeft, subject: r.certificate.subject });
       }
-      logger.info({ runId, targets: reports.length, ...run.summary }, 'scheduled scan stored');
+      logger.info({ runId, trigger, targets: reports.length, ...run.summary }, 'scan stored');
       return { runId, reports, diffs };
+    } catch (err) {
+      if (runId !== null) {
+        const failed = runId;
+        await scans.finishRun(failed, { finishedAt: now().toISOString(), summary: { status: 'failed', error: String((err as Error).message).slice(0, 300) }, results: [] }).catch(() => undefined);
+      }
+      throw err;
     } finally {
-      await this.afterRun(trigger).catch(() => undefined);
+      this.currentId = null;
+      if (lease) await this.afterRun(trigger).catch(() => undefined);
     }
   }
 
@@ -187,6 +264,9 @@ export class ScanSchedule {
   async stop(): Promise<void> {
     this.job?.stop();
     this.job = null;
-    await this.running?.catch(() => undefined);
+    this.stopped = true;
+    await this.scheduled?.catch(() => undefined);
+    await this.current?.catch(() => undefined);
   }
 }
+

@@ -71,6 +71,33 @@ export class ScanRepository {
     });
   }
 
+  /**
+   * A run that starts now and is stored at once, so that it has its id while it runs (the REST
+   * API answers with it): `finished_at` stays empty and `summary.status` is `running` until
+   * `finishRun`. Its results appear in history only when it finishes.
+   */
+  async beginRun(run: Omit<NewScanRun, 'finishedAt' | 'results'>): Promise<number> {
+    const row = await this.db
+      .insertInto('scan_runs')
+      .values({ kind: run.kind, trigger: run.trigger, node: run.node, started_at: run.startedAt, finished_at: '', score: run.score ?? null, summary: JSON.stringify(run.summary) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  /** Completes a run of `beginRun`: its end, summary and results in one transaction. */
+  async finishRun(id: number, run: Pick<NewScanRun, 'finishedAt' | 'summary' | 'results'>): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('scan_runs').set({ finished_at: run.finishedAt, summary: JSON.stringify(run.summary) }).where('id', '=', id).execute();
+      for (const r of run.results) {
+        await tx
+          .insertInto('scan_results')
+          .values({ run_id: id, target: r.report.target.url, started_at: r.report.startedAt, reachable: r.report.reachable ? 1 : 0, failures: JSON.stringify(r.failures), report: JSON.stringify(r.report) })
+          .execute();
+      }
+    });
+  }
+
   /** The newest stored result of a target (of any kind of run), before `beforeRun` if given. */
   async lastResult(target: string, beforeRun?: number): Promise<ScanResultRow | null> {
     let q = this.db.selectFrom('scan_results').select(['run_id', 'target', 'started_at', 'reachable', 'failures']).where('target', '=', target);
@@ -79,13 +106,17 @@ export class ScanRepository {
     return r ? toRow(r) : null;
   }
 
-  /** Results newest first, of one target or all. */
-  async history(target?: string, limit = 50): Promise<(ScanResultRow & { kind: string; trigger: string; node: string })[]> {
+  /**
+   * Results newest first (run id descending, then target), of one target or all; `after` is the
+   * last row of the previous page (keyset pagination).
+   */
+  async history(target?: string, limit = 50, after?: { runId: number; target: string }): Promise<(ScanResultRow & { kind: string; trigger: string; node: string })[]> {
     let q = this.db
       .selectFrom('scan_results')
       .innerJoin('scan_runs', 'scan_runs.id', 'scan_results.run_id')
       .select(['scan_results.run_id', 'scan_results.target', 'scan_results.started_at', 'scan_results.reachable', 'scan_results.failures', 'scan_runs.kind', 'scan_runs.trigger', 'scan_runs.node']);
     if (target !== undefined) q = q.where('scan_results.target', '=', target);
+    if (after !== undefined) q = q.where((eb) => eb.or([eb('scan_results.run_id', '<', after.runId), eb.and([eb('scan_results.run_id', '=', after.runId), eb('scan_results.target', '>', after.target)])]));
     const rows = await q.orderBy('scan_results.run_id', 'desc').orderBy('scan_results.target').limit(limit).execute();
     return rows.map((r) => ({ ...toRow(r), kind: r.kind, trigger: r.trigger, node: r.node }));
   }

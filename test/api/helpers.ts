@@ -32,7 +32,9 @@ export interface CallOptions {
 
 export interface ApiReply {
   status: number;
+  /** Parsed JSON (application/json), else the text. */
   body: unknown;
+  text: string;
   headers: string;
   /** The error code of an error reply. */
   code: string | undefined;
@@ -73,8 +75,9 @@ export async function startApi(t: TestContext, config: Parameters<typeof startTe
       const headers = r.stdout.slice(0, split);
       const text = r.stdout.slice(split + 4);
       const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(headers)?.[1]);
-      const parsed: unknown = text ? JSON.parse(text) : undefined;
-      return { status, headers, body: parsed, code: (parsed as { error?: { code?: string } } | undefined)?.error?.code };
+      const json = /^content-type: application\/json/im.test(headers);
+      const parsed: unknown = text ? (json ? JSON.parse(text) : text) : undefined;
+      return { status, headers, body: parsed, text, code: (parsed as { error?: { code?: string } } | undefined)?.error?.code };
     },
   };
 }
