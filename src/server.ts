@@ -4,7 +4,7 @@
 // SIGUSR2 hands the listeners over to a new process and drains (src/net/hand-over.ts).
 import path from 'node:path';
 import { createCore, type Core } from './app.ts';
-import type { LoadedConfig } from './config/load.ts';
+import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { LIMITS } from './config/limits.ts';
 import type { Config } from './config/schema.ts';
 import { startHealthServer, type HealthServer } from './health/health-server.ts';
@@ -40,7 +40,7 @@ export interface RunningServer {
   /** The scheduled scans (scans.schedule). */
   scans: ScanSchedule;
   /** Reloads the TLS certificate and, given a reader, the configuration (src/config/reload.ts). */
-  reload(readConfig?: () => LoadedConfig): void;
+  reload(readConfig?: () => LoadedConfig): ReloadOutcome;
   /**
    * Stops the server. With `drainMs`, it first stops accepting and lets transfers in progress
    * finish for up to that long (progress logged), then closes every session.
@@ -58,6 +58,13 @@ export interface RunningServer {
 
 function formatAddress(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** What a reload did (SIGHUP, `portcullis reload`): also in the log and the audit trail. */
+export interface ReloadOutcome {
+  /** The configuration file: refused (the key and the reason), or the keys applied and those that wait for a restart. */
+  configuration?: { ok: false; detail: string } | { ok: true; applied: string[]; restartNeeded: string[] };
+  certificate: { ok: false; detail: string } | { ok: true; fingerprint: string; validTo: string };
 }
 
 export interface StartOptions {
@@ -86,7 +93,11 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     onDelivery: (channel, outcome) => metrics?.alertDelivery(channel, outcome),
   });
   let control: ControlServer | null = null;
-  const controlContext = { snapshot: () => takeSnapshot(core, listeners, loaded, startedAt) };
+  const controlContext = {
+    snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),
+    // `portcullis reload`: the same as SIGHUP, the file this server was started with read again.
+    reload: () => running.reload(() => loadConfig({ file: loaded.file ?? undefined })),
+  };
   let api: ApiServer | null = null;
   const doctor = new DoctorSchedule({ config, configFile: loaded.file, store: core.store, audit: core.audit, logger: core.logger });
   const scans = new ScanSchedule({
@@ -187,7 +198,8 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     doctor,
     scans,
     reload(readConfig) {
-      if (readConfig) reloadConfiguration(core, config, readConfig);
+      const outcome: ReloadOutcome = { certificate: { ok: false, detail: '' } };
+      if (readConfig) outcome.configuration = reloadConfiguration(core, config, readConfig);
       try {
         const next = reloadTls(core.identity.tls);
         (core.identity as { tls: typeof next }).tls = next;
@@ -196,10 +208,13 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         core.logger.info({ fingerprint: next.fingerprint, validTo: next.validTo }, 'TLS certificate reloaded');
         core.audit.emit({ type: 'config.reload.completed', what: 'tls-certificate' });
         alerts.checkCertificate();
+        outcome.certificate = { ok: true, fingerprint: next.fingerprint, validTo: next.validTo };
       } catch (err) {
         core.logger.error({ err: (err as Error).message }, 'TLS certificate reload failed; the previous certificate stays in use');
         core.audit.emit({ type: 'config.reload.failed', what: 'tls-certificate', detail: (err as Error).message.slice(0, 300) });
+        outcome.certificate = { ok: false, detail: (err as Error).message.slice(0, 300) };
       }
+      return outcome;
     },
     endDrain() {
       endDrain?.();
@@ -290,7 +305,7 @@ async function drainTransfers(core: Core, ms: number, ended: Promise<void>, hand
  * and the audit trail) and the running one stays; of a valid one the live keys apply at once
  * and the rest are named as needing a restart. No session is touched.
  */
-function reloadConfiguration(core: Core, config: Config, readConfig: () => LoadedConfig): void {
+function reloadConfiguration(core: Core, config: Config, readConfig: () => LoadedConfig): NonNullable<ReloadOutcome['configuration']> {
   let next: Config;
   try {
     next = readConfig().config;
@@ -298,7 +313,7 @@ function reloadConfiguration(core: Core, config: Config, readConfig: () => Loade
     const detail = (err as Error).message.slice(0, 500);
     core.logger.error({ err: detail }, 'configuration reload refused: the running configuration stays; fix the key named and reload again');
     core.audit.emit({ type: 'config.reload.failed', what: 'configuration', detail });
-    return;
+    return { ok: false, detail };
   }
   const plan = planReload(config, next);
   applyLive(config, next, plan.live);
@@ -306,6 +321,7 @@ function reloadConfiguration(core: Core, config: Config, readConfig: () => Loade
   if (plan.live.some((k) => k.startsWith('access.'))) void core.access.refresh(true).catch((err: Error) => core.logger.error({ err: err.message }, 'recompiling address rules after reload failed'));
   core.logger.info({ applied: plan.live, restartNeeded: plan.restart }, plan.restart.length ? `configuration reloaded; restart to apply: ${plan.restart.join(', ')}` : 'configuration reloaded');
   core.audit.emit({ type: 'config.reload.completed', what: 'configuration', applied: plan.live, restartNeeded: plan.restart });
+  return { ok: true, applied: plan.live, restartNeeded: plan.restart };
 }
 
 /**

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   migrate: async () => (await import('../migrate/cli.ts')).registerMigrateCommands,
   invite: async () => (await import('./invite-commands.ts')).registerInviteCommands,
   admin: async () => (await import('./admin-commands.ts')).registerAdminCommands,
+  reload: async () => (await import('./reload-command.ts')).registerReloadCommand,
 };
 /** Exit code of a usage error (bad option), where a command's codes give 2 another meaning:
  * doctor's 2 means "problems", so its own failure is 3 (docs/doctor.md). */

@@ -9,20 +9,23 @@ import type { Core } from '../app.ts';
 import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
 import type { PostureSnapshot } from '../posture/snapshot.ts';
+import type { ReloadOutcome } from '../server.ts';
 import { InProcessSessions, type LiveSession } from '../admin/session-service.ts';
 
 export type { LiveSession };
 
 export const CONTROL_SOCKET = 'control.sock';
 
-export type ControlRequest = { op: 'sessions.list' } | { op: 'sessions.kill'; id: string; by?: string } | { op: 'posture.snapshot' } | { op: 'posture.selfScan'; seconds: number };
+export type ControlRequest = { op: 'sessions.list' } | { op: 'sessions.kill'; id: string; by?: string } | { op: 'posture.snapshot' } | { op: 'posture.selfScan'; seconds: number } | { op: 'config.reload' };
 export type ControlReply =
-  | { ok: true; sessions?: LiveSession[]; killed?: LiveSession; snapshot?: PostureSnapshot; exemptSeconds?: number }
+  | { ok: true; sessions?: LiveSession[]; killed?: LiveSession; snapshot?: PostureSnapshot; exemptSeconds?: number; reload?: ReloadOutcome }
   | { ok: false; code: string; message: string };
 
 /** What the control socket needs beyond the core (the server's listeners, its start-up facts). */
 export interface ControlContext {
   snapshot(): Promise<PostureSnapshot>;
+  /** SIGHUP's reload, asked for by `portcullis reload`. */
+  reload?(): ReloadOutcome;
 }
 
 export function controlSocketPath(dataDir: string): string {
@@ -40,6 +43,10 @@ const OPERATIONS: Record<string, Operation> = {
     return { ok: true, killed: await new InProcessSessions(core).kill({ kind: 'cli', id: by, address: 'local' }, req.id) };
   },
   'posture.snapshot': async (_core, ctx) => ({ ok: true, snapshot: await ctx.snapshot() }),
+  'config.reload': (_core, ctx) => {
+    if (!ctx.reload) throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'this server cannot reload from the control socket');
+    return { ok: true, reload: ctx.reload() };
+  },
   'posture.selfScan': (core, _ctx, req) => {
     const seconds = typeof req.seconds === 'number' && Number.isFinite(req.seconds) ? Math.max(0, Math.min(req.seconds, LIMITS.postureSelfScanMaxMs / 1000)) : NaN;
     if (Number.isNaN(seconds)) throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'posture.selfScan needs seconds');

@@ -96,3 +96,32 @@ test('SIGHUP applies live keys at once, names the ones that need a restart, keep
   assert.equal(await banner(port, '127.0.0.9'), '', 'the running configuration (with the deny rule) stays');
   assert.match(server.output().stdout + server.output().stderr, /configuration reload refused/);
 });
+
+test('portcullis reload asks the running server to reload and prints what was applied, what waits for a restart, and the certificate', { timeout: 60_000 }, async (t) => {
+  const dir = await makeTempDir(t);
+  const file = path.join(dir, 'portcullis.yaml');
+  await writeFile(file, BASE);
+  const server = await startServe([], { cwd: dir });
+  t.after(() => void server.stop());
+  const port = Number(/sftp listening on 127\.0\.0\.1:(\d+)/.exec(server.lines.join('\n'))?.[1]);
+
+  await writeFile(file, `${BASE}access: { deny: [127.0.0.9] }\nalerts: { suppressMinutes: 30 }\n`);
+  const r = await runCli(['reload'], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /configuration: reloaded; applied now: access\.deny/);
+  assert.match(r.stdout, /changed but applied only after a restart: alerts\.suppressMinutes/);
+  assert.match(r.stdout, /TLS certificate: SHA256 [0-9A-F:]+, valid until/);
+  assert.equal(await banner(port, '127.0.0.9'), '', 'the deny rule applies at once');
+
+  const json = await runCli(['reload', '--json'], { cwd: dir });
+  assert.equal(json.code, 0, json.stderr);
+  const outcome = JSON.parse(json.stdout) as { configuration: { ok: boolean; applied: string[] } };
+  assert.deepEqual(outcome.configuration, { ok: true, applied: [], restartNeeded: ['alerts.suppressMinutes'] }, 'nothing new applies; the key that needs a restart still does');
+
+  // An invalid file is named by the command itself (it reads the same file), and nothing changes.
+  await writeFile(file, `${BASE}limits: { maxConnections: -5 }\n`);
+  const bad = await runCli(['reload'], { cwd: dir });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /limits\.maxConnections/);
+  assert.equal(await banner(port, '127.0.0.9'), '', 'the running configuration stays');
+});
