@@ -3,6 +3,8 @@
 import { pino, type Logger } from 'pino';
 import { Audit } from './audit/audit.ts';
 import { ChainedAuditSink } from './audit/sinks/chained.ts';
+import { type Lane, VerificationQueue } from './auth/verification-queue.ts';
+import { LIMITS } from './config/limits.ts';
 import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
 import { ClientCertificateVerifier } from './auth/mfa/client-certificates.ts';
 import { mfaPolicy } from './auth/mfa/mfa-policy.ts';
@@ -83,6 +85,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
   // connections still guessing: 30 connections opened before the ban must not go on trying.
   access.defender.onBanned((key) => admission.dropUnauthenticated(key, `banned: ${access.defender.banOf(key)?.reason ?? 'ban'}`));
+  // SECURITY: password checks queue with addresses the defender has scored behind clean ones,
+  // so a brute force slows its own guesses, not the owner's login.
+  const verification = { queue: new VerificationQueue(LIMITS.passwordVerifyConcurrency), laneOf: (address: string): Lane => (access.defender.scoreOf(address) > 0 ? 'suspect' : 'clean') };
   const storage = createStorage(config, options.storage);
   const sessions = new Map<string, Session>();
   const sessionCounter: SessionCounter = new MemorySessionCounter();
@@ -105,7 +110,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     authPolicy: mfaPolicy(mfa),
     newAuthFlow(ctx) {
       return new AuthFlow(
-        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u, a) => access.throttle.wait(u, a) },
+        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u, a) => access.throttle.wait(u, a), verification },
         ctx,
       );
     },

@@ -15,6 +15,7 @@ import type { ClientCertificateVerifier, PresentedCertificate } from './mfa/clie
 import { splitPasswordAndCode } from './mfa/codes.ts';
 import type { MfaService } from './mfa/mfa-service.ts';
 import { verifyPassword } from './passwords.ts';
+import type { Lane, VerificationQueue } from './verification-queue.ts';
 import { sameKey, verifySignature } from './public-keys.ts';
 
 /** A factor proven by a step. Protocol methods map onto these (SSH keyboard-interactive with
@@ -59,6 +60,8 @@ export interface AuthFlowDeps {
   guards?: readonly LoginGuard[];
   /** Waits before a step for this user name from this address (guessing throttle). */
   throttle?: (username: string, address: string) => Promise<void>;
+  /** Password verifications queue here, clean addresses first (verification-queue.ts). */
+  verification?: { queue: VerificationQueue; laneOf: (address: string) => Lane };
 }
 
 type State = 'start' | 'partial' | 'authenticated' | 'closed';
@@ -91,9 +94,11 @@ export class AuthFlow {
   }
 
   async password(username: string, password: string): Promise<AuthStep> {
-    return this.step(username, 'password', async (user) => ({
-      ok: await verifyPassword(user?.passwordHash ?? null, password),
-    }));
+    const v = this.deps.verification;
+    return this.step(username, 'password', async (user) => {
+      const verify = () => verifyPassword(user?.passwordHash ?? null, password);
+      return { ok: await (v ? v.queue.run(v.laneOf(this.ctx.remoteAddress), verify) : verify()) };
+    });
   }
 
   /** The second factor: a TOTP code or a recovery code. */

@@ -2,6 +2,8 @@
 // Tunable values in the config default to the numbers here and are bounded by them:
 // an operator may lower a cap, never raise it past its ceiling.
 
+import os from 'node:os';
+
 export const LIMITS = {
   // --- paths (virtual filesystem) ---
   /** Longest virtual path accepted, in UTF-8 bytes. */
@@ -172,6 +174,9 @@ export const LIMITS = {
   maxPublicKeyBytes: 16 * 1024,
   /** Argon2id parameters (OWASP: m=19456 KiB, t=2, p=1). */
   argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
+  /** Password verifications run at once (src/auth/verification-queue.ts); more wait, clean
+   * addresses first. One per core: argon2 is CPU-bound, and libuv's pool also serves file I/O. */
+  passwordVerifyConcurrency: Math.max(1, Math.min(4, os.availableParallelism())),
 
   // --- identity ---
   /** RSA modulus size for generated host keys. */
