@@ -118,6 +118,15 @@ export const configSchema = z.strictObject({
       port: port.default(7464),
     })
     .prefault({}),
+  /** Balancers in front of the SFTP and FTPS listeners (docs/cluster.md). */
+  proxy: z
+    .strictObject({
+      /** Peers (CIDRs) that must open every connection with a PROXY protocol header (v1 or v2);
+       * the client address it carries is the one admission, the defender and the audit see. From
+       * any other peer no header is read. Empty: off. */
+      trustedAddresses: z.array(cidr).default([]),
+    })
+    .prefault({}),
   /** The management plane: the REST API (docs/api.md). Off until turned on; loopback by default. */
   admin: z
     .strictObject({

@@ -19,6 +19,7 @@ export const ERROR_CATALOGUE = {
   ERR_ADMISSION_RATE_LIMITED: 'Too many new connections from this address',
   ERR_ADMISSION_TOO_MANY_UNAUTHENTICATED: 'Too many connections from this address have not logged in yet',
   ERR_ADMISSION_PREAUTH_BUSY: 'Too many connections are logging in; try again shortly',
+  ERR_ADMISSION_PROXY_HEADER: 'A balancer in proxy.trustedAddresses sent no valid PROXY protocol header',
 
   // authentication
   ERR_AUTH_FAILED: 'Authentication failed',

@@ -68,8 +68,9 @@ export class Admission {
    * Admits or refuses a freshly accepted socket. A refused socket is destroyed at once, with
    * no banner, and audited. An admitted one is counted until it closes.
    */
-  async admit(socket: Socket, protocol: Protocol): Promise<ConnectionContext | null> {
-    const raw = socket.remoteAddress;
+  async admit(socket: Socket, protocol: Protocol, peer?: { address: string; port: number }): Promise<ConnectionContext | null> {
+    // The client named by a trusted balancer's PROXY header, else the socket's peer.
+    const raw = peer?.address ?? socket.remoteAddress;
     // SECURITY: fail closed: an address we cannot read or parse is refused.
     const address = raw && isIP(raw) ? normaliseAddress(raw) : null;
     let refusal: AdmissionRefusal | null = address === null ? { code: 'ERR_ADMISSION_BAD_ADDRESS', rule: 'peer-address' } : null;
@@ -98,7 +99,7 @@ export class Admission {
       id: randomUUID(),
       protocol,
       remoteAddress: address!,
-      remotePort: socket.remotePort ?? 0,
+      remotePort: peer?.port ?? socket.remotePort ?? 0,
       localAddress: normaliseAddress(socket.localAddress ?? ''),
       localPort: socket.localPort ?? 0,
       startedAt: Date.now(),
@@ -122,6 +123,12 @@ export class Admission {
     });
     this.audit.emit({ type: 'conn.accepted', connectionId: ctx.id, protocol, remoteAddress: ctx.remoteAddress, localPort: ctx.localPort });
     return ctx;
+  }
+
+  /** A connection refused before admission could look at it (a bad PROXY header): audited. */
+  refuseUnread(socket: Socket, protocol: Protocol, code: ErrorCode, rule: string): void {
+    socket.destroy();
+    this.audit.emit({ type: 'conn.refused', protocol, remoteAddress: normaliseAddress(socket.remoteAddress ?? '?'), code, rule });
   }
 
   private async checkRules(address: string, protocol: Protocol): Promise<AdmissionRefusal | null> {

@@ -6,6 +6,10 @@ import type { Protocol } from '../audit/events.ts';
 import type { Admission } from './admission.ts';
 import type { ConnectionContext } from './connection.ts';
 import { takeInheritedFd } from './inherited-listeners.ts';
+import { LIMITS } from '../config/limits.ts';
+import { parseCidr } from '../policy/ip-matcher.ts';
+import { normaliseAddress } from './connection.ts';
+import { parseProxyHeader } from './proxy-protocol.ts';
 
 export interface Listening {
   /** The listener's name for socket hand-over and activation: `sftp`, `ftps`, `ftps-implicit`. */
@@ -23,16 +27,30 @@ export async function listen(options: {
   port: number;
   admission: Admission;
   onConnection: (socket: net.Socket, ctx: ConnectionContext) => void;
+  /** Balancers (CIDRs, proxy.trustedAddresses) that must send a PROXY protocol header. */
+  trustedProxies?: readonly string[];
 }): Promise<Listening> {
-  const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
-    socket.on('error', () => undefined); // errors end in 'close'; admission and adapters clean up there
-    // The socket stays paused (pauseOnConnect) until admission has decided: no byte is read
-    // from a peer that is refused.
-    void options.admission.admit(socket, options.protocol).then((ctx) => {
+  const proxies = new net.BlockList();
+  for (const c of options.trustedProxies ?? []) {
+    const { address, prefix, family } = parseCidr(c);
+    proxies.addSubnet(address, prefix, family);
+  }
+  const admit = (socket: net.Socket, peer?: { address: string; port: number }) =>
+    void options.admission.admit(socket, options.protocol, peer).then((ctx) => {
       if (!ctx) return;
       options.onConnection(socket, ctx);
       socket.resume();
     }, () => socket.destroy());
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => undefined); // errors end in 'close'; admission and adapters clean up there
+    const peer = normaliseAddress(socket.remoteAddress ?? '');
+    // SECURITY: only a trusted balancer's header is read, and it is read before admission: the
+    // client it names is the one every rule, cap and score applies to. Anyone else's first bytes
+    // are the protocol's, so a forged header from a client is just a malformed greeting.
+    if (net.isIP(peer) && proxies.check(peer, net.isIPv6(peer) ? 'ipv6' : 'ipv4')) readProxyHeader(socket, options, admit);
+    // The socket stays paused (pauseOnConnect) until admission has decided: no byte is read
+    // from a peer that is refused.
+    else admit(socket);
   });
   let closing: Promise<void> | undefined;
   await new Promise<void>((resolve, reject) => {
@@ -53,4 +71,36 @@ export async function listen(options: {
     // Idempotent: the first call stops accepting; the promise settles when every connection is gone.
     close: () => (closing ??= new Promise<void>((resolve) => server.close(() => resolve()))),
   };
+}
+
+/**
+ * Reads a trusted balancer's PROXY header (bounded in bytes by the parser and in time by
+ * LIMITS.proxyHeaderTimeoutMs), puts back whatever client bytes came with it, pauses the socket
+ * again, and hands it to admission as the client it names; a LOCAL/UNKNOWN header (the
+ * balancer's own health check) keeps the balancer's address. Anything else is refused, audited
+ * (ERR_ADMISSION_PROXY_HEADER, with the reason) and scores nothing: the balancer is not the attacker.
+ */
+function readProxyHeader(socket: net.Socket, options: { protocol: Protocol; admission: Admission }, admit: (s: net.Socket, peer?: { address: string; port: number }) => void): void {
+  let received = Buffer.alloc(0);
+  const refuse = (reason: string) => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    options.admission.refuseUnread(socket, options.protocol, 'ERR_ADMISSION_PROXY_HEADER', `proxy-header: ${reason}`);
+  };
+  const timer = setTimeout(() => refuse(`no complete header within ${LIMITS.proxyHeaderTimeoutMs} ms`), LIMITS.proxyHeaderTimeoutMs);
+  const onData = (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    const h = parseProxyHeader(received);
+    if (h.kind === 'incomplete') return;
+    if (h.kind === 'invalid') return refuse(h.reason);
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.pause();
+    const rest = received.subarray(h.length);
+    if (rest.length > 0) socket.unshift(rest);
+    admit(socket, h.source ?? undefined);
+  };
+  socket.on('data', onData);
+  socket.on('close', () => clearTimeout(timer));
+  socket.resume();
 }

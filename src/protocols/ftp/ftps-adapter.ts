@@ -38,11 +38,11 @@ class FtpsAdapter implements ProtocolAdapter {
   async start(): Promise<BoundListener[]> {
     const { ftps } = this.core.config;
     const bound: BoundListener[] = [];
-    const explicit = await listen({ name: 'ftps', protocol: 'ftps', address: ftps.address, port: ftps.port, admission: this.core.admission, onConnection: this.accept(false) });
+    const explicit = await listen({ name: 'ftps', protocol: 'ftps', address: ftps.address, port: ftps.port, admission: this.core.admission, trustedProxies: this.core.config.proxy.trustedAddresses, onConnection: this.accept(false) });
     this.listening.push(explicit);
     bound.push({ name: 'ftps (explicit)', scheme: 'ftp', address: explicit.address, port: explicit.port });
     if (ftps.implicitPort !== null) {
-      const implicit = await listen({ name: 'ftps-implicit', protocol: 'ftps', address: ftps.address, port: ftps.implicitPort, admission: this.core.admission, onConnection: this.accept(true) });
+      const implicit = await listen({ name: 'ftps-implicit', protocol: 'ftps', address: ftps.address, port: ftps.implicitPort, admission: this.core.admission, trustedProxies: this.core.config.proxy.trustedAddresses, onConnection: this.accept(true) });
       this.listening.push(implicit);
       bound.push({ name: 'ftps (implicit)', scheme: 'ftps', address: implicit.address, port: implicit.port });
     }

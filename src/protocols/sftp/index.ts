@@ -104,6 +104,7 @@ class SftpAdapter implements ProtocolAdapter {
       address,
       port,
       admission: this.core.admission,
+      trustedProxies: this.core.config.proxy.trustedAddresses,
       onConnection: (socket, ctx) => this.accept(socket, ctx),
     });
     return [{ name: 'sftp', scheme: 'sftp', address: this.listening.address, port: this.listening.port }];
