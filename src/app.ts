@@ -5,6 +5,7 @@ import { Audit } from './audit/audit.ts';
 import { ChainedAuditSink } from './audit/sinks/chained.ts';
 import { type Lane, VerificationQueue } from './auth/verification-queue.ts';
 import { LIMITS } from './config/limits.ts';
+import { ClusterLink } from './cluster/cluster-link.ts';
 import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
 import { ClientCertificateVerifier } from './auth/mfa/client-certificates.ts';
 import { mfaPolicy } from './auth/mfa/mfa-policy.ts';
@@ -90,7 +91,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const verification = { queue: new VerificationQueue(LIMITS.passwordVerifyConcurrency), laneOf: (address: string): Lane => (access.defender.scoreOf(address) > 0 ? 'suspect' : 'clean') };
   const storage = createStorage(config, options.storage);
   const sessions = new Map<string, Session>();
-  const sessionCounter: SessionCounter = new MemorySessionCounter();
+  // Several nodes (redis.url): session caps across nodes and bans pushed to every node at once.
+  const cluster = config.redis.url ? await ClusterLink.connect(config, logger) : null;
+  const sessionCounter: SessionCounter = cluster?.sessions ?? new MemorySessionCounter();
+  if (cluster) {
+    base.store.policy.onChange(() => cluster.publishPolicyChanged());
+    cluster.onPolicyChanged(() => void access.refresh(false).catch((err: Error) => logger.error({ err: err.message }, 'reloading rules and bans after a change on another node failed; the next poll retries')));
+  }
   await access.start();
   admission.addRule(access.admissionRule);
 
@@ -155,6 +162,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       access.close();
       admission.close();
       storage.close();
+      await cluster?.close();
       await base.close();
     },
   };

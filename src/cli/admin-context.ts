@@ -19,10 +19,14 @@ export interface CliAdmin {
 export async function withAdmin<T>(cmd: Command, fn: (admin: CliAdmin) => Promise<T>): Promise<T> {
   const { config } = configFor(cmd);
   const base = await openStoreAndAudit(config);
+  // A ban or rule made here reaches every node at once when they share a Redis (docs/cluster.md).
+  const cluster = config.redis.url ? await (await import('../cluster/cluster-link.ts')).ClusterLink.connect(config, (await import('pino')).pino({ level: 'warn', base: undefined }, process.stderr)) : null;
+  if (cluster) base.store.policy.onChange(() => cluster.publishPolicyChanged());
   try {
     const services = createAdminServices({ store: base.store, audit: base.audit, config, sessions: new ControlSocketSessions(config.dataDir) });
     return await fn({ services, actor: cliActor(), config });
   } finally {
+    await cluster?.close();
     await base.close();
   }
 }

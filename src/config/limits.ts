@@ -72,6 +72,9 @@ export const LIMITS = {
   drainTimeoutMs: { default: 120_000, min: 0, ceiling: 3_600_000 },
   /** How often a drain logs what is still running, ms. */
   drainProgressMs: 5_000,
+  /** A session slot on Redis lives this long unless its node renews it (every third of it):
+   * a node that dies frees its users' slots within this time, ms. */
+  clusterSlotLifetimeMs: 30_000,
   /** A balancer in proxy.trustedAddresses sends its PROXY header within this time of accept, ms. */
   proxyHeaderTimeoutMs: 5_000,
   /** How long a server handing over (SIGUSR2) waits for its successor to be ready, ms. */

@@ -118,6 +118,15 @@ export const configSchema = z.strictObject({
       port: port.default(7464),
     })
     .prefault({}),
+  /** Several nodes (docs/cluster.md): Redis for what they share beyond the store. */
+  redis: z
+    .strictObject({
+      /** redis://[user:password@]host:port[/db] or rediss:// (TLS); null: one node, nothing on Redis. */
+      url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').nullable().default(null),
+      /** Prefix of every key and channel, so several installations can share one Redis. */
+      keyPrefix: z.string().min(1).max(64).regex(/^[\w:.-]+$/).default('portcullis:'),
+    })
+    .prefault({}),
   /** Balancers in front of the SFTP and FTPS listeners (docs/cluster.md). */
   proxy: z
     .strictObject({

@@ -24,7 +24,14 @@ export interface Ban {
 }
 
 export class PolicyRepository {
+  /** Told after every change of rules or bans (a cluster publishes it: src/cluster/cluster-link.ts). */
+  private readonly changeListeners: (() => void)[] = [];
+
   constructor(private readonly db: Kysely<Database>) {}
+
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
 
   async version(): Promise<number> {
     const row = await this.db.selectFrom('policy_state').select('version').where('name', '=', 'access').executeTakeFirst();
@@ -37,6 +44,7 @@ export class PolicyRepository {
       .set({ version: sql`version + 1` })
       .where('name', '=', 'access')
       .execute();
+    for (const l of this.changeListeners) l();
   }
 
   async listRules(kind?: 'allow' | 'deny'): Promise<IpRule[]> {

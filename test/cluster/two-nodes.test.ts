@@ -1,0 +1,143 @@
+// Two nodes (issue 17): separate `portcullis serve` processes on one PostgreSQL and one Redis,
+// each with its own data directory and ports, polling the store for bans only once a minute
+// (access.refreshSeconds: 60) so that anything faster is Redis' doing. A user created through
+// node A's CLI logs in on node B; a per-user session cap of 1 holds across the two; a ban made
+// on A (by the CLI, and by A's defender after a brute force) refuses the address on B at once.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import pg from 'pg';
+import ssh2 from 'ssh2';
+import { BIN, runCli } from '../helpers/cli.ts';
+import { makeTempDir } from '../helpers/server.ts';
+
+const PG_URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.PORTCULLIS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PASSWORD = 'correct horse battery staple';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function node(t: TestContext, dir: string): Promise<{ sftp: number; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PORTCULLIS_QUIET_STALE: '1', ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  t.after(() => proc.kill('SIGKILL'));
+  for (let i = 0; i < 300 && !/^ready$/m.test(out); i++) await sleep(100);
+  const sftp = Number(/sftp listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+  assert.ok(sftp > 0, out);
+  return { sftp, proc };
+}
+
+/** An SFTP session (password login, sftp subsystem), or why there is none. */
+function session(port: number, from: string): Promise<{ ok: true; end: () => void } | { ok: false; why: string }> {
+  return new Promise((resolve) => {
+    const c = new ssh2.Client();
+    c.on('ready', () =>
+      c.sftp((err) => {
+        if (err) {
+          c.end();
+          resolve({ ok: false, why: `sftp: ${err.message}` });
+        } else resolve({ ok: true, end: () => c.end() });
+      }),
+    );
+    c.on('error', (e) => resolve({ ok: false, why: `${(e as { level?: string }).level ?? ''} ${e.message}` }));
+    c.connect({ host: '127.0.0.1', port, localAddress: from, username: 'alice', password: PASSWORD, readyTimeout: 15_000 });
+  });
+}
+
+/** True when a connection from `from` is refused before any greeting. */
+function refused(port: number, from: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress: from });
+    let got = '';
+    s.on('data', (c: Buffer) => {
+      got += c.toString();
+      s.destroy();
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => resolve(got === ''));
+    s.setTimeout(3_000, () => s.destroy());
+  });
+}
+
+async function within(ms: number, f: () => Promise<boolean>): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await f()) return true;
+  return false;
+}
+
+test('two nodes on one PostgreSQL and one Redis: users, session caps and bans are shared', { timeout: 180_000 }, async (t) => {
+  const schema = `portcullis_cluster_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  t.after(async () => {
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  });
+  const storeUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const prefix = `portcullis-test-${randomBytes(4).toString('hex')}:`;
+  const config = (dir: string) =>
+    [
+      `dataDir: ${path.join(dir, 'data')}`,
+      'log: { level: warn }',
+      `store: { driver: postgres, url: "${storeUrl}" }`,
+      `redis: { url: "${REDIS_URL}", keyPrefix: "${prefix}" }`,
+      'sftp: { address: 127.0.0.1, port: 0 }',
+      'ftps: { enabled: false }',
+      'metrics: { enabled: false }',
+      'mfa: { required: false }',
+      'access: { refreshSeconds: 60 }',
+    ].join('\n');
+  const [a, b] = [await makeTempDir(t), await makeTempDir(t)];
+  await writeFile(path.join(a, 'portcullis.yaml'), config(a));
+  await writeFile(path.join(b, 'portcullis.yaml'), config(b));
+
+  const nodeA = await node(t, a);
+  // The nodes share the key that encrypts TOTP secrets in the store (docs/cluster.md).
+  await mkdir(path.join(b, 'data'), { recursive: true, mode: 0o700 });
+  await copyFile(path.join(a, 'data', 'mfa.key'), path.join(b, 'data', 'mfa.key'));
+  const nodeB = await node(t, b);
+
+  // A user made through node A's CLI logs in on node B.
+  assert.equal((await runCli(['user', 'add', 'alice', '--password-stdin', '--home', path.join(a, 'home-alice')], { cwd: a, stdin: `${PASSWORD}\n` })).code, 0);
+  await mkdir(path.join(a, 'home-alice'), { recursive: true });
+  const onB = await session(nodeB.sftp, '127.0.0.21');
+  assert.equal(onB.ok, true, JSON.stringify(onB));
+
+  // A cap of one session holds across the nodes, and frees when the session on B ends.
+  assert.equal((await runCli(['user', 'set', 'alice', '--max-sessions', '1'], { cwd: a })).code, 0);
+  const second = await session(nodeA.sftp, '127.0.0.21');
+  assert.equal(second.ok, false, 'a second session on the other node is refused');
+  if (onB.ok) onB.end();
+  assert.ok(await within(10_000, async () => {
+    const s = await session(nodeA.sftp, '127.0.0.21');
+    if (s.ok) s.end();
+    return s.ok;
+  }), 'the slot freed on B is usable on A');
+
+  // A ban made by A's CLI refuses the address on B at once (Redis pub/sub, not the 60 s poll).
+  assert.equal(await refused(nodeB.sftp, '127.0.0.22'), false);
+  assert.equal((await runCli(['ban', 'add', '127.0.0.22'], { cwd: a })).code, 0);
+  assert.ok(await within(5_000, () => refused(nodeB.sftp, '127.0.0.22')), 'banned on B within seconds');
+
+  // A brute force against A gets its address banned by A's defender, and refused on B.
+  const guesser = '127.0.0.23';
+  for (let i = 0; i < 20 && !(await refused(nodeA.sftp, guesser)); i++) {
+    await new Promise<void>((resolve) => {
+      const c = new ssh2.Client();
+      c.on('error', () => resolve());
+      c.on('ready', () => {
+        c.end();
+        resolve();
+      });
+      c.connect({ host: '127.0.0.1', port: nodeA.sftp, localAddress: guesser, username: 'alice', password: `wrong-${i}`, readyTimeout: 15_000, tryKeyboard: false });
+    });
+  }
+  assert.equal(await refused(nodeA.sftp, guesser), true, 'the defender banned the guesser on A');
+  assert.ok(await within(5_000, () => refused(nodeB.sftp, guesser)), 'and B refuses it too');
+  assert.equal(await refused(nodeB.sftp, '127.0.0.24'), false, 'others still get in on B');
+});
