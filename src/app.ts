@@ -6,6 +6,7 @@ import { ChainedAuditSink } from './audit/sinks/chained.ts';
 import { type Lane, VerificationQueue } from './auth/verification-queue.ts';
 import { LIMITS } from './config/limits.ts';
 import { ClusterLink } from './cluster/cluster-link.ts';
+import { InProcessSessions } from './admin/session-service.ts';
 import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
 import { ClientCertificateVerifier } from './auth/mfa/client-certificates.ts';
 import { mfaPolicy } from './auth/mfa/mfa-policy.ts';
@@ -38,6 +39,8 @@ export interface Core {
   readonly admission: Admission;
   /** Open sessions by id (live view, kill, drain). */
   readonly sessions: Map<string, Session>;
+  /** Several nodes (redis.url): what they share on Redis; null on one node. */
+  readonly cluster: ClusterLink | null;
   /** Sessions held per user (the cap is taken here, atomically, whatever the protocol). */
   readonly sessionCounter: SessionCounter;
   readonly access: AccessPolicy;
@@ -110,6 +113,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     identity,
     admission,
     sessions,
+    cluster,
     sessionCounter,
     access,
     mfa,
@@ -166,5 +170,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       await base.close();
     },
   };
+  // The other nodes' list and kill requests are answered with this node's own sessions.
+  cluster?.serveSessions(new InProcessSessions(core));
   return core;
 }

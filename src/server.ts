@@ -14,7 +14,7 @@ import { Alerts } from './alerts/alerts.ts';
 import { DoctorSchedule } from './doctor/schedule.ts';
 import { ScanSchedule } from './scanner/schedule.ts';
 import { startControlServer, type ControlServer } from './control/control-server.ts';
-import { InProcessSessions } from './admin/session-service.ts';
+import { sessionControlOf } from './admin/session-service.ts';
 import { createAdminServices } from './admin/services.ts';
 import { startApiServer, type ApiServer } from './api/api-server.ts';
 import { isLoopback } from './policy/defender.ts';
@@ -124,7 +124,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         store: core.store,
         audit: core.audit,
         config,
-        sessions: new InProcessSessions(core),
+        sessions: sessionControlOf(core),
         defender: core.access.defender,
         mfa: core.mfa,
         snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),

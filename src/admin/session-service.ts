@@ -48,6 +48,12 @@ function resolveSession(all: LiveSession[], id: string): LiveSession {
   throw new PortcullisError('ERR_CONTROL_SESSION_NOT_FOUND', matches.length > 1 ? `"${id}" matches ${matches.length} sessions: give more of the id` : `no live session "${id.slice(0, 80)}"`);
 }
 
+/** The sessions an operator sees from this server: its own, and with Redis every node's. */
+export function sessionControlOf(core: Core): SessionControl {
+  const local = new InProcessSessions(core);
+  return core.cluster ? core.cluster.sessionsAcrossNodes(local) : local;
+}
+
 /** Inside the server process. */
 export class InProcessSessions implements SessionControl {
   constructor(private readonly core: Core) {}

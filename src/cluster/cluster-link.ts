@@ -10,6 +10,13 @@ import type { Redis } from 'ioredis';
 import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
 import { MemorySessionCounter, type SessionCounter, type SessionSlot } from '../policy/session-counter.ts';
+import type { Actor } from '../admin/actor.ts';
+import type { LiveSession, SessionControl } from '../admin/session-service.ts';
+import { isPortcullisError, PortcullisError } from '../errors/index.ts';
+
+/** A question to every node about its live sessions, and the answers. */
+type SessionRequest = { op: 'list'; requestId: string; replyTo: string } | { op: 'kill'; requestId: string; replyTo: string; id: string; actor: Actor };
+type SessionReply = { requestId: string; sessions?: LiveSession[]; killed?: LiveSession; error?: string };
 
 /**
  * Takes a slot below the cap in one step. KEYS[1]: the user's sorted set of slots (score: expiry,
@@ -39,6 +46,10 @@ export class ClusterLink {
   private readonly renewTimer: NodeJS.Timeout;
   private degraded = false;
   private readonly policyListeners: (() => void)[] = [];
+  /** This node, for replies addressed to it. */
+  readonly nodeId = randomUUID();
+  private readonly awaiting = new Map<string, (r: SessionReply) => void>();
+  private localSessions: SessionControl | null = null;
   /** Publications not yet sent (close waits for them: a CLI ban must reach the nodes). */
   private readonly publishing = new Set<Promise<void>>();
 
@@ -64,15 +75,99 @@ export class ClusterLink {
     await redis.connect();
     await subscriber.connect();
     const link = new ClusterLink(redis, subscriber, config.redis.keyPrefix, logger);
-    await subscriber.subscribe(link.channel);
-    subscriber.on('message', (channel: string) => {
+    await subscriber.subscribe(link.channel, link.requestChannel, link.replyChannel);
+    subscriber.on('message', (channel: string, message: string) => {
       if (channel === link.channel) for (const l of link.policyListeners) l();
+      else if (channel === link.requestChannel) void link.answer(message);
+      else if (channel === link.replyChannel) link.collect(message);
     });
     return link;
   }
 
   private get channel(): string {
     return `${this.prefix}policy`;
+  }
+
+  private get requestChannel(): string {
+    return `${this.prefix}sessions`;
+  }
+
+  private get replyChannel(): string {
+    return `${this.prefix}reply:${this.nodeId}`;
+  }
+
+  /** This node's own sessions, answered to the others' list and kill requests. */
+  serveSessions(local: SessionControl): void {
+    this.localSessions = local;
+  }
+
+  private async answer(message: string): Promise<void> {
+    let req: SessionRequest;
+    try {
+      req = JSON.parse(message) as SessionRequest;
+    } catch {
+      return;
+    }
+    if (req.replyTo === this.nodeId || !this.localSessions) return;
+    let reply: SessionReply;
+    try {
+      reply = req.op === 'list' ? { requestId: req.requestId, sessions: await this.localSessions.list() } : { requestId: req.requestId, killed: await this.localSessions.kill(req.actor, req.id) };
+    } catch (err) {
+      reply = { requestId: req.requestId, error: isPortcullisError(err) ? err.code : 'ERR_INTERNAL' };
+    }
+    await this.redis.publish(`${this.prefix}reply:${req.replyTo}`, JSON.stringify(reply)).catch(() => undefined);
+  }
+
+  private collect(message: string): void {
+    try {
+      const r = JSON.parse(message) as SessionReply;
+      this.awaiting.get(r.requestId)?.(r);
+    } catch {
+      // not ours
+    }
+  }
+
+  /** Asks every other node; resolves with their replies (all of them, or what came in time). */
+  private async ask(req: { op: 'list' } | { op: 'kill'; id: string; actor: Actor }): Promise<SessionReply[]> {
+    const requestId = randomUUID();
+    const replies: SessionReply[] = [];
+    let expected = Infinity;
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    this.awaiting.set(requestId, (r) => {
+      replies.push(r);
+      if (replies.length >= expected) done();
+    });
+    try {
+      // PUBLISH says how many subscribers got it: every node, this one included.
+      const receivers = await this.redis.publish(this.requestChannel, JSON.stringify({ ...req, requestId, replyTo: this.nodeId }));
+      expected = receivers - 1;
+      if (replies.length >= expected) done();
+      await Promise.race([finished, new Promise((r) => setTimeout(r, LIMITS.clusterRequestMs).unref())]);
+    } catch (err) {
+      this.fallBack('asking the other nodes about sessions', err as Error);
+    } finally {
+      this.awaiting.delete(requestId);
+    }
+    return replies;
+  }
+
+  /** Every node's live sessions, and kill wherever the session runs (audited there, with the actor). */
+  sessionsAcrossNodes(local: SessionControl): SessionControl {
+    return {
+      list: async () => [...(await local.list()), ...(await this.ask({ op: 'list' })).flatMap((r) => r.sessions ?? [])],
+      kill: async (actor: Actor, id: string) => {
+        try {
+          return await local.kill(actor, id);
+        } catch (err) {
+          if (!isPortcullisError(err, 'ERR_CONTROL_SESSION_NOT_FOUND')) throw err;
+        }
+        const replies = await this.ask({ op: 'kill', id, actor });
+        const killed = replies.find((r) => r.killed)?.killed;
+        if (killed) return killed;
+        throw new PortcullisError('ERR_CONTROL_SESSION_NOT_FOUND', `no live session "${id.slice(0, 80)}" on any node`);
+      },
+    };
   }
 
   /** Tells every node that rules or bans changed in the store. */

@@ -75,6 +75,8 @@ export const LIMITS = {
   /** A session slot on Redis lives this long unless its node renews it (every third of it):
    * a node that dies frees its users' slots within this time, ms. */
   clusterSlotLifetimeMs: 30_000,
+  /** How long a node waits for the others to answer a session list or kill, ms. */
+  clusterRequestMs: 1_500,
   /** A balancer in proxy.trustedAddresses sends its PROXY header within this time of accept, ms. */
   proxyHeaderTimeoutMs: 5_000,
   /** How long a server handing over (SIGUSR2) waits for its successor to be ready, ms. */

@@ -10,7 +10,7 @@ import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
 import type { PostureSnapshot } from '../posture/snapshot.ts';
 import type { ReloadOutcome } from '../server.ts';
-import { InProcessSessions, type LiveSession } from '../admin/session-service.ts';
+import { sessionControlOf, type LiveSession } from '../admin/session-service.ts';
 
 export type { LiveSession };
 
@@ -35,12 +35,12 @@ export function controlSocketPath(dataDir: string): string {
 type Operation = (core: Core, ctx: ControlContext, req: Record<string, unknown>) => ControlReply | Promise<ControlReply>;
 
 const OPERATIONS: Record<string, Operation> = {
-  'sessions.list': async (core) => ({ ok: true, sessions: await new InProcessSessions(core).list() }),
+  'sessions.list': async (core) => ({ ok: true, sessions: await sessionControlOf(core).list() }),
   'sessions.kill': async (core, _ctx, req) => {
     if (typeof req.id !== 'string') throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'sessions.kill needs an id');
     // SECURITY: only the server's own account reaches this socket (0600); it names itself.
     const by = typeof req.by === 'string' && /^[\w.-]{1,64}$/.test(req.by) ? req.by : 'unknown';
-    return { ok: true, killed: await new InProcessSessions(core).kill({ kind: 'cli', id: by, address: 'local' }, req.id) };
+    return { ok: true, killed: await sessionControlOf(core).kill({ kind: 'cli', id: by, address: 'local' }, req.id) };
   },
   'posture.snapshot': async (_core, ctx) => ({ ok: true, snapshot: await ctx.snapshot() }),
   'config.reload': (_core, ctx) => {

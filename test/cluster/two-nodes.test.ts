@@ -2,7 +2,8 @@
 // each with its own data directory and ports, polling the store for bans only once a minute
 // (access.refreshSeconds: 60) so that anything faster is Redis' doing. A user created through
 // node A's CLI logs in on node B; a per-user session cap of 1 holds across the two; a ban made
-// on A (by the CLI, and by A's defender after a brute force) refuses the address on B at once.
+// on A (by the CLI, and by A's defender after a brute force) refuses the address on B at once;
+// a session on B is listed and killed from A.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,7 +34,7 @@ async function node(t: TestContext, dir: string): Promise<{ sftp: number; proc: 
 }
 
 /** An SFTP session (password login, sftp subsystem), or why there is none. */
-function session(port: number, from: string): Promise<{ ok: true; end: () => void } | { ok: false; why: string }> {
+function session(port: number, from: string): Promise<{ ok: true; end: () => void; closed: Promise<void> } | { ok: false; why: string }> {
   return new Promise((resolve) => {
     const c = new ssh2.Client();
     c.on('ready', () =>
@@ -41,7 +42,7 @@ function session(port: number, from: string): Promise<{ ok: true; end: () => voi
         if (err) {
           c.end();
           resolve({ ok: false, why: `sftp: ${err.message}` });
-        } else resolve({ ok: true, end: () => c.end() });
+        } else resolve({ ok: true, end: () => c.end(), closed: new Promise((r) => c.on('close', () => r())) });
       }),
     );
     c.on('error', (e) => resolve({ ok: false, why: `${(e as { level?: string }).level ?? ''} ${e.message}` }));
@@ -140,4 +141,20 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
   assert.equal(await refused(nodeA.sftp, guesser), true, 'the defender banned the guesser on A');
   assert.ok(await within(5_000, () => refused(nodeB.sftp, guesser)), 'and B refuses it too');
   assert.equal(await refused(nodeB.sftp, '127.0.0.24'), false, 'others still get in on B');
+
+  // A session on B is listed and killed from A's CLI (the kill runs, and is audited, on B).
+  const victim = await session(nodeB.sftp, '127.0.0.25');
+  assert.ok(victim.ok, JSON.stringify(victim));
+  const list = await runCli(['sessions', 'list', '--json'], { cwd: a });
+  assert.equal(list.code, 0, list.stderr);
+  const target = (JSON.parse(list.stdout) as { id: string; address: string; user: string | null }[]).find((x) => x.address === '127.0.0.25');
+  assert.ok(target, `A lists B's session: ${list.stdout}`);
+  assert.equal(target.user, 'alice');
+  const kill = await runCli(['sessions', 'kill', target.id], { cwd: a });
+  assert.equal(kill.code, 0, kill.stderr);
+  assert.match(kill.stdout, /killed .* \(alice from 127\.0\.0\.25, sftp\)/);
+  if (victim.ok) await Promise.race([victim.closed, sleep(5_000).then(() => assert.fail('the session on B was not ended'))]);
+  const again = await runCli(['sessions', 'kill', target.id], { cwd: a });
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /no live session .* on any node/);
 });
