@@ -1,9 +1,11 @@
 // Two nodes (issue 17): separate `portcullis serve` processes on one PostgreSQL and one Redis,
 // each with its own data directory and ports, polling the store for bans only once a minute
-// (access.refreshSeconds: 60) so that anything faster is Redis' doing. A user created through
-// node A's CLI logs in on node B; a per-user session cap of 1 holds across the two; a ban made
+// (access.refreshSeconds: 60) so that anything faster is Redis' doing, and keeping files on one
+// S3 server (s3rver, started here). A user created through node A's CLI logs in on node B, and a
+// file uploaded through A is downloaded through B; a per-user session cap of 1 holds across the two; a ban made
 // on A (by the CLI, and by A's defender after a brute force) refuses the address on B at once;
-// a session on B is listed and killed from A.
+// a session on B is listed and killed from A; a one-time code used on A is refused as a replay
+// on B.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,16 +15,20 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import ssh2 from 'ssh2';
+import { currentCode } from '../../src/auth/mfa/mfa-service.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { makeTempDir } from '../helpers/server.ts';
+import { BUCKET, CREDENTIALS, startS3 } from '../storage/s3-server.ts';
 
 const PG_URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.PORTCULLIS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PASSWORD = 'correct horse battery staple';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const S3_ENV = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey };
+
 async function node(t: TestContext, dir: string): Promise<{ sftp: number; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PORTCULLIS_QUIET_STALE: '1', ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PORTCULLIS_QUIET_STALE: '1', ...process.env, ...S3_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -31,6 +37,58 @@ async function node(t: TestContext, dir: string): Promise<{ sftp: number; proc: 
   const sftp = Number(/sftp listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
   assert.ok(sftp > 0, out);
   return { sftp, proc };
+}
+
+/** A file written through one node's SFTP and read back through another's. */
+function sftpFile(port: number, from: string, op: { write: Buffer } | { read: true }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = new ssh2.Client();
+    c.on('ready', () =>
+      c.sftp((err, sftp) => {
+        if (err) return reject(err);
+        const done = (e: Error | null | undefined, data?: Buffer) => {
+          c.end();
+          if (e) reject(e);
+          else resolve(data ?? Buffer.alloc(0));
+        };
+        if ('write' in op) sftp.writeFile('shared.bin', op.write, (e) => done(e));
+        else sftp.readFile('shared.bin', (e, data) => done(e, data));
+      }),
+    );
+    c.on('error', reject);
+    c.connect({ host: '127.0.0.1', port, localAddress: from, username: 'alice', password: PASSWORD, readyTimeout: 15_000 });
+  });
+}
+
+/** Password then a one-time code (keyboard-interactive) as bob: logged in or not. */
+function loginWithCode(port: number, from: string, code: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = new ssh2.Client();
+    let settled = false;
+    const done = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      c.end();
+      resolve(ok);
+    };
+    const steps: string[] = ['password', 'keyboard-interactive'];
+    c.on('ready', () => done(true));
+    c.on('error', () => done(false));
+    c.on('close', () => done(false));
+    c.connect({
+      host: '127.0.0.1',
+      port,
+      localAddress: from,
+      username: 'bob',
+      readyTimeout: 20_000,
+      authHandler: (_left, _partial, next) => {
+        const method = steps.shift();
+        if (method === 'password') return next({ type: 'password', username: 'bob', password: PASSWORD });
+        if (method === 'keyboard-interactive') return next({ type: 'keyboard-interactive', username: 'bob', prompt: (_n, _i, _l, prompts, fin) => fin(prompts.map(() => code)) });
+        return next(false as unknown as ssh2.AuthenticationType);
+      },
+    });
+  });
 }
 
 /** An SFTP session (password login, sftp subsystem), or why there is none. */
@@ -81,6 +139,7 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
   });
   const storeUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
   const prefix = `portcullis-test-${randomBytes(4).toString('hex')}:`;
+  const s3 = await startS3(t);
   const config = (dir: string) =>
     [
       `dataDir: ${path.join(dir, 'data')}`,
@@ -92,6 +151,7 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
       'metrics: { enabled: false }',
       'mfa: { required: false }',
       'access: { refreshSeconds: 60 }',
+      `storage: { type: s3, s3: { bucket: ${BUCKET}, endpoint: "${s3.endpoint}", forcePathStyle: true, prefix: "${prefix.replace(/:$/, '')}/{user}/" } }`,
     ].join('\n');
   const [a, b] = [await makeTempDir(t), await makeTempDir(t)];
   await writeFile(path.join(a, 'portcullis.yaml'), config(a));
@@ -106,6 +166,11 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
   // A user made through node A's CLI logs in on node B.
   assert.equal((await runCli(['user', 'add', 'alice', '--password-stdin', '--home', path.join(a, 'home-alice')], { cwd: a, stdin: `${PASSWORD}\n` })).code, 0);
   await mkdir(path.join(a, 'home-alice'), { recursive: true });
+  // A file uploaded through A is downloaded through B (both on the same bucket).
+  const content = randomBytes(3 * 1024 * 1024 + 17);
+  await sftpFile(nodeA.sftp, '127.0.0.20', { write: content });
+  assert.ok((await sftpFile(nodeB.sftp, '127.0.0.20', { read: true })).equals(content), 'the same bytes through B');
+
   const onB = await session(nodeB.sftp, '127.0.0.21');
   assert.equal(onB.ok, true, JSON.stringify(onB));
 
@@ -157,4 +222,19 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
   const again = await runCli(['sessions', 'kill', target.id], { cwd: a });
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /no live session .* on any node/);
+
+  // A one-time code used on A is refused when replayed from another address on B.
+  assert.equal((await runCli(['user', 'add', 'bob', '--password-stdin', '--home', path.join(a, 'home-bob')], { cwd: a, stdin: `${PASSWORD}\n` })).code, 0);
+  await mkdir(path.join(a, 'home-bob'), { recursive: true });
+  const enrol = await runCli(['mfa', 'enroll', 'bob', '--json'], { cwd: a });
+  const { secret } = JSON.parse(enrol.stdout) as { secret: string };
+  assert.equal((await runCli(['mfa', 'confirm', 'bob', currentCode(secret)], { cwd: a })).code, 0);
+  assert.equal((await runCli(['user', 'set', 'bob', '--mfa', 'required'], { cwd: a })).code, 0);
+  // Not at the edge of a 30 s window: the replay must meet the same code still valid.
+  while (30 - ((Date.now() / 1000) % 30) < 8) await sleep(500);
+  const code = currentCode(secret);
+  assert.equal(await loginWithCode(nodeA.sftp, '127.0.0.30', code), true, 'password + code on A');
+  assert.equal(await loginWithCode(nodeB.sftp, '127.0.0.31', code), false, 'the same code from elsewhere on B: a replay');
+  const replayed = await runCli(['audit', 'search', '--event', 'auth.mfa.replayed'], { cwd: b });
+  assert.match(replayed.stdout, /127\.0\.0\.31/, `B recorded the replay: ${replayed.stdout}${replayed.stderr}`);
 });
