@@ -84,7 +84,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   await warmPasswordVerifier();
   const mfa = new MfaService(base.store, base.audit, SecretBox.load(config.dataDir), config.mfa);
   const clientCertificates = new ClientCertificateVerifier(config.mfa.clientCaFile);
-  const access = new AccessPolicy(config, base.store, base.audit);
+  // Several nodes (redis.url): session caps and connection rates across nodes, bans pushed to
+  // every node at once, sessions listed and killed on any node.
+  const cluster = config.redis.url ? await ClusterLink.connect(config, logger) : null;
+  const access = new AccessPolicy(config, base.store, base.audit, cluster?.rateStore ?? null);
   const admission = new Admission(config.limits, base.audit, access.key);
   // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
   // connections still guessing: 30 connections opened before the ban must not go on trying.
@@ -94,8 +97,6 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const verification = { queue: new VerificationQueue(LIMITS.passwordVerifyConcurrency), laneOf: (address: string): Lane => (access.defender.scoreOf(address) > 0 ? 'suspect' : 'clean') };
   const storage = createStorage(config, options.storage);
   const sessions = new Map<string, Session>();
-  // Several nodes (redis.url): session caps across nodes and bans pushed to every node at once.
-  const cluster = config.redis.url ? await ClusterLink.connect(config, logger) : null;
   const sessionCounter: SessionCounter = cluster?.sessions ?? new MemorySessionCounter();
   if (cluster) {
     base.store.policy.onChange(() => cluster.publishPolicyChanged());

@@ -84,6 +84,11 @@ export class ClusterLink {
     return link;
   }
 
+  /** Where connection-rate counters live (rate-limiter-flexible's Redis store). */
+  get rateStore(): { client: Redis; prefix: string } {
+    return { client: this.redis, prefix: this.prefix };
+  }
+
   private get channel(): string {
     return `${this.prefix}policy`;
   }

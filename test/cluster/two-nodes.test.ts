@@ -128,7 +128,14 @@ async function within(ms: number, f: () => Promise<boolean>): Promise<boolean> {
   return false;
 }
 
-test('two nodes on one PostgreSQL and one Redis: users, session caps and bans are shared', { timeout: 180_000 }, async (t) => {
+interface Cluster {
+  a: string;
+  b: string;
+  nodeA: { sftp: number };
+  nodeB: { sftp: number };
+}
+
+async function twoNodes(t: TestContext, extra: string[] = []): Promise<Cluster> {
   const schema = `portcullis_cluster_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -152,6 +159,7 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
       'mfa: { required: false }',
       'access: { refreshSeconds: 60 }',
       `storage: { type: s3, s3: { bucket: ${BUCKET}, endpoint: "${s3.endpoint}", forcePathStyle: true, prefix: "${prefix.replace(/:$/, '')}/{user}/" } }`,
+      ...extra,
     ].join('\n');
   const [a, b] = [await makeTempDir(t), await makeTempDir(t)];
   await writeFile(path.join(a, 'portcullis.yaml'), config(a));
@@ -162,6 +170,11 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
   await mkdir(path.join(b, 'data'), { recursive: true, mode: 0o700 });
   await copyFile(path.join(a, 'data', 'mfa.key'), path.join(b, 'data', 'mfa.key'));
   const nodeB = await node(t, b);
+  return { a, b, nodeA, nodeB };
+}
+
+test('two nodes on one PostgreSQL and one Redis: users, session caps and bans are shared', { timeout: 180_000 }, async (t) => {
+  const { a, b, nodeA, nodeB } = await twoNodes(t);
 
   // A user made through node A's CLI logs in on node B.
   assert.equal((await runCli(['user', 'add', 'alice', '--password-stdin', '--home', path.join(a, 'home-alice')], { cwd: a, stdin: `${PASSWORD}\n` })).code, 0);
@@ -237,4 +250,14 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
   assert.equal(await loginWithCode(nodeB.sftp, '127.0.0.31', code), false, 'the same code from elsewhere on B: a replay');
   const replayed = await runCli(['audit', 'search', '--event', 'auth.mfa.replayed'], { cwd: b });
   assert.match(replayed.stdout, /127\.0\.0\.31/, `B recorded the replay: ${replayed.stdout}${replayed.stderr}`);
+});
+
+test('two nodes: the connection rate of an address is counted across them', { timeout: 120_000 }, async (t) => {
+  // 1 per second with a burst of 3 per 10 s: one node alone would take 4 connections at once.
+  const { nodeA, nodeB } = await twoNodes(t, ['rateLimits: { connectionsPerSecond: 1, connectionBurst: 3 }']);
+  const from = '127.0.0.40';
+  let refusedCount = 0;
+  for (const port of [nodeA.sftp, nodeA.sftp, nodeA.sftp, nodeB.sftp, nodeB.sftp, nodeB.sftp]) if (await refused(port, from)) refusedCount++;
+  assert.ok(refusedCount >= 2, `6 connections against a shared allowance of 4: ${refusedCount} refused`);
+  assert.equal(await refused(nodeB.sftp, '127.0.0.41'), false, 'another address is not affected');
 });
