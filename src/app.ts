@@ -88,6 +88,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   // every node at once, sessions listed and killed on any node.
   const cluster = config.redis.url ? await ClusterLink.connect(config, logger) : null;
   const access = new AccessPolicy(config, base.store, base.audit, cluster?.rateStore ?? null);
+  if (cluster) access.defender.shareScores(cluster.scores);
   const admission = new Admission(config.limits, base.audit, access.key);
   // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
   // connections still guessing: 30 connections opened before the ban must not go on trying.

@@ -39,6 +39,20 @@ redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
+/** Adds points to an address key's score and returns its total within the window. KEYS[1]: the
+ * key's sorted set (score: time). ARGV: points, window ms, a unique member. */
+const SCORE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[1], now, ARGV[3] .. ':' .. ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local total = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  total = total + tonumber(string.match(m, ':([^:]+)$'))
+end
+return tostring(total)`;
+
 export class ClusterLink {
   private readonly local = new MemorySessionCounter();
   /** Slots this node holds on Redis: slot id → user (renewed while the node lives). */
@@ -83,6 +97,20 @@ export class ClusterLink {
     });
     return link;
   }
+
+  /** Defender scores added up across nodes (a ban follows from the total, on whichever node). */
+  readonly scores = {
+    add: async (key: string, points: number, windowMs: number): Promise<number> => {
+      try {
+        const total = Number(await this.redis.eval(SCORE, 1, `${this.prefix}score:${key}`, String(points), String(windowMs), randomUUID()));
+        this.recovered();
+        return total;
+      } catch (err) {
+        this.fallBack('adding to a defender score', err as Error);
+        throw err;
+      }
+    },
+  };
 
   /** Where connection-rate counters live (rate-limiter-flexible's Redis store). */
   get rateStore(): { client: Redis; prefix: string } {

@@ -63,6 +63,11 @@ export function scoreOf(record: AuditRecord, scores: Scores): number {
   }
 }
 
+/** A score every node adds to: the total within the window after adding. */
+export interface SharedScores {
+  add(key: string, points: number, windowMs: number): Promise<number>;
+}
+
 export class Defender {
   private readonly scores = new Map<string, { at: number; points: number }[]>();
   /** Active bans by address key (an IPv4 address or an IPv6 prefix). Reloaded from the store on
@@ -167,7 +172,25 @@ export class Defender {
     if (this.scoreOf(key) >= this.config.threshold) {
       this.scores.delete(key);
       void this.ban(key, `score reached ${this.config.threshold} within ${this.config.observationMinutes} min`, 'defender').catch(() => undefined);
+      return;
     }
+    // Several nodes: the points also go to the shared score, which every node's attempts add to.
+    if (this.shared) {
+      const windowMs = this.config.observationMinutes * 60_000;
+      void this.shared.add(key, points, windowMs).then(
+        (total) => {
+          if (total >= this.config.threshold && !this.banOf(key)) void this.ban(key, `score reached ${this.config.threshold} within ${this.config.observationMinutes} min across nodes`, 'defender').catch(() => undefined);
+        },
+        () => undefined, // Redis away: this node's own score above still bans
+      );
+    }
+  }
+
+  /** Several nodes: scores added up across them (src/cluster/cluster-link.ts). */
+  private shared: SharedScores | null = null;
+
+  shareScores(shared: SharedScores): void {
+    this.shared = shared;
   }
 
   /** Bans an address (its key: an IPv6 address bans its prefix) now, by the defender or an

@@ -3,7 +3,8 @@
 // (access.refreshSeconds: 60) so that anything faster is Redis' doing, and keeping files on one
 // S3 server (s3rver, started here). A user created through node A's CLI logs in on node B, and a
 // file uploaded through A is downloaded through B; a per-user session cap of 1 holds across the two; a ban made
-// on A (by the CLI, and by A's defender after a brute force) refuses the address on B at once;
+// on A (by the CLI, and by A's defender after a brute force) refuses the address on B at once,
+// and a brute force spread over both nodes adds up to one score;
 // a session on B is listed and killed from A; a one-time code used on A is refused as a replay
 // on B.
 import assert from 'node:assert/strict';
@@ -27,12 +28,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const S3_ENV = { AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey };
 
-async function node(t: TestContext, dir: string): Promise<{ sftp: number; proc: ChildProcess }> {
+/** Every node started, stopped before their schema is dropped (after hooks run in order). */
+const nodes: ChildProcess[] = [];
+
+async function stopNodes(): Promise<void> {
+  await Promise.all(nodes.splice(0).map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => {
+    p.once('exit', r);
+    p.kill('SIGKILL');
+  }))));
+}
+
+async function node(_t: TestContext, dir: string): Promise<{ sftp: number; proc: ChildProcess }> {
   const proc = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PORTCULLIS_QUIET_STALE: '1', ...process.env, ...S3_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  t.after(() => proc.kill('SIGKILL'));
+  nodes.push(proc);
   for (let i = 0; i < 300 && !/^ready$/m.test(out); i++) await sleep(100);
   const sftp = Number(/sftp listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
   assert.ok(sftp > 0, out);
@@ -141,6 +152,7 @@ async function twoNodes(t: TestContext, extra: string[] = []): Promise<Cluster> 
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
   t.after(async () => {
+    await stopNodes();
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
   });
@@ -204,20 +216,27 @@ test('two nodes on one PostgreSQL and one Redis: users, session caps and bans ar
   assert.ok(await within(5_000, () => refused(nodeB.sftp, '127.0.0.22')), 'banned on B within seconds');
 
   // A brute force against A gets its address banned by A's defender, and refused on B.
-  const guesser = '127.0.0.23';
-  for (let i = 0; i < 20 && !(await refused(nodeA.sftp, guesser)); i++) {
-    await new Promise<void>((resolve) => {
+  const guess = (port: number, from: string, i: number) =>
+    new Promise<void>((resolve) => {
       const c = new ssh2.Client();
       c.on('error', () => resolve());
+      c.on('close', () => resolve()); // refused (banned) connections only close
       c.on('ready', () => {
         c.end();
         resolve();
       });
-      c.connect({ host: '127.0.0.1', port: nodeA.sftp, localAddress: guesser, username: 'alice', password: `wrong-${i}`, readyTimeout: 15_000, tryKeyboard: false });
+      c.connect({ host: '127.0.0.1', port, localAddress: from, username: 'alice', password: `wrong-${i}`, readyTimeout: 15_000, tryKeyboard: false });
     });
-  }
+  const guesser = '127.0.0.23';
+  for (let i = 0; i < 20 && !(await refused(nodeA.sftp, guesser)); i++) await guess(nodeA.sftp, guesser, i);
   assert.equal(await refused(nodeA.sftp, guesser), true, 'the defender banned the guesser on A');
   assert.ok(await within(5_000, () => refused(nodeB.sftp, guesser)), 'and B refuses it too');
+
+  // Spread over the two nodes (8 wrong passwords on each, threshold 15), the score is one.
+  const spreader = '127.0.0.26';
+  for (let i = 0; i < 8; i++) await guess(nodeA.sftp, spreader, i);
+  for (let i = 0; i < 8; i++) await guess(nodeB.sftp, spreader, 8 + i);
+  assert.ok(await within(5_000, async () => (await refused(nodeA.sftp, spreader)) && (await refused(nodeB.sftp, spreader))), 'banned on both once the shared score reached the threshold');
   assert.equal(await refused(nodeB.sftp, '127.0.0.24'), false, 'others still get in on B');
 
   // A session on B is listed and killed from A's CLI (the kill runs, and is audited, on B).
