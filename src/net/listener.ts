@@ -30,11 +30,7 @@ export async function listen(options: {
   /** Balancers (CIDRs, proxy.trustedAddresses) that must send a PROXY protocol header. */
   trustedProxies?: readonly string[];
 }): Promise<Listening> {
-  const proxies = new net.BlockList();
-  for (const c of options.trustedProxies ?? []) {
-    const { address, prefix, family } = parseCidr(c);
-    proxies.addSubnet(address, prefix, family);
-  }
+  const fromBalancer = balancerMatcher(options.trustedProxies ?? []);
   const admit = (socket: net.Socket, peer?: { address: string; port: number }) =>
     void options.admission.admit(socket, options.protocol, peer).then((ctx) => {
       if (!ctx) return;
@@ -43,11 +39,10 @@ export async function listen(options: {
     }, () => socket.destroy());
   const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
     socket.on('error', () => undefined); // errors end in 'close'; admission and adapters clean up there
-    const peer = normaliseAddress(socket.remoteAddress ?? '');
     // SECURITY: only a trusted balancer's header is read, and it is read before admission: the
     // client it names is the one every rule, cap and score applies to. Anyone else's first bytes
     // are the protocol's, so a forged header from a client is just a malformed greeting.
-    if (net.isIP(peer) && proxies.check(peer, net.isIPv6(peer) ? 'ipv6' : 'ipv4')) readProxyHeader(socket, options, admit);
+    if (fromBalancer(socket)) readProxyHeader(socket, (peer) => admit(socket, peer), (reason) => options.admission.refuseUnread(socket, options.protocol, 'ERR_ADMISSION_PROXY_HEADER', `proxy-header: ${reason}`));
     // The socket stays paused (pauseOnConnect) until admission has decided: no byte is read
     // from a peer that is refused.
     else admit(socket);
@@ -73,6 +68,20 @@ export async function listen(options: {
   };
 }
 
+/** Whether a socket's peer is a balancer of proxy.trustedAddresses (so must send a header). */
+export function balancerMatcher(cidrs: readonly string[]): (socket: net.Socket) => boolean {
+  const list = new net.BlockList();
+  for (const c of cidrs) {
+    const { address, prefix, family } = parseCidr(c);
+    list.addSubnet(address, prefix, family);
+  }
+  return (socket) => {
+    if (cidrs.length === 0) return false;
+    const peer = normaliseAddress(socket.remoteAddress ?? '');
+    return net.isIP(peer) !== 0 && list.check(peer, net.isIPv6(peer) ? 'ipv6' : 'ipv4');
+  };
+}
+
 /**
  * Reads a trusted balancer's PROXY header (bounded in bytes by the parser and in time by
  * LIMITS.proxyHeaderTimeoutMs), puts back whatever client bytes came with it, pauses the socket
@@ -80,12 +89,12 @@ export async function listen(options: {
  * balancer's own health check) keeps the balancer's address. Anything else is refused, audited
  * (ERR_ADMISSION_PROXY_HEADER, with the reason) and scores nothing: the balancer is not the attacker.
  */
-function readProxyHeader(socket: net.Socket, options: { protocol: Protocol; admission: Admission }, admit: (s: net.Socket, peer?: { address: string; port: number }) => void): void {
+export function readProxyHeader(socket: net.Socket, proceed: (peer: { address: string; port: number } | undefined) => void, refused: (reason: string) => void): void {
   let received = Buffer.alloc(0);
   const refuse = (reason: string) => {
     clearTimeout(timer);
     socket.off('data', onData);
-    options.admission.refuseUnread(socket, options.protocol, 'ERR_ADMISSION_PROXY_HEADER', `proxy-header: ${reason}`);
+    refused(reason);
   };
   const timer = setTimeout(() => refuse(`no complete header within ${LIMITS.proxyHeaderTimeoutMs} ms`), LIMITS.proxyHeaderTimeoutMs);
   const onData = (chunk: Buffer) => {
@@ -98,7 +107,7 @@ function readProxyHeader(socket: net.Socket, options: { protocol: Protocol; admi
     socket.pause();
     const rest = received.subarray(h.length);
     if (rest.length > 0) socket.unshift(rest);
-    admit(socket, h.source ?? undefined);
+    proceed(h.source ?? undefined);
   };
   socket.on('data', onData);
   socket.on('close', () => clearTimeout(timer));

@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { startApi } from '../api/helpers.ts';
 import { makeTempDir, startTestServer } from '../helpers/server.ts';
 
 const run = promisify(execFile);
@@ -156,4 +157,31 @@ test('direct connections: an untrusted peer\'s header is not read, a trusted pee
   assert.match(refusal.rule ?? '', /no PROXY protocol header/);
   assert.ok(!records.some((x) => x.remoteAddress === '10.9.9.9'), 'an untrusted peer\'s header is never read');
   assert.equal(srv.server.core.access.defender.scoreOf(BALANCER), 0, 'the balancer is not scored');
+});
+
+test('the admin API behind HAProxy (PROXY v2): the client address is the one banned; a balancer without a header is refused', { timeout: 60_000 }, async (t) => {
+  const dir = await makeTempDir(t);
+  const api = await startApi(t, { proxy: { trustedAddresses: [`${BALANCER}/32`] } });
+  const token = await api.token('ops', 'users:read');
+  const adminPort = Number(new URL(api.url).port);
+  const front = await freePort();
+  await haproxy(t, dir, [{ front, back: adminPort, send: 'send-proxy-v2' }]);
+  const health = async (from: string, port = front) => {
+    const r = await run('curl', ['-sS', '--interface', from, '--cacert', api.ca, '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${token}`, `https://127.0.0.1:${port}/v1/health`]).then(
+      (x) => x.stdout,
+      (e: { stdout?: string }) => e.stdout ?? 'error',
+    );
+    return r;
+  };
+  assert.equal(await health('127.0.0.13'), '200', 'through the balancer');
+  await api.srv.server.core.access.defender.ban('127.0.0.13', 'test', 'admin', 10);
+  assert.equal(await health('127.0.0.13'), '403', 'the banned client is refused through the balancer');
+  assert.equal(await health('127.0.0.14'), '200', 'another client behind the same balancer is not');
+  // The balancer's address without a header, straight to the API: cut off, audited.
+  assert.notEqual(await health(BALANCER, adminPort), '200');
+  const records = await until('the refusal', async () => {
+    const r = await trail(api.srv.dataDir);
+    return r.some((x) => x.code === 'ERR_ADMISSION_PROXY_HEADER') ? r : undefined;
+  });
+  assert.ok(records.some((x) => x.code === 'ERR_ADMISSION_BANNED' && x.remoteAddress === '127.0.0.13'));
 });
