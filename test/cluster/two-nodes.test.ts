@@ -18,6 +18,7 @@ import pg from 'pg';
 import ssh2 from 'ssh2';
 import { currentCode } from '../../src/auth/mfa/mfa-service.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
+import { ssh2PasswordAndCode } from '../mfa/helpers.ts';
 import { makeTempDir } from '../helpers/server.ts';
 import { BUCKET, CREDENTIALS, startS3 } from '../storage/s3-server.ts';
 
@@ -71,36 +72,7 @@ function sftpFile(port: number, from: string, op: { write: Buffer } | { read: tr
   });
 }
 
-/** Password then a one-time code (keyboard-interactive) as bob: logged in or not. */
-function loginWithCode(port: number, from: string, code: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = new ssh2.Client();
-    let settled = false;
-    const done = (ok: boolean) => {
-      if (settled) return;
-      settled = true;
-      c.end();
-      resolve(ok);
-    };
-    const steps: string[] = ['password', 'keyboard-interactive'];
-    c.on('ready', () => done(true));
-    c.on('error', () => done(false));
-    c.on('close', () => done(false));
-    c.connect({
-      host: '127.0.0.1',
-      port,
-      localAddress: from,
-      username: 'bob',
-      readyTimeout: 20_000,
-      authHandler: (_left, _partial, next) => {
-        const method = steps.shift();
-        if (method === 'password') return next({ type: 'password', username: 'bob', password: PASSWORD });
-        if (method === 'keyboard-interactive') return next({ type: 'keyboard-interactive', username: 'bob', prompt: (_n, _i, _l, prompts, fin) => fin(prompts.map(() => code)) });
-        return next(false as unknown as ssh2.AuthenticationType);
-      },
-    });
-  });
-}
+const loginWithCode = (port: number, from: string, code: string) => ssh2PasswordAndCode({ port, from, user: 'bob', password: PASSWORD, code });
 
 /** An SFTP session (password login, sftp subsystem), or why there is none. */
 function session(port: number, from: string): Promise<{ ok: true; end: () => void; closed: Promise<void> } | { ok: false; why: string }> {

@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import ssh2 from 'ssh2';
 import { currentCode } from '../../src/auth/mfa/mfa-service.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -38,4 +39,36 @@ export async function startMfaServer(t: TestContext, config: Parameters<typeof s
     return c;
   };
   return { srv, secret, recovery, code };
+}
+
+/** ssh2's client: a password, then the code for keyboard-interactive. Logged in or not. */
+export function ssh2PasswordAndCode(o: { port: number; from?: string; user: string; password: string; code: string }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = new ssh2.Client();
+    let settled = false;
+    const done = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      c.end();
+      resolve(ok);
+    };
+    const steps: ssh2.AuthenticationType[] = ['password', 'keyboard-interactive'];
+    c.on('ready', () => done(true));
+    c.on('error', () => done(false));
+    c.on('close', () => done(false));
+    c.on('keyboard-interactive', (_name, _instr, _lang, prompts, finish) => finish(prompts.map(() => o.code)));
+    c.connect({
+      host: '127.0.0.1',
+      port: o.port,
+      localAddress: o.from ?? '127.0.0.1',
+      username: o.user,
+      readyTimeout: 20_000,
+      authHandler: (_methodsLeft, _partial, next) => {
+        const method = steps.shift();
+        if (method === 'password') return next({ type: 'password', username: o.user, password: o.password });
+        if (method === 'keyboard-interactive') return next({ type: 'keyboard-interactive', username: o.user, prompt: (_n, _i, _l, prompts, fin) => fin(prompts.map(() => o.code)) });
+        return next(false as unknown as ssh2.AuthenticationType);
+      },
+    });
+  });
 }

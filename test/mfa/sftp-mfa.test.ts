@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import ssh2 from 'ssh2';
 import { currentCode } from '../../src/auth/mfa/mfa-service.ts';
 import { PASSWORD, requireBinary, run, sftpBatch, SSH_OPTS, startSftpFixture, USER, type SftpFixture } from '../sftp/helpers.ts';
-import { totpFromOathtool } from './helpers.ts';
+import { ssh2PasswordAndCode, totpFromOathtool } from './helpers.ts';
 
 interface Fixture extends SftpFixture {
   secret: string;
@@ -89,36 +88,7 @@ except paramiko.AuthenticationException:
   assert.equal(r.stdout.trim(), 'ok');
 });
 
-function ssh2Login(f: Fixture, code: string, from = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = new ssh2.Client();
-    let settled = false;
-    const done = (ok: boolean) => {
-      if (settled) return;
-      settled = true;
-      c.end();
-      resolve(ok);
-    };
-    const steps: ssh2.AuthenticationType[] = ['password', 'keyboard-interactive'];
-    c.on('ready', () => done(true));
-    c.on('error', () => done(false));
-    c.on('close', () => done(false));
-    c.on('keyboard-interactive', (_name, _instr, _lang, prompts, finish) => finish(prompts.map(() => code)));
-    c.connect({
-      host: '127.0.0.1',
-      port: f.port,
-      localAddress: from,
-      username: USER,
-      readyTimeout: 20_000,
-      authHandler: (_methodsLeft, _partial, next) => {
-        const method = steps.shift();
-        if (method === 'password') return next({ type: 'password', username: USER, password: PASSWORD });
-        if (method === 'keyboard-interactive') return next({ type: 'keyboard-interactive', username: USER, prompt: (_n, _i, _l, prompts, fin) => fin(prompts.map(() => code)) });
-        return next(false as unknown as ssh2.AuthenticationType);
-      },
-    });
-  });
-}
+const ssh2Login = (f: Fixture, code: string, from = '127.0.0.1') => ssh2PasswordAndCode({ port: f.port, from, user: USER, password: PASSWORD, code });
 
 test('ssh2 client: password + code; a replay from 127.0.0.2 is refused; a recovery code works once', { timeout: 120_000 }, async (t) => {
   const f = await start(t);

@@ -5,28 +5,17 @@
 // refused and always gets a greeting. A successor that cannot start (a broken configuration on
 // disk) leaves the running server serving.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { makeTempDir } from '../helpers/server.ts';
+import { prepareTransfers, run, SERVE_CONFIG, SSH, startSlowTransfers } from './transfers.ts';
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const SSH = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes'];
-const CONFIG = 'dataDir: ./data\nlog: { level: info }\nsftp: { address: 127.0.0.1, port: 0 }\nftps: { address: 127.0.0.1, port: 0, implicitPort: 0 }\nmetrics: { enabled: false }\nmfa: { required: false }\n';
-
-function run(file: string, args: string[]): { done: Promise<{ code: number | null; out: string }> } {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code, out }))) };
-}
+const CONFIG = SERVE_CONFIG;
 
 function alive(pid: number): boolean {
   try {
@@ -120,17 +109,8 @@ function probe(ports: { port: number; greeting: RegExp }[]): { stop: () => Promi
 
 test('SIGUSR2 hands the listeners to a new process: no refused connection, transfers across it complete and verify', { timeout: 180_000 }, async (t) => {
   const dir = await makeTempDir(t);
-  await writeFile(path.join(dir, 'portcullis.yaml'), CONFIG);
-  const key = path.join(dir, 'id_ed25519');
-  await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-  const add = await runCli(['user', 'add', 'alice', '--password-stdin', '--key', `${key}.pub`], { cwd: dir, stdin: 'correct horse battery\n' });
-  assert.equal(add.code, 0, add.stderr);
-  const home = path.join(dir, 'data', 'home', 'alice');
-  await mkdir(home, { recursive: true });
-  const big = randomBytes(12 * 1024 * 1024);
-  await writeFile(path.join(home, 'big.bin'), big);
-  const up = randomBytes(8 * 1024 * 1024);
-  await writeFile(path.join(dir, 'up.bin'), up);
+  const f = await prepareTransfers(dir);
+  const { key } = f;
 
   const server = await serve(t, dir);
   const sftpPort = Number(/sftp listening on 127\.0\.0\.1:(\d+)/.exec(server.out())?.[1]);
@@ -138,10 +118,7 @@ test('SIGUSR2 hands the listeners to a new process: no refused connection, trans
   assert.ok(sftpPort > 0 && ftpsPort > 0, server.out());
 
   // Both transfers are rate-limited by their clients so that they run across the hand-over.
-  await writeFile(path.join(dir, 'batch'), `get big.bin ${path.join(dir, 'got.bin')}\n`);
-  const download = run('sftp', [...SSH, '-i', key, '-l', '6000', '-P', String(sftpPort), '-b', path.join(dir, 'batch'), 'alice@127.0.0.1']);
-  const lftp = [`set ssl:ca-file ${path.join(dir, 'data', 'tls', 'cert.pem')}`, 'set ftp:ssl-force true', 'set ftp:ssl-protect-data true', 'set net:limit-rate 600000', 'set net:max-retries 1', 'set cmd:fail-exit true', `open -u "alice,correct horse battery" ftp://127.0.0.1:${ftpsPort}`, `put ${path.join(dir, 'up.bin')} -o up.bin`].join('\n');
-  const upload = run('lftp', ['-c', lftp]);
+  const transfers = await startSlowTransfers(dir, f, sftpPort, ftpsPort);
   const probes = probe([
     { port: sftpPort, greeting: /^SSH-2\.0-/ },
     { port: ftpsPort, greeting: /^220 / },
@@ -158,11 +135,7 @@ test('SIGUSR2 hands the listeners to a new process: no refused connection, trans
   assert.equal(login.code, 0, login.out);
   assert.match(login.out, /big\.bin/);
 
-  const [d, u] = await Promise.all([download.done, upload.done]);
-  assert.equal(d.code, 0, `sftp: ${d.out}`);
-  assert.equal(u.code, 0, `lftp: ${u.out}`);
-  assert.equal(sha(await readFile(path.join(dir, 'got.bin'))), sha(big), 'the download completed intact');
-  assert.equal(sha(await readFile(path.join(home, 'up.bin'))), sha(up), 'the upload completed intact');
+  await transfers.done;
   assert.equal(await server.exited, 0, server.out());
   assert.match(server.out(), /draining: \d transfer\(s\) still running, new connections go to the new process/);
 
