@@ -400,8 +400,11 @@ const TABLE: CommandRow[] = [
     ...READ,
     handler: async (c, arg) => {
       const p = resolve(c, arg || '.');
-      const st = await c.session!.stat(p);
-      c.reply(250, [`Listing ${p}`, formatMlsxLine(p, st, (x) => c.session!.can(x)), 'End']);
+      // The session as it was when the command started: the connection may close (and drop
+      // it) while stat runs (found by scripts/fuzz.ts).
+      const session = c.session!;
+      const st = await session.stat(p);
+      c.reply(250, [`Listing ${p}`, formatMlsxLine(p, st, (x) => session.can(x)), 'End']);
     },
   },
   {

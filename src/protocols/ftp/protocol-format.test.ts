@@ -5,7 +5,7 @@ import { checkActiveTarget, formatEpsvReply, formatPasvReply, parseEprtArgument,
 import { replyForErrorCode } from './error-replies.ts';
 import { formatFtpTime, formatListLine, formatMlsxLine, parseFtpTime } from './listing.ts';
 import { formatReply, quotePath } from './replies.ts';
-import { stripListOptions } from './commands.ts';
+import { COMMANDS, stripListOptions } from './commands.ts';
 
 const stat = { type: 'file' as const, size: 42, mode: 0o644, mtime: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), atime: new Date(0), uid: 0, gid: 0, nlink: 1 };
 
@@ -57,4 +57,25 @@ void test('every catalogue code maps to an FTP reply code (4xx/5xx)', () => {
   }
   assert.equal(replyForErrorCode('ERR_VFS_NOT_FOUND').code, 550);
   assert.equal(replyForErrorCode('ERR_AUTH_FAILED').code, 530);
+});
+
+void test('MLST keeps the session it started with when the connection closes during its stat (found by the fuzzer)', async () => {
+  const replies: unknown[] = [];
+  const stat = { type: 'file', size: 3, mode: 0o644, mtime: new Date(0), atime: new Date(0), uid: 0, gid: 0, nlink: 1 };
+  const c: { session: unknown; cwd: string; reply: (code: number, text: unknown) => void } = {
+    cwd: '/',
+    reply: (code, text) => replies.push([code, text]),
+    session: {
+      resolvePath: (arg: string) => (arg.startsWith('/') ? arg : `/${arg}`),
+      can: () => true,
+      // The control connection closes while stat runs: cleanup drops the session.
+      stat: async () => {
+        c.session = undefined;
+        return stat;
+      },
+    },
+  };
+  await COMMANDS.get('MLST')!.handler(c as never, 'a.txt');
+  assert.equal((replies[0] as [number])[0], 250);
+  assert.match(String((replies[0] as [number, string[]])[1][1]), /type=file;size=3;/);
 });
