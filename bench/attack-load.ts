@@ -21,12 +21,16 @@ import { parseArgs } from 'node:util';
 import ssh2 from 'ssh2';
 import { PASSWORD, RawFtp, readAll, USER } from '../test/ftps/helpers.ts';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, attempts: { type: 'string', default: '10000' } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, attempts: { type: 'string', default: '10000' }, 'legit-only': { type: 'string' } } });
 const SECONDS = Number(opts.seconds);
 const ATTEMPTS = Number(opts.attempts);
 const BIN = new URL('../bin/portcullis.js', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => process.stdout.write(`${s}\n`);
+
+// --legit-only SFTP_PORT,FTPS_PORT: the legitimate user alone, in a process of its own (so the
+// attackers' work in the main process never delays its event loop), printing its samples as JSON.
+const legitOnly = opts['legit-only']?.split(',').map(Number);
 
 // --- the server, as its own process ---------------------------------------------------------
 const dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-attack-'));
@@ -43,27 +47,28 @@ function cli(args: string[], stdin = ''): Promise<string> {
   });
 }
 
-await cli(['user', 'add', USER, '--password-stdin'], `${PASSWORD}\n`);
-await cli(['user', 'add', 'mallory', '--password-stdin'], 'mallory has an account too\n');
+if (!legitOnly) await cli(['user', 'add', USER, '--password-stdin'], `${PASSWORD}\n`);
+if (!legitOnly) await cli(['user', 'add', 'mallory', '--password-stdin'], 'mallory has an account too\n');
 const home = path.join(dir, 'data', 'home', USER);
 mkdirSync(home, { recursive: true });
-const SMALL = randomBytes(64 * 1024);
-writeFileSync(path.join(home, 'small.bin'), SMALL);
+// The same bytes in both processes (the child checks what it downloads).
+const SMALL = Buffer.alloc(64 * 1024, 'portcullis attack-load ');
+if (!legitOnly) writeFileSync(path.join(home, 'small.bin'), SMALL);
 
-const server = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+const server = legitOnly ? null : spawn(process.execPath, [BIN, 'serve'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
 let serverOut = '';
-server.stdout.on('data', (b: Buffer) => (serverOut += b.toString()));
-server.stderr.on('data', (b: Buffer) => (serverOut += b.toString()));
-for (let i = 0; i < 300 && !/^ready$/m.test(serverOut); i++) await sleep(100);
-const sftpPort = Number(/sftp listening on 127\.0\.0\.1:(\d+)/.exec(serverOut)?.[1]);
-const ftpsPort = Number(/ftps \(explicit\) listening on 127\.0\.0\.1:(\d+)/.exec(serverOut)?.[1]);
+server?.stdout.on('data', (b: Buffer) => (serverOut += b.toString()));
+server?.stderr.on('data', (b: Buffer) => (serverOut += b.toString()));
+for (let i = 0; server && i < 300 && !/^ready$/m.test(serverOut); i++) await sleep(100);
+const sftpPort = legitOnly ? legitOnly[0]! : Number(/sftp listening on 127\.0\.0\.1:(\d+)/.exec(serverOut)?.[1]);
+const ftpsPort = legitOnly ? legitOnly[1]! : Number(/ftps \(explicit\) listening on 127\.0\.0\.1:(\d+)/.exec(serverOut)?.[1]);
 if (!(sftpPort > 0 && ftpsPort > 0)) throw new Error(`the server did not start:\n${serverOut}`);
 
 /** The server's CPU seconds so far and its RSS, from /proc. */
 function serverUsage(): { cpu: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const stat = readFileSync(`/proc/${server!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const ticks = Number(stat[11]) + Number(stat[12]);
-  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1];
+  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server!.pid}/status`, 'utf8'))?.[1];
   return { cpu: ticks / 100, rssMb: Number(rss) / 1024 };
 }
 
@@ -139,6 +144,22 @@ async function legitimate(seconds: number): Promise<Sample[]> {
     await sleep(Math.max(0, 1000 - (Date.now() - started)));
   }
   return samples;
+}
+
+if (legitOnly) {
+  process.stdout.write(JSON.stringify(await legitimate(SECONDS)));
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+/** The legitimate user's rounds, run by a child process of this script. */
+function legitimateElsewhere(seconds: number): Promise<Sample[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--legit-only', `${sftpPort},${ftpsPort}`, '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Sample[]) : reject(new Error(`the legitimate client exited with ${code}`))));
+  });
 }
 
 // --- the attackers --------------------------------------------------------------------------
@@ -260,16 +281,16 @@ function pct(xs: number[], p: number): number {
 
 let rssMax = 0;
 const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, serverUsage().rssMb)), 1000);
-say(`attack-load: node ${process.version}, ${os.cpus().length} cores, ${SECONDS} s per phase, ${ATTEMPTS} brute-force attempts; server pid ${server.pid} (default limits and defender; MFA off)`);
+say(`attack-load: node ${process.version}, ${os.cpus().length} cores, ${SECONDS} s per phase, ${ATTEMPTS} brute-force attempts; server pid ${server!.pid} (default limits and defender; MFA off); the legitimate user in a process of its own`);
 const cpu0 = serverUsage().cpu;
 say('phase 1: idle');
-const idle = await legitimate(SECONDS);
+const idle = await legitimateElsewhere(SECONDS);
 const cpu1 = serverUsage().cpu;
 const rssIdle = rssMax;
 say('phase 2: under attack');
 const attackers = Promise.all([bruteForce(), silentFlood(), passiveGrab()]);
 const t2 = Date.now();
-const loaded = await legitimate(SECONDS);
+const loaded = await legitimateElsewhere(SECONDS);
 attacking = false;
 await Promise.race([attackers, sleep(30_000)]);
 const cpu2 = serverUsage().cpu;
@@ -277,8 +298,8 @@ clearInterval(rssTimer);
 const attackSeconds = (Date.now() - t2) / 1000;
 
 const bans = await cli(['ban', 'list']).catch((e: Error) => e.message);
-server.kill('SIGTERM');
-await new Promise((r) => server.on('exit', r));
+server!.kill('SIGTERM');
+await new Promise((r) => server!.on('exit', r));
 
 const row = (label: string, samples: Sample[], key: 'loginMs' | 'transferMs', protocol: Sample['protocol']) => {
   const xs = samples.filter((s) => s.protocol === protocol && s[key] !== undefined).map((s) => s[key]!);
