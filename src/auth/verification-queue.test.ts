@@ -7,18 +7,27 @@ test('verifications run at most `concurrency` at once, and a clean address overt
   const order: string[] = [];
   let live = 0;
   let peak = 0;
+  // Each task holds its slot until the test lets it go: no timers, no timing.
+  const gates: (() => void)[] = [];
   const job = (name: string, lane: 'clean' | 'suspect') =>
     q.run(lane, async () => {
       live++;
       peak = Math.max(peak, live);
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise<void>((r) => gates.push(r));
       order.push(name);
       live--;
     });
-  const all = [...Array.from({ length: 10 }, (_, i) => job(`attacker-${i}`, 'suspect'))];
-  await new Promise((r) => setImmediate(r));
+  const settle = () => new Promise((r) => setImmediate(r));
+  const all = Array.from({ length: 10 }, (_, i) => job(`attacker-${i}`, 'suspect'));
+  await settle();
   assert.deepEqual(q.queued, { clean: 0, suspect: 8 });
   all.push(job('owner', 'clean'));
+  assert.deepEqual(q.queued, { clean: 1, suspect: 8 });
+  // Let the tasks finish one at a time, as slots pass on.
+  while (order.length < 11) {
+    gates.shift()?.();
+    await settle();
+  }
   await Promise.all(all);
   assert.equal(peak, 2);
   // Two attackers were running already; the owner is next.
