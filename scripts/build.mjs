@@ -64,6 +64,11 @@ try {
     sourcemap: 'linked',
     logLevel: 'warning',
     plugins: [sourceUrls],
+    // Less for V8 to read at every start (the bundle of zod and yaml is ~1 MB unminified): about
+    // 15 ms of a `user list`. Names are kept (no identifier minification), and the source map
+    // maps stack traces back to the sources.
+    minifyWhitespace: true,
+    minifySyntax: true,
     // Bundled CommonJS (commander, yaml) may call require(): give ESM chunks one.
     banner: { js: "import { createRequire as __portcullisCreateRequire } from 'node:module'; const require = __portcullisCreateRequire(import.meta.url);" },
   });

@@ -1,12 +1,19 @@
 // Password hashing and verification: argon2id at OWASP parameters. An unknown user is checked
 // against a dummy hash so that its timing matches a wrong password for a real user.
-import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
 import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
 
 // @node-rs/argon2 declares Algorithm as a const enum, which tsx cannot inline: 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm;
 const OPTIONS = { algorithm: ARGON2ID, ...LIMITS.argon2 };
+
+// The native module is loaded on first use: commands that only read users (`user list`) never
+// pay for it, and the server loads it at start through warmPasswordVerifier.
+let argon2: Promise<typeof import('@node-rs/argon2')> | undefined;
+const loadArgon2 = () => (argon2 ??= import('@node-rs/argon2'));
+const hash = async (password: string, options: typeof OPTIONS) => (await loadArgon2()).hash(password, options);
+const verify = async (stored: string, password: string) => (await loadArgon2()).verify(stored, password);
 
 export function assertAcceptablePassword(password: string): void {
   if (password.length === 0) throw new PortcullisError('ERR_PASSWORD_INVALID', 'the password is empty');

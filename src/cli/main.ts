@@ -86,5 +86,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Commands that run until stopped; every other command has finished its work when main returns. */
+const STAYS_RUNNING = new Set(['serve']);
+
 const code = await main(process.argv);
 if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
+// A one-shot command has closed everything it opened by now: exit once stdout and stderr are
+// flushed instead of letting V8 tear the heap down (about 20 ms of a 230 ms `user list`).
+if (!STAYS_RUNNING.has(commandName(process.argv) ?? '')) {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit()));
+}

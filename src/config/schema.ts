@@ -1,7 +1,7 @@
 // The configuration schema: every key, its default (secure, dangerous features off) and its
 // validation. Loading and environment overrides live in load.ts.
 import { isIP } from 'node:net';
-import { Cron } from 'croner';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseCidr } from '../policy/ip-matcher.ts';
 import { LEGACY_ALGORITHMS } from '../protocols/sftp/algorithms.ts';
@@ -43,9 +43,12 @@ const addressRule = z.union([
 ]);
 
 /** A cron expression (5 fields, or 6 with seconds; nicknames such as @daily), validated by croner. */
+// croner is loaded only when a schedule is configured (most one-shot commands have none).
+let cron: typeof import('croner') | undefined;
 export const cronSchedule = z.string().refine((v) => {
   try {
-    new Cron(v, { paused: true }).stop();
+    cron ??= createRequire(import.meta.url)('croner') as typeof import('croner');
+    new cron.Cron(v, { paused: true }).stop();
     return true;
   } catch {
     return false;
