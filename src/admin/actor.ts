@@ -1,11 +1,13 @@
 // Who performs an administrative act: the operator at the host's command line, an API token,
-// or (next issue) a signed-in admin. Every admin service call takes one and audits it.
+// a signed-in admin (web admin), or a user acting on their own account (portal). Every admin
+// service call takes one and audits it.
 import os from 'node:os';
 import type { Protocol } from '../audit/events.ts';
 
 export interface Actor {
-  kind: 'cli' | 'api-token' | 'admin-session';
-  /** The account on the host (cli), the token's id (api-token), the admin's name (admin-session). */
+  kind: 'cli' | 'api-token' | 'admin-session' | 'portal-user';
+  /** The account on the host (cli), the token's id (api-token), the admin's name (admin-session),
+   * the user's own name (portal-user). */
   id: string;
   /** The client's address (the socket's, or a configured proxy's X-Forwarded-For); 'local' for the CLI. */
   address: string;
@@ -23,5 +25,5 @@ export function cliActor(): Actor {
 
 /** The audit `protocol` of an actor's events (alerts and the defender tell the planes apart by it). */
 export function protocolOf(actor: Actor): Protocol {
-  return actor.kind === 'cli' ? 'cli' : 'admin';
+  return actor.kind === 'cli' ? 'cli' : actor.kind === 'portal-user' ? 'portal' : 'admin';
 }

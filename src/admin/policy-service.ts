@@ -12,7 +12,7 @@ import type { Store } from '../store/store.ts';
 import type { Actor } from './actor.ts';
 import { recordChange } from './record-change.ts';
 
-export const RULE_PROTOCOLS = ['sftp', 'ftps', 'admin'] as const;
+export const RULE_PROTOCOLS = ['sftp', 'ftps', 'admin', 'portal'] as const;
 export type RuleProtocol = (typeof RULE_PROTOCOLS)[number];
 export type RuleKind = 'allow' | 'deny';
 

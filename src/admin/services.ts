@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { Defender } from '../policy/defender.ts';
 import type { PostureSnapshot } from '../posture/snapshot.ts';
 import type { Store } from '../store/store.ts';
+import { AdminAccountService } from './admin-account-service.ts';
 import { AuditService } from './audit-service.ts';
 import { MfaAdmin } from './mfa-admin.ts';
 import { PolicyService } from './policy-service.ts';
@@ -26,6 +27,7 @@ export interface AdminServices {
   audit: AuditService;
   posture: PostureService;
   scans: ScanService;
+  admins: AdminAccountService;
 }
 
 export interface AdminDeps {
@@ -46,7 +48,9 @@ export interface AdminDeps {
 export function createAdminServices(deps: AdminDeps): AdminServices {
   const defender = deps.defender ?? new Defender({ ...deps.config.defender, enabled: false }, deps.store.policy, deps.audit);
   let mfa = deps.mfa;
-  const mfaService = () => (mfa ??= new MfaService(deps.store, deps.audit, SecretBox.load(deps.config.dataDir), deps.config.mfa));
+  let box: SecretBox | undefined;
+  const secretBox = () => (box ??= SecretBox.load(deps.config.dataDir));
+  const mfaService = () => (mfa ??= new MfaService(deps.store, deps.audit, secretBox(), deps.config.mfa));
   return {
     users: new UserService(deps.store, deps.audit, deps.config.dataDir),
     policy: new PolicyService(deps.store, deps.audit, deps.config, defender),
@@ -56,5 +60,6 @@ export function createAdminServices(deps: AdminDeps): AdminServices {
     audit: new AuditService(deps.store, deps.config),
     posture: new PostureService(deps.config, deps.snapshot ?? null),
     scans: new ScanService(deps.store, deps.audit, deps.scanner ?? null),
+    admins: new AdminAccountService(deps.store, deps.audit, secretBox, deps.config),
   };
 }

@@ -24,6 +24,9 @@ import { FASTIFY_ERRORS, HTTP_STATUS_FOR } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { fastifyPath, ROUTES, type Route } from './routes.ts';
 import { parseStrictJson } from './strict-json.ts';
+import { registerAdminWeb } from '../web/admin-web.ts';
+import { sendError as sendWebError } from '../web/web-plane.ts';
+import { WebSessions } from '../web/web-sessions.ts';
 
 export interface ApiServer {
   /** Every method and path registered (the contract test compares them with the OpenAPI document). */
@@ -77,8 +80,23 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: s
   return r.data;
 }
 
+/** Paths of the web admin (and its assets): everything but the REST API and its document. */
+function isWebPath(url: string): boolean {
+  return url === '/' || url.startsWith('/ui/') || url.startsWith('/ui?') || url === '/ui' || url.startsWith('/assets/');
+}
+
+function webError(core: Core, err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof PortcullisError && err.code !== 'ERR_INTERNAL') return sendWebError(reply, 400, err.code, err.detail?.slice(0, 300));
+  if (err.statusCode === 413) return sendWebError(reply, 413, 'ERR_WEB_BAD_FORM', 'the form is too large');
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendWebError(reply, 415, 'ERR_WEB_BAD_FORM', 'send the form as application/x-www-form-urlencoded');
+  if (typeof err.statusCode === 'number' && err.statusCode < 500) return sendWebError(reply, err.statusCode, 'ERR_WEB_BAD_FORM');
+  core.logger.error({ err, url: req.url.split('?')[0]!.slice(0, 200) }, 'web admin: unexpected error');
+  return sendWebError(reply, 500, 'ERR_INTERNAL');
+}
+
 export async function startApiServer(core: Core, services: AdminServices): Promise<ApiServer> {
   const { admin } = core.config;
+  const web = admin.web;
   const proxies = new IpMatcher(admin.trustedProxies.map((cidr) => ({ cidr, source: 'admin.trustedProxies' })));
   const common = {
     bodyLimit: LIMITS.apiMaxBodyBytes,
@@ -149,6 +167,9 @@ export async function startApiServer(core: Core, services: AdminServices): Promi
     const encoding = req.headers['content-encoding'];
     // SECURITY: no request-body decompression (zip bombs); identity only
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return sendError(reply, 'ERR_API_UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding is not accepted');
+    // The web admin's pages check their browser session themselves (web/web-plane.ts); a cookie
+    // never authenticates a REST route and a token never a page.
+    if (web && isWebPath(req.url)) return undefined;
     const header = req.headers.authorization;
     if (header === undefined) return sendError(reply, 'ERR_API_UNAUTHENTICATED', 'send Authorization: Bearer <token>');
     const m = /^Bearer ([\x21-\x7e]{1,400})$/.exec(header);
@@ -167,6 +188,7 @@ export async function startApiServer(core: Core, services: AdminServices): Promi
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (web && isWebPath(req.url)) return webError(core, err, req, reply);
     if (err instanceof PortcullisError) {
       if ((HTTP_STATUS_FOR[err.code] ?? 500) >= 500) core.logger.error({ err, url: req.url.slice(0, 200) }, 'REST API: request failed');
       return sendError(reply, err.code, detailOf(err));
@@ -178,6 +200,16 @@ export async function startApiServer(core: Core, services: AdminServices): Promi
     return sendError(reply, 'ERR_INTERNAL');
   });
   app.setNotFoundHandler((_req, reply) => sendError(reply, 'ERR_API_NOT_FOUND'));
+
+  if (web) {
+    const sessions = new WebSessions(core.store, core.audit);
+    await app.register(async (scope) => {
+      registerAdminWeb(scope, { services, sessions, audit: core.audit, store: core.store, config: core.config, clientAddress, certificate: () => core.identity.tls });
+    });
+    const sweep = setInterval(() => void sessions.sweep().catch((err: unknown) => core.logger.warn({ err }, 'web sessions: sweep failed')), LIMITS.web.sweepMs);
+    sweep.unref();
+    app.addHook('onClose', async () => clearInterval(sweep));
+  }
 
   for (const route of ROUTES) {
     app.route({

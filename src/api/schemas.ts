@@ -86,7 +86,7 @@ export const ruleView = z
   .strictObject({ kind: ruleKind, cidr: z.string(), protocols: z.array(z.string()), source: z.enum(['config', 'store']), comment: z.string() })
   .meta({ id: 'Rule' });
 export const addRuleBody = z
-  .strictObject({ cidr, protocols: z.array(z.enum(['sftp', 'ftps', 'admin'])).max(3).optional(), comment: text(200).optional() })
+  .strictObject({ cidr, protocols: z.array(z.enum(['sftp', 'ftps', 'admin', 'portal'])).max(4).optional(), comment: text(200).optional() })
   .meta({ id: 'AddRule' });
 
 export const banView = z.strictObject({ address: z.string(), reason: z.string(), source: z.string(), createdAt: isoTime, expiresAt: isoTime }).meta({ id: 'Ban' });

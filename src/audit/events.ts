@@ -3,7 +3,7 @@
 // virtual paths, sizes, durations and error codes.
 import type { ErrorCode } from '../errors/index.ts';
 
-export type Protocol = 'sftp' | 'ftps' | 'ftp' | 'cli' | 'admin';
+export type Protocol = 'sftp' | 'ftps' | 'ftp' | 'cli' | 'admin' | 'portal';
 
 interface Base {
   /** Connection the event belongs to, if any. */
@@ -54,7 +54,7 @@ export type AuditEvent = Base &
     | { type: 'config.reload.completed'; what: string; applied?: string[]; restartNeeded?: string[] }
     | { type: 'config.reload.failed'; what: string; detail: string }
     | { type: 'identity.certificate.expiring'; validTo: string; daysLeft: number; fingerprint: string }
-    | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin'; actor?: { kind: 'cli' | 'api-token' | 'admin-session'; id: string } }
+    | { type: 'session.killed'; target: string; sessionId?: string; by: 'cli' | 'admin'; actor?: { kind: 'cli' | 'api-token' | 'admin-session' | 'portal-user'; id: string } }
     /** `portcullis posture` scans this server from loopback: the defender ignores loopback this long. */
     | { type: 'posture.selfscan'; seconds: number }
     /** The server's scheduled `doctor` run (docs/doctor.md): every run, and when a warning or problem appeared or went. */
@@ -85,10 +85,15 @@ export type AuditEvent = Base &
     | { type: 'user.invitation.refused'; reason: 'unknown' | 'used' | 'expired' }
     /** An administrative write (CLI, API token, admin session): written as `admin.<resource>.<action>`,
      * with the actor and what changed (secrets never included). */
-    | { type: 'admin.change'; resource: AdminResource; action: string; subject: string; actor: { kind: 'cli' | 'api-token' | 'admin-session'; id: string }; before?: Record<string, unknown>; after?: Record<string, unknown>; detail?: string }
+    | { type: 'admin.change'; resource: AdminResource; action: string; subject: string; actor: { kind: 'cli' | 'api-token' | 'admin-session' | 'portal-user'; id: string }; before?: Record<string, unknown>; after?: Record<string, unknown>; detail?: string }
+    /** A browser session of the web admin or portal began (`method`: what the last step proved) or ended. */
+    | { type: 'web.session.started'; plane: 'admin' | 'portal'; method: string }
+    | { type: 'web.session.ended'; plane: 'admin' | 'portal'; reason: 'signed-out' | 'expired' }
+    /** A state-changing request refused before it ran: missing/wrong CSRF token, cross-site origin, role, re-authentication. */
+    | { type: 'web.request.refused'; plane: 'admin' | 'portal'; code: ErrorCode; path: string; reason: string }
   );
 
-export type AdminResource = 'user' | 'rule' | 'ban' | 'token' | 'mfa' | 'scan';
+export type AdminResource = 'user' | 'rule' | 'ban' | 'token' | 'mfa' | 'scan' | 'admin' | 'export';
 
 export type FileOp =
   | 'list'

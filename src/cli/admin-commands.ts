@@ -1,11 +1,50 @@
 // `portcullis admin token create|list|revoke`: REST API tokens (admin/token-service.ts).
+// `portcullis admin account create|list|disable|enable`: operators of the web admin (docs/web.md).
 import type { Command } from 'commander';
 import { parseScopes, SCOPES } from '../admin/token-service.ts';
 import { withAdmin } from './admin-context.ts';
-import { printJson, printTable } from './io.ts';
+import { printJson, printTable, readStdinSecret } from './io.ts';
 
 export function registerAdminCommands(program: Command): void {
-  const admin = program.command('admin').description('the management plane: REST API tokens');
+  const admin = program.command('admin').description('the management plane: REST API tokens and web admin accounts');
+  const account = admin.command('account').description('operators of the web admin (password + TOTP; no default account exists)');
+  account
+    .command('create <name>')
+    .description('create an admin account; prints its TOTP secret once (add it to an authenticator app)')
+    .option('--role <role>', 'full (every action) or auditor (read-only)', 'full')
+    .requiredOption('--password-stdin', 'read the password (at least 12 characters) from standard input')
+    .option('--json', 'print {"name", "role", "totpSecret", "totpUri", ...}')
+    .action(async (name: string, opts: { role: string; json?: boolean }, c: Command) => {
+      const password = await readStdinSecret('password');
+      await withAdmin(c, async ({ services, actor }) => {
+        const created = await services.admins.create(actor, name, opts.role, password);
+        if (opts.json) return printJson(created);
+        process.stdout.write(
+          `admin ${created.name} (${created.role}) created. Add this secret to an authenticator app now; it is not shown again:\n  secret: ${created.totpSecret}\n  uri:    ${created.totpUri}\n`,
+        );
+      });
+    });
+  account
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, c: Command) => {
+      await withAdmin(c, async ({ services }) => {
+        const admins = await services.admins.list();
+        if (opts.json) return printJson(admins);
+        printTable(['NAME', 'ROLE', 'STATE', 'CREATED', 'BY'], admins.map((a) => [a.name, a.role, a.disabled ? 'disabled' : a.lockedUntil && Date.parse(a.lockedUntil) > Date.now() ? `locked until ${a.lockedUntil}` : 'active', a.createdAt, a.createdBy]));
+      });
+    });
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    account
+      .command(`${verb} <name>`)
+      .description(disabled ? 'refuse the account’s sign-ins and end its browser sessions' : 'allow the account to sign in again')
+      .action(async (name: string, _opts, c: Command) => {
+        await withAdmin(c, async ({ services, actor }) => {
+          await services.admins.setDisabled(actor, name, disabled);
+          process.stdout.write(`admin ${name} ${verb}d\n`);
+        });
+      });
+  }
   const token = admin.command('token').description('REST API tokens (shown once, stored as keyed hashes)');
   token
     .command('create <name>')

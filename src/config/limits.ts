@@ -266,6 +266,30 @@ export const LIMITS = {
   apiMaxJsonDepth: 16,
   /** Page size of list endpoints: default and most. */
   apiPageSize: { default: 100, ceiling: 1000 },
+  // --- the web plane: web admin and portal (docs/web.md) ---
+  web: {
+    /** Browser sessions: idle and absolute lifetime per plane, ms (admins: 15 min idle). */
+    session: {
+      admin: { idleMs: 15 * 60_000, absoluteMs: 8 * 3_600_000 },
+      portal: { idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000 },
+    },
+    /** Between the password and the code of one sign-in, ms. */
+    secondFactorMs: 5 * 60_000,
+    /** Sensitive actions (MFA reset, admin creation, export, password change) need the password
+     * and a code again if the last proof is older than this, ms. */
+    reauthMs: 5 * 60_000,
+    /** Form bodies (application/x-www-form-urlencoded), bytes. */
+    maxFormBytes: 32 * 1024,
+    /** A form field, characters (a public key line is at most 16 KiB). */
+    maxFieldChars: 16 * 1024,
+    /** Admin accounts: failed sign-ins (password or code) in a row before the account is locked, and for how long, ms. */
+    adminLockoutFailures: 5,
+    adminLockoutMs: 15 * 60_000,
+    /** Rows on a list page (users, audit records). */
+    pageRows: 200,
+    /** Expired sessions are swept this often, ms. */
+    sweepMs: 60_000,
+  },
   // --- doctor (what to patch, what is about to break) ---
   doctor: {
     /** Free space (and free inodes) under the data dir or a home below this share: a warning; below the second: a problem, percent. */

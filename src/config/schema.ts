@@ -39,7 +39,7 @@ const cidr = z.string().refine((v) => {
 
 const addressRule = z.union([
   cidr,
-  z.strictObject({ cidr, protocols: z.array(z.enum(['sftp', 'ftps', 'admin'])).optional(), comment: z.string().optional() }),
+  z.strictObject({ cidr, protocols: z.array(z.enum(['sftp', 'ftps', 'admin', 'portal'])).optional(), comment: z.string().optional() }),
 ]);
 
 /** A cron expression (5 fields, or 6 with seconds; nicknames such as @daily), validated by croner. */
@@ -150,6 +150,27 @@ export const configSchema = z.strictObject({
       tls: z.boolean().default(true),
       /** Reverse proxies whose X-Forwarded-For is believed (CIDRs); from anyone else it is ignored. */
       trustedProxies: z.array(cidr).default([]),
+      /** The web admin (docs/web.md) on the same listener, under /ui/. */
+      web: z.boolean().default(true),
+    })
+    .prefault({})
+    .refine((a) => a.tls || a.address === '::1' || /^127\./.test(a.address), {
+      message: 'plain HTTP (tls: false) is allowed only on a loopback address such as 127.0.0.1',
+      path: ['tls'],
+    }),
+  /** The self-service portal for users (docs/portal.md): enrolment from an invitation, MFA,
+   * keys, password. Off until turned on; its own listener. */
+  portal: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      address: address.default('0.0.0.0'),
+      port: port.default(7466),
+      /** HTTPS with the server's TLS certificate. Plain HTTP is accepted only on a loopback address. */
+      tls: z.boolean().default(true),
+      /** Reverse proxies whose X-Forwarded-For is believed (CIDRs); from anyone else it is ignored. */
+      trustedProxies: z.array(cidr).default([]),
+      /** The address users reach the portal at, for invitation links (e.g. https://files.example.com:7466). */
+      publicUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
     })
     .prefault({})
     .refine((a) => a.tls || a.address === '::1' || /^127\./.test(a.address), {

@@ -139,6 +139,16 @@ export const ERROR_CATALOGUE = {
   ERR_MIGRATE_XML_REFUSED: 'The IIS configuration contains XML constructs that are refused (DOCTYPE, entities, excessive nesting)',
   ERR_MIGRATE_SITE: 'The FTP site to import is missing or ambiguous',
   ERR_INVITE_INVALID: 'The invitation is unknown, used, expired or invalid',
+
+  // web admin and portal
+  ERR_WEB_SESSION_INVALID: 'Sign in again: the browser session is missing, expired, or was presented from another address',
+  ERR_WEB_CSRF: 'The form is stale or came from another site: reload the page and submit it again',
+  ERR_WEB_LOGIN_FAILED: 'Wrong name, password or code',
+  ERR_WEB_FORBIDDEN: 'Your role does not allow this action',
+  ERR_WEB_REAUTH_REQUIRED: 'Confirm your password and a current code to do this',
+  ERR_WEB_BAD_FORM: 'The form is incomplete or a field is too long',
+  ERR_ADMIN_ACCOUNT_EXISTS: 'An admin account with this name already exists',
+  ERR_ADMIN_ACCOUNT_INVALID: 'The admin account request is not valid (name, role or password)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

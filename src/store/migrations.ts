@@ -244,6 +244,40 @@ const MIGRATIONS: Record<string, { up: Step }> = {
         .execute();
     },
   },
+  '0009_web_plane': {
+    async up(db, ddl) {
+      // Operators of the web admin: their own accounts (not file-transfer users), a role, a TOTP
+      // secret sealed by the MFA key, replay and lockout state (docs/web.md).
+      await ddl
+        .id(db.schema.createTable('admins'))
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'text', notNull)
+        .addColumn('role', 'text', notNull)
+        .addColumn('totp_secret', 'text', notNull)
+        .addColumn('totp_last_step', ddl.bigint, (c) => c.notNull().defaultTo(0))
+        .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('locked_until', 'text')
+        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', notNull)
+        .addColumn('created_by', 'text', notNull)
+        .execute();
+      // Browser sessions of the admin and portal planes, shared by every node through the store.
+      // Only a hash of the id is kept: a copy of the table signs nobody in.
+      await db.schema
+        .createTable('web_sessions')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('plane', 'text', notNull)
+        .addColumn('subject', 'text', notNull)
+        .addColumn('stage', 'text', notNull)
+        .addColumn('csrf', 'text', notNull)
+        .addColumn('address', 'text', notNull)
+        .addColumn('created_at', ddl.bigint, notNull)
+        .addColumn('last_seen_at', ddl.bigint, notNull)
+        .addColumn('reauth_at', ddl.bigint, (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('web_sessions_subject').on('web_sessions').columns(['plane', 'subject']).execute();
+    },
+  },
 };
 
 /** The names of every migration this version knows, in order. */

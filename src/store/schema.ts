@@ -176,7 +176,35 @@ export interface ScanLeasesTable {
   expires_at: string;
 }
 
+export interface AdminsTable {
+  id: Generated<number>;
+  name: string;
+  password_hash: string;
+  role: string;
+  totp_secret: string;
+  totp_last_step: Generated<number>;
+  failures: Generated<number>;
+  locked_until: string | null;
+  disabled: Generated<number>;
+  created_at: string;
+  created_by: string;
+}
+
+export interface WebSessionsTable {
+  id_hash: string;
+  plane: string;
+  subject: string;
+  stage: string;
+  csrf: string;
+  address: string;
+  created_at: number;
+  last_seen_at: number;
+  reauth_at: Generated<number>;
+}
+
 export interface Database {
+  admins: AdminsTable;
+  web_sessions: WebSessionsTable;
   api_tokens: ApiTokensTable;
   scan_runs: ScanRunsTable;
   scan_results: ScanResultsTable;

@@ -14,6 +14,7 @@ import type { Database } from './schema.ts';
 import { MfaRepository } from './mfa-repository.ts';
 import { PolicyRepository } from './policy-repository.ts';
 import { TokenRepository } from './token-repository.ts';
+import { AdminRepository, WebSessionRepository } from './web-repository.ts';
 import { ScanRepository } from './scan-repository.ts';
 import { UserRepository } from './user-repository.ts';
 
@@ -49,6 +50,8 @@ export class Store {
   readonly invitations: InvitationRepository;
   readonly tokens: TokenRepository;
   readonly scans: ScanRepository;
+  readonly admins: AdminRepository;
+  readonly webSessions: WebSessionRepository;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -62,6 +65,8 @@ export class Store {
     this.invitations = new InvitationRepository(db);
     this.tokens = new TokenRepository(db);
     this.scans = new ScanRepository(db);
+    this.admins = new AdminRepository(db);
+    this.webSessions = new WebSessionRepository(db);
   }
 
   static async open(options: StoreOptions): Promise<Store> {
