@@ -17,6 +17,7 @@ import { startControlServer, type ControlServer } from './control/control-server
 import { sessionControlOf } from './admin/session-service.ts';
 import { createAdminServices } from './admin/services.ts';
 import { startApiServer, type ApiServer } from './api/api-server.ts';
+import type { PortalServer } from './web/portal-web.ts';
 import { isLoopback } from './policy/defender.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
@@ -33,8 +34,10 @@ export interface RunningServer {
   metrics: Metrics | null;
   alerts: Alerts;
   control: ControlServer | null;
-  /** The REST API (admin.enabled), null when off. */
+  /** The REST API and web admin (admin.enabled), null when off. */
   api: ApiServer | null;
+  /** The self-service portal (portal.enabled), null when off. */
+  portal: PortalServer | null;
   /** The scheduled doctor run (doctor.schedule). */
   doctor: DoctorSchedule;
   /** The scheduled scans (scans.schedule). */
@@ -99,6 +102,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     reload: () => running.reload(() => loadConfig({ file: loaded.file ?? undefined })),
   };
   let api: ApiServer | null = null;
+  let portal: PortalServer | null = null;
   const doctor = new DoctorSchedule({ config, configFile: loaded.file, store: core.store, audit: core.audit, logger: core.logger });
   const scans = new ScanSchedule({
     config,
@@ -119,7 +123,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     }
     if (config.metrics.enabled) health = await startHealthServer(core, metrics);
     control = await startControlServer(core, controlContext);
-    if (config.admin.enabled) {
+    if (config.admin.enabled || config.portal.enabled) {
       const services = createAdminServices({
         store: core.store,
         audit: core.audit,
@@ -130,9 +134,11 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),
         scanner: scans,
       });
-      api = await startApiServer(core, services);
+      if (config.admin.enabled) api = await startApiServer(core, services);
+      if (config.portal.enabled) portal = await (await import('./web/portal-web.ts')).startPortalServer(core, services);
     }
   } catch (err) {
+    await portal?.close();
     await api?.close();
     await control?.close();
     await Promise.all(adapters.map((a) => a.stop()));
@@ -162,6 +168,8 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     core.logger.warn({ address: config.admin.address }, 'admin.address is not loopback: the REST API is reachable from the network');
     out(`  WARNING: admin.address ${config.admin.address} is not loopback: the REST API is reachable from the network (restrict it with tokens' --from, deny rules for admin, a firewall)`);
   }
+  if (api && config.admin.web) out(`  web admin on ${api.url}/ui/ (admins: \`portcullis admin account create NAME --password-stdin\`)`);
+  if (portal) out(`  portal listening on ${portal.url}`);
   if (health) out(`  health listening on http://${formatAddress(health.address, health.port)}/healthz`);
   const disabled = (['sftp', 'ftps'] as const).filter((p) => config[p].enabled && !listeners.some((l) => l.name.startsWith(p)));
   if (disabled.length > 0) out(`  not available in this build yet: ${disabled.join(', ')}`);
@@ -195,6 +203,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       return control;
     },
     api,
+    portal,
     doctor,
     scans,
     reload(readConfig) {
@@ -205,6 +214,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         (core.identity as { tls: typeof next }).tls = next;
         for (const a of adapters) a.reloadTls?.(next);
         api?.reloadTls(next);
+        portal?.reloadTls(next);
         core.logger.info({ fingerprint: next.fingerprint, validTo: next.validTo }, 'TLS certificate reloaded');
         core.audit.emit({ type: 'config.reload.completed', what: 'tls-certificate' });
         alerts.checkCertificate();
@@ -254,6 +264,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         await scans.stop();
         await control?.close();
         await api?.close();
+        await portal?.close();
         await Promise.all(adapters.map((a) => a.stop()));
         await health?.close();
         core.audit.emit({ type: 'server.stopped' });

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { Defender } from '../policy/defender.ts';
 import type { PostureSnapshot } from '../posture/snapshot.ts';
 import type { Store } from '../store/store.ts';
+import { InvitationService } from '../users/invitations.ts';
 import { AdminAccountService } from './admin-account-service.ts';
 import { AuditService } from './audit-service.ts';
 import { MfaAdmin } from './mfa-admin.ts';
@@ -28,6 +29,8 @@ export interface AdminServices {
   posture: PostureService;
   scans: ScanService;
   admins: AdminAccountService;
+  /** One-time enrolment invitations (the portal redeems them); created on first use. */
+  readonly invitations: InvitationService;
 }
 
 export interface AdminDeps {
@@ -51,8 +54,10 @@ export function createAdminServices(deps: AdminDeps): AdminServices {
   let box: SecretBox | undefined;
   const secretBox = () => (box ??= SecretBox.load(deps.config.dataDir));
   const mfaService = () => (mfa ??= new MfaService(deps.store, deps.audit, secretBox(), deps.config.mfa));
+  const users = new UserService(deps.store, deps.audit, deps.config.dataDir);
+  let invitations: InvitationService | undefined;
   return {
-    users: new UserService(deps.store, deps.audit, deps.config.dataDir),
+    users,
     policy: new PolicyService(deps.store, deps.audit, deps.config, defender),
     tokens: new TokenService(deps.store, deps.audit, deps.config.dataDir),
     sessions: deps.sessions,
@@ -61,5 +66,8 @@ export function createAdminServices(deps: AdminDeps): AdminServices {
     posture: new PostureService(deps.config, deps.snapshot ?? null),
     scans: new ScanService(deps.store, deps.audit, deps.scanner ?? null),
     admins: new AdminAccountService(deps.store, deps.audit, secretBox, deps.config),
+    get invitations() {
+      return (invitations ??= new InvitationService(deps.store, deps.audit, secretBox(), users));
+    },
   };
 }

@@ -1,5 +1,6 @@
 // `portcullis user …`: a thin client of admin/user-service.ts.
 import type { Command } from 'commander';
+import { LIMITS } from '../config/limits.ts';
 import { PortcullisError } from '../errors/index.ts';
 import { readArgFile, withAdmin } from './admin-context.ts';
 import { registerUserCertCommands, registerUserPolicyCommand } from './policy-commands.ts';
@@ -15,14 +16,15 @@ export function registerUserCommands(program: Command): void {
     .option('--key <pubkey-file>', 'an OpenSSH public key file (.pub) for SFTP key login')
     .option('--home <dir>', 'home directory (default: DATADIR/home/NAME)')
     .option('--read-only', 'may list and download only')
-    .action(async (name: string, opts: { passwordStdin?: boolean; key?: string; home?: string; readOnly?: boolean }, cmd: Command) => {
+    .option('--invited', 'no password or key: the user sets them from a portal invitation (`portcullis user invite NAME`)')
+    .action(async (name: string, opts: { passwordStdin?: boolean; key?: string; home?: string; readOnly?: boolean; invited?: boolean }, cmd: Command) => {
       // the service refuses this too; said here in the CLI's own words
-      if (!opts.passwordStdin && opts.key === undefined) throw new PortcullisError('ERR_PASSWORD_INVALID', 'give --password-stdin or --key (a user needs a way to log in)');
+      if (!opts.passwordStdin && opts.key === undefined && !opts.invited) throw new PortcullisError('ERR_PASSWORD_INVALID', 'give --password-stdin, --key or --invited (a user needs a way to log in)');
       const password = opts.passwordStdin ? await readStdinSecret('password') : undefined;
       const publicKey = opts.key !== undefined ? readArgFile(opts.key, 'ERR_KEY_INVALID') : undefined;
       await withAdmin(cmd, async ({ services, actor }) => {
-        const u = await services.users.create(actor, name, { password, publicKey, home: opts.home, readOnly: opts.readOnly });
-        process.stdout.write(`added user ${u.name} (home ${u.home}${opts.readOnly ? ', read-only' : ''})\n`);
+        const u = await services.users.create(actor, name, { password, publicKey, home: opts.home, readOnly: opts.readOnly, invited: opts.invited && !password && !publicKey });
+        process.stdout.write(`added user ${u.name} (home ${u.home}${opts.readOnly ? ', read-only' : ''}${opts.invited ? '; send an invitation: portcullis user invite ' + u.name : ''})\n`);
       });
     });
 
@@ -62,6 +64,22 @@ export function registerUserCommands(program: Command): void {
       await withAdmin(cmd, async ({ services, actor }) => {
         await services.users.setPassword(actor, name, password);
         process.stdout.write(`password changed for ${name}\n`);
+      });
+    });
+
+  user
+    .command('invite <name>')
+    .description('a one-time portal link for the user to set a password and enrol MFA (any earlier link stops working)')
+    .option('--days <n>', 'days the link stays valid', String(LIMITS.migrate.inviteDays.default))
+    .option('--json', 'print {"user", "link", "expiresAt"}')
+    .action(async (name: string, opts: { days: string; json?: boolean }, cmd: Command) => {
+      await withAdmin(cmd, async ({ services, actor, config }) => {
+        const { portalLink } = await import('../web/portal-link.ts');
+        const inv = await services.invitations.create(name, Number(opts.days), new Date(), actor);
+        const link = portalLink(config, inv.token);
+        if (opts.json) return printJson({ user: inv.user, link, expiresAt: inv.expiresAt });
+        process.stdout.write(`${link}\n`);
+        process.stderr.write(`invitation for ${inv.user}, valid once until ${inv.expiresAt}: send the link through a channel you trust${config.portal.enabled ? '' : ' (the portal is off: set portal.enabled: true)'}\n`);
       });
     });
 

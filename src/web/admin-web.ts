@@ -9,8 +9,6 @@ import type { AuditRecord } from '../audit/events.ts';
 import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
-import { InvitationService } from '../users/invitations.ts';
-import { SecretBox } from '../auth/mfa/secret-box.ts';
 import type { Store } from '../store/store.ts';
 import { type Html, html } from './html.ts';
 import { toCsv } from './csv.ts';
@@ -322,8 +320,7 @@ ${keys.map((k) => html`<tr><td class="mono">${k.fingerprint}</td><td>${k.algorit
   route('POST', '/ui/users/:name/invite', full, async (req, s) => {
     const name = (req.params as { name: string }).name;
     const actor = actorOf('admin', s);
-    const invitations = new InvitationService(deps.store, deps.audit, SecretBox.load(deps.config.dataDir), svc.users, actor);
-    const inv = await invitations.create(name, LIMITS.migrate.inviteDays.default, new Date(), actor);
+    const inv = await svc.invitations.create(name, LIMITS.migrate.inviteDays.default, new Date(), actor);
     const link = portalLink(deps.config, inv.token);
     return page(
       req,
