@@ -20,6 +20,8 @@ export interface AddUserOptions {
   keyFile?: string | undefined;
   home?: string | undefined;
   readOnly?: boolean | undefined;
+  /** No password or key: the user redeems an invitation (users/invitations.ts). */
+  invited?: boolean | undefined;
 }
 
 export const execFileAsync = promisify(execFile);
