@@ -134,8 +134,8 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),
         scanner: scans,
       });
-      if (config.admin.enabled) api = await startApiServer(core, services);
       if (config.portal.enabled) portal = await (await import('./web/portal-web.ts')).startPortalServer(core, services);
+      if (config.admin.enabled) api = await startApiServer(core, services, { portalPort: portal?.port });
     }
   } catch (err) {
     await portal?.close();

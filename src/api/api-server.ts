@@ -94,7 +94,7 @@ function webError(core: Core, err: FastifyError, req: FastifyRequest, reply: Fas
   return sendWebError(reply, 500, 'ERR_INTERNAL');
 }
 
-export async function startApiServer(core: Core, services: AdminServices): Promise<ApiServer> {
+export async function startApiServer(core: Core, services: AdminServices, options: { portalPort?: number | undefined } = {}): Promise<ApiServer> {
   const { admin } = core.config;
   const web = admin.web;
   const proxies = new IpMatcher(admin.trustedProxies.map((cidr) => ({ cidr, source: 'admin.trustedProxies' })));
@@ -204,7 +204,7 @@ export async function startApiServer(core: Core, services: AdminServices): Promi
   if (web) {
     const sessions = new WebSessions(core.store, core.audit);
     await app.register(async (scope) => {
-      registerAdminWeb(scope, { services, sessions, audit: core.audit, store: core.store, config: core.config, clientAddress, certificate: () => core.identity.tls });
+      registerAdminWeb(scope, { services, sessions, audit: core.audit, store: core.store, config: core.config, clientAddress, certificate: () => core.identity.tls, portalPort: options.portalPort });
     });
     const sweep = setInterval(() => void sessions.sweep().catch((err: unknown) => core.logger.warn({ err }, 'web sessions: sweep failed')), LIMITS.web.sweepMs);
     sweep.unref();

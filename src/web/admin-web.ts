@@ -54,6 +54,8 @@ export interface AdminWebDeps {
   config: Config;
   clientAddress: (req: FastifyRequest) => string;
   certificate: () => { validTo: string; fingerprint: string };
+  /** The running portal's port (invitation links when portal.publicUrl is not set). */
+  portalPort?: number | undefined;
 }
 
 type Out = Html | string | { csv: string; filename: string };
@@ -321,7 +323,7 @@ ${keys.map((k) => html`<tr><td class="mono">${k.fingerprint}</td><td>${k.algorit
     const name = (req.params as { name: string }).name;
     const actor = actorOf('admin', s);
     const inv = await svc.invitations.create(name, LIMITS.migrate.inviteDays.default, new Date(), actor);
-    const link = portalLink(deps.config, inv.token);
+    const link = portalLink(deps.config, inv.token, deps.portalPort);
     return page(
       req,
       'Invitation',

@@ -116,7 +116,8 @@ export function setupWebPlane(app: FastifyInstance): void {
   app.addHook('onSend', async (_req, reply, payload) => {
     void reply.header('content-security-policy', CSP);
     void reply.header('x-frame-options', 'DENY');
-    void reply.header('referrer-policy', 'no-referrer');
+    // same-origin: our own forms keep a real Origin header (no-referrer would make it "null"); nothing is sent elsewhere
+    void reply.header('referrer-policy', 'same-origin');
     void reply.header('cross-origin-opener-policy', 'same-origin');
     void reply.header('cache-control', 'no-store');
     return payload;
