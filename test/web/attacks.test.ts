@@ -47,6 +47,7 @@ test('session fixation: the id changes at each sign-in step and the earlier ids 
   const r = await old.get('/ui/users');
   assert.equal(r.status, 303, 'the pre-sign-in id opens nothing');
   assert.match(r.location ?? '', /^\/ui\/login/);
+  assert.equal((await old.get('/ui/login/code')).status, 303, 'not even the code step: the id is gone, not just short of a factor');
 });
 
 test('a session cookie replayed from another address is refused, ends the session and is audited', { timeout: 60_000 }, async (t) => {
