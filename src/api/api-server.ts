@@ -139,6 +139,8 @@ export async function startApiServer(core: Core, services: AdminServices, option
 
   const routes: { method: string; path: string }[] = [];
   app.addHook('onRoute', (r) => {
+    // (the web admin's pages are not REST routes: docs/web.md lists them)
+    if (isWebPath(r.url)) return;
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, path: r.url.replace(/:(\w+)/g, '{$1}') });
   });
 

@@ -19,7 +19,7 @@ export function registerUserCommands(program: Command): void {
     .option('--invited', 'no password or key: the user sets them from a portal invitation (`portcullis user invite NAME`)')
     .action(async (name: string, opts: { passwordStdin?: boolean; key?: string; home?: string; readOnly?: boolean; invited?: boolean }, cmd: Command) => {
       // the service refuses this too; said here in the CLI's own words
-      if (!opts.passwordStdin && opts.key === undefined && !opts.invited) throw new PortcullisError('ERR_PASSWORD_INVALID', 'give --password-stdin, --key or --invited (a user needs a way to log in)');
+      if (!opts.passwordStdin && opts.key === undefined && !opts.invited) throw new PortcullisError('ERR_PASSWORD_INVALID', 'give --password-stdin or --key (a user needs a way to log in), or --invited to let them set one from a portal invitation');
       const password = opts.passwordStdin ? await readStdinSecret('password') : undefined;
       const publicKey = opts.key !== undefined ? readArgFile(opts.key, 'ERR_KEY_INVALID') : undefined;
       await withAdmin(cmd, async ({ services, actor }) => {
