@@ -527,7 +527,8 @@ ${admins.map((a) => html`<tr><td>${a.name}</td><td>${a.role}</td><td>${a.disable
 function auditTable(records: AuditRecord[]): Html {
   return html`<div class="table-wrap"><table><thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">User</th><th scope="col">Address</th><th scope="col">Details</th></tr></thead><tbody>
 ${records.map((r) => {
-  const { ts, event, type: _t, user, remoteAddress, ...rest } = r;
+  // the chain fields (hash, prev, seq) are for `verify`, not for reading
+  const { ts, event, type: _t, user, remoteAddress, hash: _h, prev: _p, seq: _s, ...rest } = r as AuditRecord & { hash?: string; prev?: string; seq?: number };
   return html`<tr><td class="mono">${ts}</td><td>${event}</td><td>${user ?? ''}</td><td>${remoteAddress ?? ''}</td><td class="mono">${JSON.stringify(rest).slice(0, 400)}</td></tr>`;
 })}
 </tbody></table></div>`;
