@@ -3,6 +3,7 @@
 // process, and prints heap and RSS after a full GC before the first cycle and after each one.
 // Heap growth is retained objects (a leak); RSS growth with a flat heap is the allocator.
 //   node --expose-gc --import tsx bench/session-memory.ts [SESSIONS=1000] [CYCLES=4] [CONCURRENCY=20]
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,8 @@ const config = parseConfig({
   defender: { enabled: false },
   mfa: { required: false },
   rateLimits: { connectionsPerSecond: 0 },
-  limits: { maxSessionsPerUser: 4096, maxConnections: 8192, maxConnectionsPerAddress: 4096 },
+  // one client address opens every session: the pre-authentication gate (issue 14) would drop some
+  limits: { maxSessionsPerUser: 4096, maxConnections: 8192, maxConnectionsPerAddress: 4096, maxUnauthenticated: 4096, maxUnauthenticatedPerAddress: 4096, unauthenticatedDropFrom: 4096 },
 });
 const server = await startServer({ config, file: null, fromEnv: [] }, () => undefined);
 await new UserService(server.core.store, server.core.audit, config.dataDir).create(cliActor(), 'bench', { password: 'bench password 123' });
@@ -51,16 +53,24 @@ function one(): Promise<void> {
   });
 }
 
-async function settle(): Promise<{ heapMiB: number; heapTotalMiB: number; rssMiB: number; externalMiB: number }> {
+/** RssAnon / RssFile from /proc: anonymous memory (heaps, allocator) vs mapped files. */
+function rssParts(): { anonMiB: number; fileMiB: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0) / 1024;
+  return { anonMiB: kb('RssAnon'), fileMiB: kb('RssFile') };
+}
+
+async function settle(): Promise<{ heapMiB: number; heapTotalMiB: number; rssMiB: number; externalMiB: number; anonMiB: number; fileMiB: number }> {
   for (let i = 0; i < 5; i++) {
     await new Promise((r) => setTimeout(r, 200));
     gc!();
   }
   const m = process.memoryUsage();
-  return { heapMiB: m.heapUsed / 2 ** 20, heapTotalMiB: m.heapTotal / 2 ** 20, rssMiB: m.rss / 2 ** 20, externalMiB: (m.external + m.arrayBuffers) / 2 ** 20 };
+  return { heapMiB: m.heapUsed / 2 ** 20, heapTotalMiB: m.heapTotal / 2 ** 20, rssMiB: m.rss / 2 ** 20, externalMiB: (m.external + m.arrayBuffers) / 2 ** 20, ...rssParts() };
 }
 
-const fmt = (m: Awaited<ReturnType<typeof settle>>) => `heap ${m.heapMiB.toFixed(1)} MiB (committed ${m.heapTotalMiB.toFixed(1)})  external ${m.externalMiB.toFixed(1)} MiB  rss ${m.rssMiB.toFixed(1)} MiB`;
+const fmt = (m: Awaited<ReturnType<typeof settle>>) =>
+  `heap ${m.heapMiB.toFixed(1)} MiB (committed ${m.heapTotalMiB.toFixed(1)})  external ${m.externalMiB.toFixed(1)} MiB  rss ${m.rssMiB.toFixed(1)} MiB (anon ${m.anonMiB.toFixed(1)}, files ${m.fileMiB.toFixed(1)})`;
 await one(); // warm up: first-use allocations are not a leak
 const start = await settle();
 console.log(`start      ${fmt(start)}`);
