@@ -72,7 +72,7 @@ export function registerAdminWeb(app: FastifyInstance, deps: AdminWebDeps): void
   const page = (req: FastifyRequest, title: string, body: Html): Html => {
     const s = req.webSession!;
     const flash = (req.query as Record<string, string> | undefined)?.done;
-    return layout({ title, nav: { links: NAV, who: s.subject, csrf: s.csrf, logout: '/ui/logout', current: req.url.split('?')[0] }, body, flash: flash ? FLASH[flash] : undefined });
+    return layout({ title, nav: { links: NAV, who: s.subject, csrf: s.csrf, logout: '/ui/logout', current: req.url.split('?')[0] }, body, flash: flash && Object.hasOwn(FLASH, flash) ? FLASH[flash] : undefined });
   };
 
   const route = (method: 'GET' | 'POST', url: string, guard: Guard, handler: (req: FastifyRequest, session: WebSession, form: Form) => Promise<Out>, opts: { reauth?: (req: FastifyRequest) => string } = {}) => {

@@ -156,7 +156,7 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   const page = (req: FastifyRequest, title: string, body: Html): Html => {
     const s = req.webSession;
     const flash = (req.query as Record<string, string> | undefined)?.done;
-    return layout({ title, nav: s && s.stage === 'full' ? { links: NAV, who: s.subject, csrf: s.csrf, logout: '/logout', current: req.url.split('?')[0] } : null, body, flash: flash ? FLASH[flash] : undefined });
+    return layout({ title, nav: s && s.stage === 'full' ? { links: NAV, who: s.subject, csrf: s.csrf, logout: '/logout', current: req.url.split('?')[0] } : null, body, flash: flash && Object.hasOwn(FLASH, flash) ? FLASH[flash] : undefined });
   };
   const bare = (title: string, body: Html, error?: string): Html => layout({ title, nav: null, body: html`${error ? html`<p role="alert">${error}</p>` : ''}${body}` });
 
