@@ -23,7 +23,7 @@ const ssh = ['-P', String(port), '-i', path.join(dir, 'key'), '-o', 'StrictHostK
 for (const [label, batch] of [['up', `put -r ${src} up\n`], ['down', `get -r up ${path.join(dir, 'down')}\n`]] as const) {
   writeFileSync(path.join(dir, 'batch'), batch);
   const c0 = process.cpuUsage(); const t0 = performance.now();
-  const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => { const p = spawn('sftp', [...ssh, '-b', path.join(dir, 'batch'), 'bench@127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] }); let stderr = ''; p.stderr.on('data', (d: Buffer) => (stderr += d)); p.on('close', (status) => resolve({ status, stderr })); });
+  const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => { const p = spawn('sftp', [...ssh, '-b', path.join(dir, 'batch'), 'bench@127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] }); let stderr = ''; p.stderr.on('data', (d: Buffer) => (stderr += d.toString())); p.on('close', (status) => resolve({ status, stderr })); });
   const cpu = process.cpuUsage(c0); const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(r.stderr);
   console.log(`${label}: ${N} files in ${(ms / 1000).toFixed(2)} s (${(N / (ms / 1000)).toFixed(0)} files/s), server CPU ${((cpu.user + cpu.system) / 1000 / N).toFixed(3)} ms/file (user ${(cpu.user / 1000 / N).toFixed(3)}, sys ${(cpu.system / 1000 / N).toFixed(3)})`);
