@@ -8,8 +8,7 @@
 //   → the response checked against its schema (nothing the schema does not name leaves).
 // The client address is the socket's; X-Forwarded-For counts only from admin.trustedProxies.
 import helmet from '@fastify/helmet';
-import type { Server, Socket } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyListenOptions, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyListenOptions, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Core } from '../app.ts';
 import type { AdminServices } from '../admin/services.ts';
@@ -17,9 +16,7 @@ import type { TokenPrincipal } from '../admin/token-service.ts';
 import { LIMITS } from '../config/limits.ts';
 import { ERROR_CATALOGUE, type ErrorCode, PortcullisError } from '../errors/index.ts';
 import type { TlsIdentity } from '../identity/identity.ts';
-import { normaliseAddress } from '../net/connection.ts';
-import { balancerMatcher, readProxyHeader } from '../net/listener.ts';
-import { IpMatcher } from '../policy/ip-matcher.ts';
+import { createAdmittedHttp } from '../net/http-listener.ts';
 import { FASTIFY_ERRORS, HTTP_STATUS_FOR } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { fastifyPath, ROUTES, type Route } from './routes.ts';
@@ -97,43 +94,7 @@ function webError(core: Core, err: FastifyError, req: FastifyRequest, reply: Fas
 export async function startApiServer(core: Core, services: AdminServices, options: { portalPort?: number | undefined } = {}): Promise<ApiServer> {
   const { admin } = core.config;
   const web = admin.web;
-  const proxies = new IpMatcher(admin.trustedProxies.map((cidr) => ({ cidr, source: 'admin.trustedProxies' })));
-  const common = {
-    bodyLimit: LIMITS.apiMaxBodyBytes,
-    // SECURITY: X-Forwarded-For is believed only hop by hop from configured proxies
-    trustProxy: (address: string) => proxies.match(normaliseAddress(address), 'admin') !== null,
-    logger: false,
-    requestTimeout: LIMITS.apiRequestTimeoutMs,
-    connectionTimeout: LIMITS.apiRequestTimeoutMs,
-    return503OnClosing: true,
-    forceCloseConnections: true,
-    routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
-  };
-  const app = (
-    admin.tls ? Fastify({ ...common, https: { cert: core.identity.tls.cert, key: core.identity.tls.key, minVersion: 'TLSv1.2' as const } }) : Fastify(common)
-  ) as unknown as FastifyInstance;
-  app.server.maxConnections = LIMITS.apiMaxConnections;
-  // New connections pay the connection rate (rateLimits.connectionsPerSecond) like every other
-  // listener's; a refused one is closed before its first request is answered.
-  const admitted = new WeakMap<object, Promise<boolean>>();
-  // (HTTPS: the TLS socket the requests arrive on; plain HTTP: the TCP socket)
-  app.server.on(admin.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
-    const address = normaliseAddress(socket.remoteAddress ?? '');
-    if (proxies.match(address, 'admin') !== null) return; // a proxy's connections carry many clients
-    // banned and denied addresses are answered per request (403 with the code), not here
-    if (core.access.addressRule({ address, protocol: 'admin' })) return;
-    admitted.set(
-      socket,
-      Promise.resolve(core.access.admissionRule({ address, protocol: 'admin' })).then((refused) => {
-        if (!refused) return true;
-        core.audit.emit({ type: 'conn.refused', protocol: 'admin', remoteAddress: address, code: refused.code, rule: refused.rule });
-        socket.destroy();
-        return false;
-      }),
-    );
-  });
-
-  acceptProxyProtocol(core, app.server, admin.tls);
+  const { app, clientAddress, admitted } = createAdmittedHttp(core, { protocol: 'admin', tls: admin.tls, trustedProxies: admin.trustedProxies, bodyLimit: LIMITS.apiMaxBodyBytes });
 
   await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } });
 
@@ -153,13 +114,11 @@ export async function startApiServer(core: Core, services: AdminServices, option
     }
   });
 
-  const clientAddress = (req: FastifyRequest) => normaliseAddress(req.ip);
-
   // 1. admission, then 2. the token, for every request (unknown routes included: no route
   //    discovery without a token).
   app.addHook('onRequest', async (req, reply) => {
     // SECURITY: wait for the connection's admission (rate, bans) before answering anything
-    if ((await admitted.get(req.raw.socket)) === false) return reply.hijack();
+    if (!(await admitted(req))) return reply.hijack();
     const address = clientAddress(req);
     const refused = await core.access.addressRule({ address, protocol: 'admin' });
     if (refused) {
@@ -262,49 +221,4 @@ export async function startApiServer(core: Core, services: AdminServices, option
     },
     close: () => app.close(),
   };
-}
-
-/**
- * PROXY protocol on the admin listener (proxy.trustedAddresses, as on the SFTP and FTPS ones):
- * the server's own connection handlers (HTTP or TLS, and the admission hook above) run only once
- * a trusted balancer's header is read, with the client it names as the socket's address, so
- * that bans, token `--from` and the audit see the client. (An HTTP balancer can instead send
- * X-Forwarded-For from admin.trustedProxies.)
- */
-function acceptProxyProtocol(core: Core, server: Server, tls: boolean): void {
-  const fromBalancer = balancerMatcher(core.config.proxy.trustedAddresses);
-  const handlers = server.listeners('connection') as ((s: Socket) => void)[];
-  server.removeAllListeners('connection');
-  const carried = new WeakMap<Socket, { address: string; port: number }>();
-  const pretend = (socket: Socket, peer: { address: string; port: number }) => {
-    Object.defineProperty(socket, 'remoteAddress', { value: peer.address, configurable: true });
-    Object.defineProperty(socket, 'remotePort', { value: peer.port, configurable: true });
-  };
-  server.on('connection', (socket: Socket) => {
-    const run = () => {
-      for (const h of handlers) h.call(server, socket);
-    };
-    if (!fromBalancer(socket)) return run();
-    readProxyHeader(
-      socket,
-      (peer) => {
-        if (peer) {
-          carried.set(socket, peer);
-          pretend(socket, peer);
-        }
-        run();
-      },
-      (reason) => {
-        socket.destroy();
-        core.audit.emit({ type: 'conn.refused', protocol: 'admin', remoteAddress: normaliseAddress(socket.remoteAddress ?? '?'), code: 'ERR_ADMISSION_PROXY_HEADER', rule: `proxy-header: ${reason}` });
-      },
-    );
-  });
-  // HTTPS: requests arrive on the TLS socket made over the raw one; it names the client too.
-  if (tls) {
-    server.prependListener('secureConnection', (tlsSocket: Socket) => {
-      const peer = carried.get((tlsSocket as unknown as { _parent?: Socket })._parent as Socket);
-      if (peer) pretend(tlsSocket, peer);
-    });
-  }
 }

@@ -4,9 +4,8 @@
 // change their password, regenerate recovery codes and see their own recent activity.
 // Every action is one call to the same services as the CLI, with the user as the actor.
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance, type FastifyListenOptions, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyListenOptions, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminServices } from '../admin/services.ts';
 import type { Core } from '../app.ts';
 import type { AuditRecord } from '../audit/events.ts';
@@ -15,9 +14,9 @@ import { SecretBox } from '../auth/mfa/secret-box.ts';
 import { LIMITS } from '../config/limits.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import type { TlsIdentity } from '../identity/identity.ts';
-import { type ConnectionContext, normaliseAddress } from '../net/connection.ts';
+import type { ConnectionContext } from '../net/connection.ts';
+import { createAdmittedHttp } from '../net/http-listener.ts';
 import { addressInAny } from '../policy/ip-matcher.ts';
-import { IpMatcher } from '../policy/ip-matcher.ts';
 import type { User } from '../store/user-repository.ts';
 import { InvitationService } from '../users/invitations.ts';
 import { Html, html, raw } from './html.ts';
@@ -50,44 +49,12 @@ type Out = Html | string;
 
 export async function startPortalServer(core: Core, services: AdminServices): Promise<PortalServer> {
   const { portal } = core.config;
-  const proxies = new IpMatcher(portal.trustedProxies.map((cidr) => ({ cidr, source: 'portal.trustedProxies' })));
-  const common = {
-    bodyLimit: LIMITS.web.maxFormBytes,
-    // SECURITY: X-Forwarded-For is believed only hop by hop from configured proxies
-    trustProxy: (address: string) => proxies.match(normaliseAddress(address), 'portal') !== null,
-    logger: false,
-    requestTimeout: LIMITS.apiRequestTimeoutMs,
-    connectionTimeout: LIMITS.apiRequestTimeoutMs,
-    return503OnClosing: true,
-    forceCloseConnections: true,
-    routerOptions: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 200 },
-  };
-  const app = (
-    portal.tls ? Fastify({ ...common, https: { cert: core.identity.tls.cert, key: core.identity.tls.key, minVersion: 'TLSv1.2' as const } }) : Fastify(common)
-  ) as unknown as FastifyInstance;
-  app.server.maxConnections = LIMITS.apiMaxConnections;
-  // Admission per new connection (rate, caps), bans and address rules per request, as on the admin listener.
-  const admitted = new WeakMap<object, Promise<boolean>>();
-  app.server.on(portal.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
-    const address = normaliseAddress(socket.remoteAddress ?? '');
-    if (proxies.match(address, 'portal') !== null) return;
-    if (core.access.addressRule({ address, protocol: 'portal' })) return;
-    admitted.set(
-      socket,
-      Promise.resolve(core.access.admissionRule({ address, protocol: 'portal' })).then((refused) => {
-        if (!refused) return true;
-        core.audit.emit({ type: 'conn.refused', protocol: 'portal', remoteAddress: address, code: refused.code, rule: refused.rule });
-        socket.destroy();
-        return false;
-      }),
-    );
-  });
+  const { app, clientAddress, admitted } = createAdmittedHttp(core, { protocol: 'portal', tls: portal.tls, trustedProxies: portal.trustedProxies, bodyLimit: LIMITS.web.maxFormBytes });
   await app.register(helmet, { contentSecurityPolicy: false });
   app.removeAllContentTypeParsers();
-  const clientAddress = (req: FastifyRequest) => normaliseAddress(req.ip);
   app.addHook('onRequest', async (req, reply) => {
     // SECURITY: wait for the connection's admission (rate, bans) before answering anything
-    if ((await admitted.get(req.raw.socket)) === false) return reply.hijack();
+    if (!(await admitted(req))) return reply.hijack();
     const address = clientAddress(req);
     const refused = await core.access.addressRule({ address, protocol: 'portal' });
     if (refused) {
