@@ -313,7 +313,7 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
     const user = await userOf(s!);
     const [logins, files, status] = await Promise.all([
       svc.audit.search({ user: user.name, event: 'auth.' }, 20),
-      svc.audit.search({ user: user.name, event: 'file.operation' }, 20),
+      svc.audit.transfers(user.name, 20),
       core.mfa.status(user),
     ]);
     const row = (r: AuditRecord) => {
