@@ -162,3 +162,31 @@ test('IDOR: a partner’s portal session neither removes another partner’s key
   const own = await bob.client.get('/');
   assert.match(own.body, /bob-secret-plans/, 'bob sees his own transfer');
 });
+
+test('portal sign-in is the file protocols’ auth flow: the user’s hours and address rules hold, and a brute force is banned', { timeout: 120_000 }, async (t) => {
+  const f = await startWebServer(t, { defender: { enabled: true } });
+  const store = f.srv.server.core.store;
+  const at = (m: number) => `${String(Math.floor(m / 60) % 24).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  const now = new Date();
+  const minute = now.getHours() * 60 + now.getMinutes();
+  await f.srv.addUser('nightowl', { password: 'nightowl-password-1' });
+  await store.users.update('nightowl', { mfaRequired: false, accessHours: `${at(minute + 120)}-${at(minute + 180)}` });
+  const c = new WebClient(f.portalUrl);
+  assert.equal((await c.post('/login', { name: 'nightowl', password: 'nightowl-password-1' })).status, 401, 'outside the user’s hours');
+  assert.equal((await c.get('/')).status, 303, 'not signed in');
+  await store.users.update('nightowl', { accessHours: '', deniedCidrs: ['127.0.0.0/8'] });
+  assert.equal((await c.post('/login', { name: 'nightowl', password: 'nightowl-password-1' })).status, 401, 'from a denied address');
+  await store.users.update('nightowl', { deniedCidrs: [] });
+  assert.equal((await c.post('/login', { name: 'nightowl', password: 'nightowl-password-1' })).status, 303, 'allowed again');
+  await auditHas(f, 'auth.failed', (rs) => rs.some((r) => r.protocol === 'portal' && (r as { reason?: string }).reason === 'outside-hours'), 'the refusal is audited with its reason');
+
+  const guesser = new WebClient(f.portalUrl, '127.0.0.4');
+  let banned = false;
+  for (let i = 0; i < 60 && !banned; i++) {
+    const r = await guesser.post('/login', { name: i % 2 ? 'nightowl' : `guess${i}`, password: `wrong-${i}` }).catch(() => ({ status: 0 }));
+    banned = r.status === 403 || r.status === 0;
+  }
+  assert.ok(banned, 'banned within 60 guesses on the portal');
+  assert.ok((await store.policy.activeBans()).some((b: { address: string }) => b.address === '127.0.0.4'));
+  assert.equal((await new WebClient(f.portalUrl).get('/login')).status, 200, 'others are unaffected');
+});
