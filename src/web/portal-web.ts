@@ -297,6 +297,16 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   route('POST', '/enrol/mfa', enrolling, async (_req, reply, s, form) => {
     const user = await userOf(s!);
     const codes = await core.mfa.confirm(user, String(form.code ?? '').trim());
+    const kept = html`<h1>You are set up</h1><p>Keep these recovery codes somewhere safe. Each one works once instead of a code from your app. They are not shown again.</p><ul class="codes" id="recovery-codes">${codes.map((c) => html`<li>${c}</li>`)}</ul>`;
+    // SECURITY: the link proves the invitation, not the place and time: the user's address rules
+    // and hours decide whether enrolment ends signed in (the codes are shown either way, once)
+    const refusal = core.access.loginGuard(user, ctxOf(s!.address));
+    if (refusal) {
+      core.audit.emit({ type: 'auth.failed', protocol: 'portal', method: 'totp', code: refusal.code, reason: refusal.reason, remoteAddress: s!.address, user: user.name });
+      await sessions.end(s!);
+      clearSessionCookie(reply, 'portal');
+      return reply.type('text/html; charset=utf-8').send(bare('Recovery codes', html`${kept}<p>Your account cannot be used from this address or at this time: sign in later from where your administrator allows.</p>`).value);
+    }
     const next = await sessions.advance(s!, 'full');
     setSessionCookie(reply, 'portal', next.id);
     core.audit.emit({ type: 'web.session.started', protocol: 'portal', remoteAddress: s!.address, user: user.name, plane: 'portal', method: 'invitation+totp' });
@@ -306,7 +316,7 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
         layout({
           title: 'Recovery codes',
           nav: { links: NAV, who: user.name, csrf: next.csrf, logout: '/logout' },
-          body: html`<h1>You are set up</h1><p>Keep these recovery codes somewhere safe. Each one works once instead of a code from your app. They are not shown again.</p><ul class="codes" id="recovery-codes">${codes.map((c) => html`<li>${c}</li>`)}</ul><p><a href="/">Continue to your account</a></p>`,
+          body: html`${kept}<p><a href="/">Continue to your account</a></p>`,
         }).value,
       );
   });

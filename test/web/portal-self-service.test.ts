@@ -190,3 +190,18 @@ test('portal sign-in is the file protocols’ auth flow: the user’s hours and 
   assert.ok((await store.policy.activeBans()).some((b: { address: string }) => b.address === '127.0.0.4'));
   assert.equal((await new WebClient(f.portalUrl).get('/login')).status, 200, 'others are unaffected');
 });
+
+test('enrolment from an invitation ends signed in only where and when the user may sign in', { timeout: 60_000 }, async (t) => {
+  const f = await startWebServer(t);
+  await f.srv.addUser('remote', { invited: true });
+  await f.srv.server.core.store.users.update('remote', { allowedCidrs: ['10.0.0.0/8'] });
+  const inv = await servicesOf(f).invitations.create('remote', 7, new Date(), cliActor());
+  const c = new WebClient(f.portalUrl);
+  assert.equal((await c.post(`/enrol/${inv.token}`, { password: 'remote-password-1', password2: 'remote-password-1' })).status, 303);
+  const mfaPage = await c.get('/enrol/mfa');
+  const secret = /<code id="totp-secret">([A-Z2-7]+)<\/code>/.exec(mfaPage.body)![1]!;
+  const done = await c.post('/enrol/mfa', { _csrf: csrfOf(mfaPage.body), code: currentCode(secret) });
+  assert.equal([...done.body.matchAll(/<li>([^<]+)<\/li>/g)].length, 10, 'the recovery codes are shown once anyway');
+  for (const path of ['/', '/keys', '/password']) assert.equal((await c.get(path)).status, 303, `${path}: no session from an address outside the user's list`);
+  await auditHas(f, 'auth.failed', (rs) => rs.some((r) => r.protocol === 'portal' && r.user === 'remote' && (r as { reason?: string }).reason === 'address-not-allowed'), 'the refusal is audited');
+});
