@@ -8,7 +8,7 @@
 //   → the response checked against its schema (nothing the schema does not name leaves).
 // The client address is the socket's; X-Forwarded-For counts only from admin.trustedProxies.
 import helmet from '@fastify/helmet';
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyListenOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Core } from '../app.ts';
@@ -18,7 +18,7 @@ import { LIMITS } from '../config/limits.ts';
 import { ERROR_CATALOGUE, type ErrorCode, PortcullisError } from '../errors/index.ts';
 import type { TlsIdentity } from '../identity/identity.ts';
 import { normaliseAddress } from '../net/connection.ts';
-import { balancerMatcher, readProxyHeader } from '../net/listener.ts';
+import { acceptProxyProtocol } from '../net/http-proxy-protocol.ts';
 import { IpMatcher } from '../policy/ip-matcher.ts';
 import { FASTIFY_ERRORS, HTTP_STATUS_FOR } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -133,7 +133,7 @@ export async function startApiServer(core: Core, services: AdminServices, option
     );
   });
 
-  acceptProxyProtocol(core, app.server, admin.tls);
+  acceptProxyProtocol(core, app.server, admin.tls, 'admin');
 
   await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } });
 
@@ -262,49 +262,4 @@ export async function startApiServer(core: Core, services: AdminServices, option
     },
     close: () => app.close(),
   };
-}
-
-/**
- * PROXY protocol on the admin listener (proxy.trustedAddresses, as on the SFTP and FTPS ones):
- * the server's own connection handlers (HTTP or TLS, and the admission hook above) run only once
- * a trusted balancer's header is read, with the client it names as the socket's address, so
- * that bans, token `--from` and the audit see the client. (An HTTP balancer can instead send
- * X-Forwarded-For from admin.trustedProxies.)
- */
-function acceptProxyProtocol(core: Core, server: Server, tls: boolean): void {
-  const fromBalancer = balancerMatcher(core.config.proxy.trustedAddresses);
-  const handlers = server.listeners('connection') as ((s: Socket) => void)[];
-  server.removeAllListeners('connection');
-  const carried = new WeakMap<Socket, { address: string; port: number }>();
-  const pretend = (socket: Socket, peer: { address: string; port: number }) => {
-    Object.defineProperty(socket, 'remoteAddress', { value: peer.address, configurable: true });
-    Object.defineProperty(socket, 'remotePort', { value: peer.port, configurable: true });
-  };
-  server.on('connection', (socket: Socket) => {
-    const run = () => {
-      for (const h of handlers) h.call(server, socket);
-    };
-    if (!fromBalancer(socket)) return run();
-    readProxyHeader(
-      socket,
-      (peer) => {
-        if (peer) {
-          carried.set(socket, peer);
-          pretend(socket, peer);
-        }
-        run();
-      },
-      (reason) => {
-        socket.destroy();
-        core.audit.emit({ type: 'conn.refused', protocol: 'admin', remoteAddress: normaliseAddress(socket.remoteAddress ?? '?'), code: 'ERR_ADMISSION_PROXY_HEADER', rule: `proxy-header: ${reason}` });
-      },
-    );
-  });
-  // HTTPS: requests arrive on the TLS socket made over the raw one; it names the client too.
-  if (tls) {
-    server.prependListener('secureConnection', (tlsSocket: Socket) => {
-      const peer = carried.get((tlsSocket as unknown as { _parent?: Socket })._parent as Socket);
-      if (peer) pretend(tlsSocket, peer);
-    });
-  }
 }

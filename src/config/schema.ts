@@ -130,7 +130,7 @@ export const configSchema = z.strictObject({
       keyPrefix: z.string().min(1).max(64).regex(/^[\w:.-]+$/).default('portcullis:'),
     })
     .prefault({}),
-  /** Balancers in front of the SFTP, FTPS and admin API listeners (docs/cluster.md). */
+  /** Balancers in front of the SFTP, FTPS, admin API and portal listeners (docs/cluster.md). */
   proxy: z
     .strictObject({
       /** Peers (CIDRs) that must open every connection with a PROXY protocol header (v1 or v2);

@@ -16,6 +16,7 @@ import { LIMITS } from '../config/limits.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import type { TlsIdentity } from '../identity/identity.ts';
 import { type ConnectionContext, normaliseAddress } from '../net/connection.ts';
+import { acceptProxyProtocol } from '../net/http-proxy-protocol.ts';
 import { IpMatcher } from '../policy/ip-matcher.ts';
 import type { User } from '../store/user-repository.ts';
 import { InvitationService } from '../users/invitations.ts';
@@ -81,6 +82,7 @@ export async function startPortalServer(core: Core, services: AdminServices): Pr
       }),
     );
   });
+  acceptProxyProtocol(core, app.server, portal.tls, 'portal');
   await app.register(helmet, { contentSecurityPolicy: false });
   app.removeAllContentTypeParsers();
   const clientAddress = (req: FastifyRequest) => normaliseAddress(req.ip);
