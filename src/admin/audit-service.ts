@@ -19,6 +19,9 @@ export interface AuditFilter {
   until?: string | undefined;
 }
 
+/** The trail's names of a transfer's events (upload and download, completed or failed). */
+const TRANSFER_EVENTS = ['file.upload.', 'file.download.'] as const;
+
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** `24h`, `30m`, `7d` (before now) or an ISO-8601 date → an ISO timestamp. */
@@ -65,6 +68,14 @@ export class AuditService {
     }
     const { records, next } = await this.store.audit.searchPage(this.query(filter), before, assertLimit(limit, LIMITS.apiPageSize.ceiling));
     return { items: records, next: next === null ? null : String(next) };
+  }
+
+  /** A user's newest `limit` uploads and downloads, oldest first. The trail names file events
+   * `file.<op>.<outcome>`; listings, stats and realpaths would crowd transfers out of one prefix. */
+  async transfers(user: string, limit: number): Promise<AuditRecord[]> {
+    const n = assertLimit(limit);
+    const found = await Promise.all(TRANSFER_EVENTS.map((eventPrefix) => this.store.audit.search({ user, eventPrefix, limit: n })));
+    return found.flat().sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0)).slice(-n);
   }
 
   async logins(user: string, limit: number): Promise<LoginRow[]> {

@@ -49,6 +49,10 @@ describe('bad values name their key and the reason', () => {
     ['half a certificate', { tls: { keyFile: '/k.pem' } }, /tls\.certFile: certFile and keyFile must be set together/],
     ['empty data dir', { dataDir: '' }, /dataDir: must not be empty/],
     ['section not a mapping', { sftp: 5 }, /sftp:/],
+    ['portal link over plain http', { portal: { publicUrl: 'http://files.example.com:7466' } }, /portal\.publicUrl: must be https:\/\//],
+    ['portal link with a query', { portal: { publicUrl: 'https://files.example.com/?x=1' } }, /portal\.publicUrl: must be https:\/\//],
+    ['portal link with credentials', { portal: { publicUrl: 'https://a:b@files.example.com' } }, /portal\.publicUrl:/],
+    ['portal link not http(s)', { portal: { publicUrl: 'javascript:alert(1)' } }, /portal\.publicUrl:/],
   ];
   for (const [name, input, pattern] of cases) {
     test(name, () => assert.match(errorOf(() => parseConfig(input)), pattern));
@@ -139,4 +143,10 @@ test('secrets are never echoed, neither in errors nor by config check', async ()
   // Numbers under secret-looking names are settings, not secrets (config check showed "***").
   const scores = redactSecrets({ defender: { scores: { wrongPassword: 5, unknownUser: 3 } }, mfa: { passwordAndCodeSeparator: '' } }) as { defender: { scores: { wrongPassword: unknown } } };
   assert.equal(scores.defender.scores.wrongPassword, 5);
+});
+
+test('portal.publicUrl: https anywhere, plain http only on this host', () => {
+  assert.equal(parseConfig({ portal: { publicUrl: 'https://files.example.com:7466' } }).portal.publicUrl, 'https://files.example.com:7466');
+  assert.equal(parseConfig({ portal: { publicUrl: 'http://127.0.0.1:7466' } }).portal.publicUrl, 'http://127.0.0.1:7466');
+  assert.equal(parseConfig({ portal: { publicUrl: 'http://localhost:7466' } }).portal.publicUrl, 'http://localhost:7466');
 });

@@ -60,6 +60,15 @@ const portRange = z
   .transform((v) => String(v))
   .refine((v) => parsePortRange(v) !== null, 'must be a port range "LOW-HIGH" within 1024-65535, LOW <= HIGH');
 
+/** Why a portal public URL cannot carry invitation links, or null. */
+function publicUrlProblem(value: string): string | null {
+  const u = new URL(value);
+  if (u.username || u.password || u.search || u.hash) return 'user, query or fragment';
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (u.protocol === 'http:' && host !== 'localhost' && host !== '::1' && !/^127\./.test(host)) return 'plain http';
+  return null;
+}
+
 export const configSchema = z.strictObject({
   /** Where keys, certificates, the SQLite store and audit files live. */
   dataDir: z.string().min(1, 'must not be empty').default('./data'),
@@ -130,7 +139,7 @@ export const configSchema = z.strictObject({
       keyPrefix: z.string().min(1).max(64).regex(/^[\w:.-]+$/).default('portcullis:'),
     })
     .prefault({}),
-  /** Balancers in front of the SFTP, FTPS and admin API listeners (docs/cluster.md). */
+  /** Balancers in front of the SFTP, FTPS, admin API and portal listeners (docs/cluster.md). */
   proxy: z
     .strictObject({
       /** Peers (CIDRs) that must open every connection with a PROXY protocol header (v1 or v2);
@@ -173,6 +182,12 @@ export const configSchema = z.strictObject({
       publicUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
     })
     .prefault({})
+    // SECURITY: invitation links carry their token: never over plain HTTP beyond this host, and
+    // nothing in the URL that would end up before or after the token's path
+    .refine((p) => p.publicUrl === null || publicUrlProblem(p.publicUrl) === null, {
+      message: 'must be https:// (http:// only for localhost or a loopback address), without user, query or fragment',
+      path: ['publicUrl'],
+    })
     .refine((a) => a.tls || a.address === '::1' || /^127\./.test(a.address), {
       message: 'plain HTTP (tls: false) is allowed only on a loopback address such as 127.0.0.1',
       path: ['tls'],

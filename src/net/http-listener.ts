@@ -4,13 +4,13 @@
 // balancers, X-Forwarded-For only from the plane's trusted proxies, and admission per new
 // connection (connection rate and caps) before its first request is answered. Bans and
 // deny/allow rules are answered per request by the plane (403 with the code).
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Core } from '../app.ts';
 import { LIMITS } from '../config/limits.ts';
 import { IpMatcher } from '../policy/ip-matcher.ts';
 import { normaliseAddress } from './connection.ts';
-import { balancerMatcher, readProxyHeader } from './listener.ts';
+import { acceptProxyProtocol } from './http-proxy-protocol.ts';
 
 export interface AdmittedHttp {
   app: FastifyInstance;
@@ -62,49 +62,4 @@ export function createAdmittedHttp(core: Core, o: { protocol: 'admin' | 'portal'
     clientAddress: (req) => normaliseAddress(req.ip),
     admitted: async (req) => (await admitted.get(req.raw.socket)) !== false,
   };
-}
-
-/**
- * PROXY protocol on the management listeners (proxy.trustedAddresses, as on the SFTP and FTPS ones):
- * the server's own connection handlers (HTTP or TLS, and the admission hook above) run only once
- * a trusted balancer's header is read, with the client it names as the socket's address, so
- * that bans, token `--from` and the audit see the client. (An HTTP balancer can instead send
- * X-Forwarded-For from the plane's trustedProxies.)
- */
-function acceptProxyProtocol(core: Core, server: Server, tls: boolean, protocol: 'admin' | 'portal'): void {
-  const fromBalancer = balancerMatcher(core.config.proxy.trustedAddresses);
-  const handlers = server.listeners('connection') as ((s: Socket) => void)[];
-  server.removeAllListeners('connection');
-  const carried = new WeakMap<Socket, { address: string; port: number }>();
-  const pretend = (socket: Socket, peer: { address: string; port: number }) => {
-    Object.defineProperty(socket, 'remoteAddress', { value: peer.address, configurable: true });
-    Object.defineProperty(socket, 'remotePort', { value: peer.port, configurable: true });
-  };
-  server.on('connection', (socket: Socket) => {
-    const run = () => {
-      for (const h of handlers) h.call(server, socket);
-    };
-    if (!fromBalancer(socket)) return run();
-    readProxyHeader(
-      socket,
-      (peer) => {
-        if (peer) {
-          carried.set(socket, peer);
-          pretend(socket, peer);
-        }
-        run();
-      },
-      (reason) => {
-        socket.destroy();
-        core.audit.emit({ type: 'conn.refused', protocol, remoteAddress: normaliseAddress(socket.remoteAddress ?? '?'), code: 'ERR_ADMISSION_PROXY_HEADER', rule: `proxy-header: ${reason}` });
-      },
-    );
-  });
-  // HTTPS: requests arrive on the TLS socket made over the raw one; it names the client too.
-  if (tls) {
-    server.prependListener('secureConnection', (tlsSocket: Socket) => {
-      const peer = carried.get((tlsSocket as unknown as { _parent?: Socket })._parent as Socket);
-      if (peer) pretend(tlsSocket, peer);
-    });
-  }
 }

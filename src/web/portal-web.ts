@@ -16,7 +16,6 @@ import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import type { TlsIdentity } from '../identity/identity.ts';
 import type { ConnectionContext } from '../net/connection.ts';
 import { createAdmittedHttp } from '../net/http-listener.ts';
-import { addressInAny } from '../policy/ip-matcher.ts';
 import type { User } from '../store/user-repository.ts';
 import { InvitationService } from '../users/invitations.ts';
 import { Html, html, raw } from './html.ts';
@@ -162,26 +161,22 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   route('POST', LOGIN, { stage: null }, async (req, reply, _s, form) => {
     const address = deps.clientAddress(req);
     const name = String(form.name ?? '').slice(0, 64);
-    const user = await core.store.users.get(name);
-    const matches = await verifyPassword(user?.passwordHash ?? null, String(form.password ?? ''));
-    const reason = !user ? 'unknown-user' : !matches ? 'bad-credentials' : user.disabled ? 'disabled' : user.allowedCidrs.length > 0 && addressInAny(address, user.allowedCidrs) === null ? 'address-not-allowed' : user.deniedCidrs.length > 0 && addressInAny(address, user.deniedCidrs) !== null ? 'address-not-allowed' : null;
-    if (reason || !user) {
-      core.audit.emit({ type: 'auth.failed', protocol: 'portal', method: 'password', code: 'ERR_WEB_LOGIN_FAILED', reason: reason ?? 'unknown-user', remoteAddress: address, user: name });
-      return reply.code(401).type('text/html; charset=utf-8').send(bare('Sign in', loginForm, 'Wrong name or password.').value);
-    }
-    const mfa = await core.mfa.status(user);
-    if (mfa.state !== 'active' && mfa.required) {
+    // SECURITY: the password step is the file protocols' own auth flow: the per-name guessing
+    // throttle, the verification queue (suspect addresses behind clean ones), the MFA lock, the
+    // per-user address rules and hours, and the auth.failed record the defender scores.
+    const step = await core.newAuthFlow(ctxOf(address)).password(name, String(form.password ?? ''));
+    if (step.status === 'failure') {
       // SECURITY: a password alone never enrols a second factor; that takes an invitation
-      core.audit.emit({ type: 'auth.failed', protocol: 'portal', method: 'password', code: 'ERR_WEB_LOGIN_FAILED', reason: 'mfa-not-enrolled', remoteAddress: address, user: name });
-      return reply.code(401).type('text/html; charset=utf-8').send(bare('Sign in', loginForm, 'Your account needs a second factor that is not set up yet: ask your administrator for an invitation link.').value);
+      const message = step.code === 'ERR_AUTH_MFA_NOT_ENROLLED' ? 'Your account needs a second factor that is not set up yet: ask your administrator for an invitation link.' : 'Wrong name or password.';
+      return reply.code(401).type('text/html; charset=utf-8').send(bare('Sign in', loginForm, message).value);
     }
-    if (mfa.state !== 'active') {
-      const s = await sessions.create('portal', user.name, 'full', address);
+    if (step.status === 'success') {
+      // no second factor required and none enrolled: the password completed the login
+      const s = await sessions.create('portal', step.user.name, 'full', address);
       setSessionCookie(reply, 'portal', s.id);
-      core.audit.emit({ type: 'auth.succeeded', protocol: 'portal', remoteAddress: address, user: user.name, methods: ['password'] });
       return '/';
     }
-    const s = await sessions.create('portal', user.name, 'password', address);
+    const s = await sessions.create('portal', name, 'password', address);
     setSessionCookie(reply, 'portal', s.id);
     return '/login/code';
   });
@@ -201,6 +196,14 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
         return reply.code(401).type('text/html; charset=utf-8').send(bare('Sign in', loginForm, 'Too many wrong codes: the account is locked for a while.').value);
       }
       return reply.code(401).type('text/html; charset=utf-8').send(bare('Code', codeForm(s!), 'Wrong code.').value);
+    }
+    // SECURITY: the per-user address rules and hours, checked again once the login is complete
+    const refusal = core.access.loginGuard(user, ctxOf(s!.address));
+    if (refusal) {
+      core.audit.emit({ type: 'auth.failed', protocol: 'portal', method: 'totp', code: refusal.code, reason: refusal.reason, remoteAddress: s!.address, user: user.name });
+      await sessions.end(s!);
+      clearSessionCookie(reply, 'portal');
+      return reply.code(401).type('text/html; charset=utf-8').send(bare('Sign in', loginForm, 'Wrong name or password.').value);
     }
     // SECURITY: a new session id once signed in (fixation)
     const next = await sessions.advance(s!, 'full');
@@ -261,6 +264,16 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
   route('POST', '/enrol/mfa', enrolling, async (_req, reply, s, form) => {
     const user = await userOf(s!);
     const codes = await core.mfa.confirm(user, String(form.code ?? '').trim());
+    const kept = html`<h1>You are set up</h1><p>Keep these recovery codes somewhere safe. Each one works once instead of a code from your app. They are not shown again.</p><ul class="codes" id="recovery-codes">${codes.map((c) => html`<li>${c}</li>`)}</ul>`;
+    // SECURITY: the link proves the invitation, not the place and time: the user's address rules
+    // and hours decide whether enrolment ends signed in (the codes are shown either way, once)
+    const refusal = core.access.loginGuard(user, ctxOf(s!.address));
+    if (refusal) {
+      core.audit.emit({ type: 'auth.failed', protocol: 'portal', method: 'totp', code: refusal.code, reason: refusal.reason, remoteAddress: s!.address, user: user.name });
+      await sessions.end(s!);
+      clearSessionCookie(reply, 'portal');
+      return reply.type('text/html; charset=utf-8').send(bare('Recovery codes', html`${kept}<p>Your account cannot be used from this address or at this time: sign in later from where your administrator allows.</p>`).value);
+    }
     const next = await sessions.advance(s!, 'full');
     setSessionCookie(reply, 'portal', next.id);
     core.audit.emit({ type: 'web.session.started', protocol: 'portal', remoteAddress: s!.address, user: user.name, plane: 'portal', method: 'invitation+totp' });
@@ -270,7 +283,7 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
         layout({
           title: 'Recovery codes',
           nav: { links: NAV, who: user.name, csrf: next.csrf, logout: '/logout' },
-          body: html`<h1>You are set up</h1><p>Keep these recovery codes somewhere safe. Each one works once instead of a code from your app. They are not shown again.</p><ul class="codes" id="recovery-codes">${codes.map((c) => html`<li>${c}</li>`)}</ul><p><a href="/">Continue to your account</a></p>`,
+          body: html`${kept}<p><a href="/">Continue to your account</a></p>`,
         }).value,
       );
   });
@@ -280,7 +293,7 @@ function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
     const user = await userOf(s!);
     const [logins, files, status] = await Promise.all([
       svc.audit.search({ user: user.name, event: 'auth.' }, 20),
-      svc.audit.search({ user: user.name, event: 'file.operation' }, 20),
+      svc.audit.transfers(user.name, 20),
       core.mfa.status(user),
     ]);
     const row = (r: AuditRecord) => {

@@ -185,3 +185,26 @@ test('the admin API behind HAProxy (PROXY v2): the client address is the one ban
   });
   assert.ok(records.some((x) => x.code === 'ERR_ADMISSION_BANNED' && x.remoteAddress === '127.0.0.13'));
 });
+
+test('the portal behind HAProxy (PROXY v1): the client address is the one banned; a balancer without a header is refused', { timeout: 60_000 }, async (t) => {
+  const dir = await makeTempDir(t);
+  const srv = await startTestServer(t, { proxy: { trustedAddresses: [`${BALANCER}/32`] }, portal: { enabled: true, tls: false, address: '127.0.0.1', port: 0 } });
+  const portalPort = srv.server.portal!.port;
+  const front = await freePort();
+  await haproxy(t, dir, [{ front, back: portalPort, send: 'send-proxy' }]);
+  const login = (from: string, port = front) =>
+    run('curl', ['-sS', '--interface', from, '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/login`]).then(
+      (x) => x.stdout,
+      (e: { stdout?: string }) => e.stdout ?? 'error',
+    );
+  assert.equal(await login('127.0.0.15'), '200', 'through the balancer');
+  await srv.server.core.access.defender.ban('127.0.0.15', 'test', 'admin', 10);
+  assert.equal(await login('127.0.0.15'), '403', 'the banned client is refused through the balancer');
+  assert.equal(await login('127.0.0.16'), '200', 'another client behind the same balancer is not');
+  assert.notEqual(await login(BALANCER, portalPort), '200', 'the balancer without a header');
+  const records = await until('the refusal', async () => {
+    const r = await trail(srv.dataDir);
+    return r.some((x) => x.code === 'ERR_ADMISSION_PROXY_HEADER' && x.event === 'conn.refused') ? r : undefined;
+  });
+  assert.ok(records.some((x) => x.code === 'ERR_ADMISSION_BANNED' && x.remoteAddress === '127.0.0.15'), 'the ban is recorded against the client, not the balancer');
+});
