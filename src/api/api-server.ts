@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Core } from '../app.ts';
 import type { AdminServices } from '../admin/services.ts';
 import type { TokenPrincipal } from '../admin/token-service.ts';
+import { verifyCredential } from '../admin/verifier.ts';
 import { LIMITS } from '../config/limits.ts';
 import { ERROR_CATALOGUE, type ErrorCode, PortcullisError } from '../errors/index.ts';
 import type { TlsIdentity } from '../identity/identity.ts';
@@ -136,15 +137,13 @@ export async function startApiServer(core: Core, services: AdminServices, option
     const m = /^Bearer ([\x21-\x7e]{1,400})$/.exec(header);
     if (Buffer.byteLength(header) > LIMITS.apiMaxAuthHeaderBytes || !m) {
       // a credential was presented: verified (and scored) like any other
-      await services.tokens.verify(header.slice(0, 200), address).catch(() => undefined);
+      await verifyCredential({ kind: 'api-token', token: header.slice(0, 200) }, address, { tokens: services.tokens });
       return sendError(reply, 'ERR_API_UNAUTHENTICATED');
     }
-    try {
-      req.principal = await services.tokens.verify(m[1]!, address);
-    } catch (err) {
-      if (err instanceof PortcullisError && err.code === 'ERR_API_UNAUTHENTICATED') return sendError(reply, 'ERR_API_UNAUTHENTICATED');
-      throw err;
-    }
+    // SECURITY: the one verifier of the management planes (admin/verifier.ts), as for browser sessions
+    const verified = await verifyCredential({ kind: 'api-token', token: m[1]! }, address, { tokens: services.tokens });
+    if (!verified.ok || verified.kind !== 'api-token') return sendError(reply, 'ERR_API_UNAUTHENTICATED');
+    req.principal = verified.principal;
     return undefined;
   });
 

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../admin/actor.ts';
+import { sessionActor, verifyCredential } from '../admin/verifier.ts';
 import type { Audit } from '../audit/audit.ts';
 import { LIMITS } from '../config/limits.ts';
 import { ERROR_CATALOGUE, type ErrorCode, PortcullisError } from '../errors/index.ts';
@@ -86,7 +87,7 @@ export function clearSessionCookie(reply: FastifyReply, plane: WebPlane): void {
 
 /** The actor of a signed-in session, for the services. */
 export function actorOf(plane: WebPlane, session: WebSession): Actor {
-  return { kind: plane === 'admin' ? 'admin-session' : 'portal-user', id: session.subject, address: session.address };
+  return sessionActor(plane, session);
 }
 
 export interface Guard {
@@ -144,14 +145,16 @@ export async function checkRequest(req: FastifyRequest, reply: FastifyReply, o: 
     }
   }
   if (guard.stage === null) return true;
-  const verified = await o.sessions.verify(o.plane, cookieOf(req, COOKIE_NAME[o.plane]), address);
-  if ('refused' in verified || verified.session.stage !== guard.stage) {
+  // SECURITY: the one verifier of the management planes (admin/verifier.ts), as for API tokens
+  const verified = await verifyCredential({ kind: 'web-session', plane: o.plane, cookie: cookieOf(req, COOKIE_NAME[o.plane]) }, address, { sessions: o.sessions });
+  if (!verified.ok || verified.kind !== 'web-session' || verified.session.stage !== guard.stage) {
+    const why = !verified.ok ? verified.refused : verified.kind === 'web-session' ? `stage ${verified.session.stage}` : 'not a session';
     if (isPost) {
-      refuse(o, req, 'ERR_WEB_SESSION_INVALID', 'refused' in verified ? verified.refused : `stage ${verified.session.stage}`);
+      refuse(o, req, 'ERR_WEB_SESSION_INVALID', why);
       await sendError(reply, 401, 'ERR_WEB_SESSION_INVALID');
     } else {
       const back = req.url.startsWith(o.prefix) && req.url !== o.loginPath ? `?next=${encodeURIComponent(req.url)}` : '';
-      if ('refused' in verified && verified.refused !== 'none') clearSessionCookie(reply, o.plane);
+      if (!verified.ok && verified.refused !== 'none') clearSessionCookie(reply, o.plane);
       await reply.redirect(`${o.loginPath}${back}`, 303);
     }
     return false;

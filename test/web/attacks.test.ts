@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cliActor } from '../../src/admin/actor.ts';
+import { TokenService } from '../../src/admin/token-service.ts';
 import { COOKIE_NAME } from '../../src/web/web-sessions.ts';
 import { ADMIN_PASSWORD, auditHas, codeAt, csrfOf, signInAdmin, startWebServer, WebClient } from './helpers.ts';
 
@@ -195,4 +196,28 @@ test('the audit CSV export needs re-authentication and neutralises formulas', { 
   assert.match(csv.body, /HYPERLINK/);
   for (const line of csv.body.split('\r\n')) for (const cell of line.split(',')) assert.doesNotMatch(cell.replace(/^"/, ''), /^[=+@-]/, `unneutralised cell in: ${line}`);
   await auditHas(f, 'admin.export.', (rs) => rs.some((r) => r.type === 'admin.change' && r.resource === 'export' && r.actor.id === 'root'), 'the export is audited with the admin');
+});
+
+test('one verifier: an API token is no session cookie, and a session cookie is no API token', { timeout: 60_000 }, async (t) => {
+  const f = await startWebServer(t);
+  const secret = await f.createAdmin('root');
+  const tokens = new TokenService(f.srv.server.core.store, f.srv.server.core.audit, f.srv.dataDir);
+  const { token } = await tokens.create(cliActor(), 'ops', { scopes: ['users:read'] });
+  const c = new WebClient(f.adminUrl);
+  await signInAdmin(c, 'root', secret);
+  const cookie = c.cookies.get(COOKIE_NAME.admin)!;
+
+  // the token carried as the admin cookie opens no page
+  const asCookie = new WebClient(f.adminUrl);
+  asCookie.cookies.set(COOKIE_NAME.admin, token);
+  const page = await asCookie.get('/ui/users');
+  assert.equal(page.status, 303);
+  assert.match(page.location ?? '', /^\/ui\/login/);
+  // the page cookie carried as a bearer token opens no REST route, and is scored as a bad token
+  const rest = await fetch(new URL('/v1/users', f.adminUrl), { headers: { authorization: `Bearer ${cookie}` } });
+  assert.equal(rest.status, 401);
+  await auditHas(f, 'auth.failed', (rs) => rs.some((r) => r.method === 'api-token'), 'the cookie used as a token is audited as a failed token');
+  // and each still works where it belongs
+  assert.equal((await fetch(new URL('/v1/users', f.adminUrl), { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  assert.equal((await c.get('/ui/users')).status, 200);
 });
