@@ -25,6 +25,7 @@ import { parseStrictJson } from './strict-json.ts';
 import { registerAdminWeb } from '../web/admin-web.ts';
 import { sendError as sendWebError } from '../web/web-plane.ts';
 import { WebSessions } from '../web/web-sessions.ts';
+import { SetupToken } from '../web/admin-setup.ts';
 
 export interface ApiServer {
   /** Every method and path registered (the contract test compares them with the OpenAPI document). */
@@ -163,8 +164,13 @@ export async function startApiServer(core: Core, services: AdminServices, option
 
   if (web) {
     const sessions = new WebSessions(core.store, core.audit);
+    // No default admin: with none in the store, a one-time setup token on stderr (web/admin-setup.ts)
+    const setup = await SetupToken.open(services.admins, (token) => {
+      process.stderr.write(`portcullis: no admin account exists. Create the first one with \`portcullis admin account create NAME --password-stdin\`, or open /ui/setup on the admin listener with this one-time setup token:\n  ${token}\n`);
+      core.logger.warn('no admin account exists: a one-time setup token for /ui/setup was printed on standard error');
+    });
     await app.register(async (scope) => {
-      registerAdminWeb(scope, { services, sessions, audit: core.audit, store: core.store, config: core.config, clientAddress, certificate: () => core.identity.tls, portalPort: options.portalPort });
+      registerAdminWeb(scope, { services, sessions, audit: core.audit, store: core.store, config: core.config, clientAddress, certificate: () => core.identity.tls, portalPort: options.portalPort, setup });
     });
     const sweep = setInterval(() => void sessions.sweep().catch((err: unknown) => core.logger.warn({ err }, 'web sessions: sweep failed')), LIMITS.web.sweepMs);
     sweep.unref();

@@ -147,6 +147,7 @@ export const ERROR_CATALOGUE = {
   ERR_WEB_FORBIDDEN: 'Your role does not allow this action',
   ERR_WEB_REAUTH_REQUIRED: 'Confirm your password and a current code to do this',
   ERR_WEB_BAD_FORM: 'The form is incomplete or a field is too long',
+  ERR_WEB_SETUP_FAILED: 'The setup token is wrong or used, or an admin account already exists (then sign in)',
   ERR_ADMIN_ACCOUNT_EXISTS: 'An admin account with this name already exists',
   ERR_ADMIN_ACCOUNT_INVALID: 'The admin account request is not valid (name, role or password)',
 } as const;

@@ -8,13 +8,14 @@ import type { Audit } from '../audit/audit.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
-import { isPortcullisError, PortcullisError } from '../errors/index.ts';
+import { ERROR_CATALOGUE, isPortcullisError, PortcullisError } from '../errors/index.ts';
 import type { Store } from '../store/store.ts';
 import { type Html, html } from './html.ts';
 import { toCsv } from './csv.ts';
 import { actorOf, checkRequest, clearSessionCookie, csrfField, type Form, type Guard, layout, type PlaneOptions, safeNext, sendError, setSessionCookie, setupWebPlane } from './web-plane.ts';
 import type { WebSession, WebSessions } from './web-sessions.ts';
 import { portalLink } from './portal-link.ts';
+import type { SetupToken } from './admin-setup.ts';
 
 export const ADMIN_PREFIX = '/ui/';
 const LOGIN = '/ui/login';
@@ -56,6 +57,8 @@ export interface AdminWebDeps {
   certificate: () => { validTo: string; fingerprint: string };
   /** The running portal's port (invitation links when portal.publicUrl is not set). */
   portalPort?: number | undefined;
+  /** The one-time setup token printed at start when no admin existed (admin-setup.ts). */
+  setup?: SetupToken | undefined;
 }
 
 type Out = Html | string | { csv: string; filename: string };
@@ -167,6 +170,70 @@ ${csrfField(s)}
       setSessionCookie(reply, 'admin', signed.id);
       deps.audit.emit({ type: 'web.session.started', protocol: 'admin', remoteAddress: s.address, user: s.subject, plane: 'admin', method: 'password+totp' });
       return reply.redirect(safeNext(form.next, ADMIN_PREFIX), 303);
+    },
+  });
+  // --- the first admin, with the one-time setup token printed at start (admin-setup.ts) ------
+  const setupPage = (error?: string): Html =>
+    layout({
+      title: 'Set up',
+      nav: null,
+      body: html`<h1>Create the first admin</h1>
+<p>No admin account exists. Enter the one-time setup token printed by the server at start, and the name and password of the first admin (role <em>full</em>). You will then add its code to an authenticator app.</p>
+${error ? html`<p role="alert">${error}</p>` : ''}
+<form method="post" action="/ui/setup">
+<label for="token">Setup token</label><input id="token" name="token" autocomplete="off" required autofocus>
+<label for="name">Admin name</label><input id="name" name="name" autocomplete="username" required maxlength="64">
+<label for="password">Password (12 characters or more)</label><input id="password" name="password" type="password" autocomplete="new-password" required minlength="12">
+<button type="submit">Create admin</button>
+</form>`,
+    });
+  // SECURITY: the page exists only while no admin exists and a token was printed at start
+  const setupOpen = async () => deps.setup !== undefined && (await deps.setup.isOpen(svc.admins));
+  app.route({
+    method: 'GET',
+    url: '/ui/setup',
+    handler: async (req, reply) => {
+      if (!(await checkRequest(req, reply, o, { stage: null }))) return reply;
+      if (!(await setupOpen())) return sendError(reply, 404, 'ERR_WEB_SETUP_FAILED');
+      return reply.type('text/html; charset=utf-8').send(setupPage().value);
+    },
+  });
+  app.route({
+    method: 'POST',
+    url: '/ui/setup',
+    handler: async (req, reply) => {
+      if (!(await checkRequest(req, reply, o, { stage: null }))) return reply;
+      if (!(await setupOpen())) return sendError(reply, 404, 'ERR_WEB_SETUP_FAILED');
+      const form = (req.body as Form | undefined) ?? {};
+      const address = deps.clientAddress(req);
+      const reopen = deps.setup!.redeem(form.token);
+      if (!reopen) {
+        // SECURITY: a wrong token is a failed login: audited and scored by the defender
+        deps.audit.emit({ type: 'auth.failed', protocol: 'admin', method: 'setup-token', code: 'ERR_WEB_SETUP_FAILED', reason: 'bad-credentials', remoteAddress: address });
+        return reply.code(401).type('text/html; charset=utf-8').send(setupPage('Wrong setup token.').value);
+      }
+      let created;
+      try {
+        created = await svc.admins.create({ kind: 'admin-session', id: 'setup-token', address }, String(form.name ?? '').trim(), 'full', String(form.password ?? ''));
+      } catch (err) {
+        if (!isPortcullisError(err) || err.code === 'ERR_INTERNAL') throw err;
+        // the token was right: it stays usable for a corrected form
+        reopen();
+        return reply.code(400).type('text/html; charset=utf-8').send(setupPage(`${ERROR_CATALOGUE[err.code]}${err.detail ? `: ${err.detail.slice(0, 200)}` : ''}`).value);
+      }
+      const { default: QRCode } = await import('qrcode');
+      const qr = await QRCode.toDataURL(created.totpUri, { errorCorrectionLevel: 'M', margin: 2 });
+      return reply.type('text/html; charset=utf-8').send(
+        layout({
+          title: 'Admin created',
+          nav: null,
+          body: html`<h1>Admin ${created.name} created</h1>
+<p>Scan this code with an authenticator app now, or type the secret. Neither is shown again; the setup token no longer works.</p>
+<p><img src="${qr}" alt="QR code of the TOTP secret for ${created.name}" width="200" height="200"></p>
+<p>Secret: <code id="totp-secret">${created.totpSecret}</code></p>
+<p><a href="${LOGIN}">Sign in</a> with the password and a code.</p>`,
+        }).value,
+      );
     },
   });
   route('POST', '/ui/logout', read, async (_req, s) => {

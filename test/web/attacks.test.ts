@@ -216,7 +216,7 @@ test('one verifier: an API token is no session cookie, and a session cookie is n
   // the page cookie carried as a bearer token opens no REST route, and is scored as a bad token
   const rest = await fetch(new URL('/v1/users', f.adminUrl), { headers: { authorization: `Bearer ${cookie}` } });
   assert.equal(rest.status, 401);
-  await auditHas(f, 'auth.failed', (rs) => rs.some((r) => r.method === 'api-token'), 'the cookie used as a token is audited as a failed token');
+  await auditHas(f, 'auth.failed', (rs) => rs.some((r) => (r as { method?: string }).method === 'api-token'), 'the cookie used as a token is audited as a failed token');
   // and each still works where it belongs
   assert.equal((await fetch(new URL('/v1/users', f.adminUrl), { headers: { authorization: `Bearer ${token}` } })).status, 200);
   assert.equal((await c.get('/ui/users')).status, 200);
