@@ -6,6 +6,8 @@ import { ChainedAuditSink } from './audit/sinks/chained.ts';
 import { type Lane, VerificationQueue } from './auth/verification-queue.ts';
 import { LIMITS } from './config/limits.ts';
 import { ClusterLink } from './cluster/cluster-link.ts';
+import type { SharedPolicy } from './cluster/shared-policy.ts';
+import type { AuditRecord } from './audit/events.ts';
 import { InProcessSessions } from './admin/session-service.ts';
 import { AuthFlow, type AuthPolicy } from './auth/auth-flow.ts';
 import { ClientCertificateVerifier } from './auth/mfa/client-certificates.ts';
@@ -39,8 +41,9 @@ export interface Core {
   readonly admission: Admission;
   /** Open sessions by id (live view, kill, drain). */
   readonly sessions: Map<string, Session>;
-  /** Several nodes (redis.url): what they share on Redis; null on one node. */
-  readonly cluster: ClusterLink | null;
+  /** Several nodes (redis.url) or workers (workers > 1): what they share (on Redis, or through
+   * the primary); null in one process on one node. */
+  readonly cluster: SharedPolicy | null;
   /** Sessions held per user (the cap is taken here, atomically, whatever the protocol). */
   readonly sessionCounter: SessionCounter;
   readonly access: AccessPolicy;
@@ -62,6 +65,11 @@ export interface CoreOptions {
   withoutAuditSinks?: boolean;
   /** Storage client overrides (tests). */
   storage?: StorageOptions;
+  /** What this process shares with the other processes of the node (workers > 1): the worker's
+   * link to its primary, or the primary's hub. Built from redis.url when absent. */
+  shared?: (redis: ClusterLink | null, audit: Audit) => SharedPolicy | null;
+  /** A worker: its records go to the primary's trail, and whether that trail takes them. */
+  auditTo?: { forward(record: AuditRecord): void; accepting(): boolean };
 }
 
 export function createLogger(config: Config): Logger {
@@ -80,14 +88,15 @@ export function sessionCapOf(user: User, config: Config): number {
 export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? createLogger(config);
   const identity = await loadIdentity(config);
-  const base = await openStoreAndAudit(config, options);
+  const base = await openStoreAndAudit(config, { ...options, ...(options.auditTo && { forwardAudit: (r: AuditRecord) => options.auditTo!.forward(r) }) });
   await warmPasswordVerifier();
   const mfa = new MfaService(base.store, base.audit, SecretBox.load(config.dataDir), config.mfa);
   const clientCertificates = new ClientCertificateVerifier(config.mfa.clientCaFile);
   // Several nodes (redis.url): session caps and connection rates across nodes, bans pushed to
   // every node at once, sessions listed and killed on any node.
-  const cluster = config.redis.url ? await ClusterLink.connect(config, logger) : null;
-  const access = new AccessPolicy(config, base.store, base.audit, cluster?.rateStore ?? null);
+  const redis = config.redis.url ? await ClusterLink.connect(config, logger) : null;
+  const cluster: SharedPolicy | null = options.shared ? options.shared(redis, base.audit) : redis;
+  const access = new AccessPolicy(config, base.store, base.audit, cluster);
   if (cluster) access.defender.shareScores(cluster.scores);
   const admission = new Admission(config.limits, base.audit, access.key);
   // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
@@ -133,7 +142,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     async openSession(user, ctx, id = ctx.id) {
       // SECURITY: no session may start that the trail cannot record (disk full, issue 14.6):
       // refused, logged, audited (the record waits in memory with the others).
-      if (base.trail && !base.trail.accepting) {
+      if ((base.trail && !base.trail.accepting) || (options.auditTo && !options.auditTo.accepting())) {
         const why = 'the audit trail cannot be written (no room under DATADIR/audit or in the store); sessions start again once it can';
         logger.error({ user: user.name, connectionId: ctx.id, remoteAddress: ctx.remoteAddress }, `session refused: ${why}`);
         base.audit.emit({ type: 'session.refused', code: 'ERR_AUDIT_UNAVAILABLE', reason: why, cap: 0, sessionId: id, connectionId: ctx.id, protocol: ctx.protocol, remoteAddress: ctx.remoteAddress, user: user.name });

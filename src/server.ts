@@ -26,6 +26,8 @@ import { takeSnapshot } from './posture/snapshot.ts';
 import { LocalVfs } from './vfs/local.ts';
 import { startSuccessor, type HandOverResult } from './net/hand-over.ts';
 import { unclaimedInheritedFds } from './net/inherited-listeners.ts';
+import type { WorkerLink } from './workers/worker-link.ts';
+import type { Primary } from './workers/supervisor.ts';
 
 export interface RunningServer {
   core: Core;
@@ -44,6 +46,8 @@ export interface RunningServer {
   scans: ScanSchedule;
   /** Reloads the TLS certificate and, given a reader, the configuration (src/config/reload.ts). */
   reload(readConfig?: () => LoadedConfig): ReloadOutcome;
+  /** The same, and with workers every worker's own reload too (SIGHUP, `portcullis reload`). */
+  reloadAll(readConfig?: () => LoadedConfig): Promise<ReloadOutcome>;
   /**
    * Stops the server. With `drainMs`, it first stops accepting and lets transfers in progress
    * finish for up to that long (progress logged), then closes every session.
@@ -68,24 +72,42 @@ export interface ReloadOutcome {
   /** The configuration file: refused (the key and the reason), or the keys applied and those that wait for a restart. */
   configuration?: { ok: false; detail: string } | { ok: true; applied: string[]; restartNeeded: string[] };
   certificate: { ok: false; detail: string } | { ok: true; fingerprint: string; validTo: string };
+  /** workers > 1: what each worker's own reload did (the primary's is above). */
+  workers?: { worker: number; outcome?: ReloadOutcome; error?: string }[];
 }
 
 export interface StartOptions {
   /** This process was started by a hand-over from that pid (src/net/hand-over.ts). */
   predecessor?: number;
+  /** workers > 1, in a worker: its link to the primary. It serves SFTP and FTPS only; the
+   * primary runs the control socket, health, metrics, admin API, portal, alerts and schedules. */
+  worker?: WorkerLink;
+  /** workers > 1, in the primary: starts the workers (they serve SFTP and FTPS). */
+  primary?: Primary;
 }
 
 export async function startServer(loaded: LoadedConfig, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), options: StartOptions = {}): Promise<RunningServer> {
   const { config } = loaded;
   const startedAt = new Date();
-  const core = await createCore(config);
+  const { worker, primary } = options;
+  const core = await createCore(config, {
+    ...(worker && { shared: (redis) => redis ?? worker, auditTo: { forward: (r) => worker.forwardAudit(r), accepting: () => worker.auditAccepting } }),
+    ...(primary && { shared: (redis, audit) => primary.hub(audit, redis) }),
+  });
   const adapters: ProtocolAdapter[] = [];
   const listeners: BoundListener[] = [];
   let health: HealthServer | null = null;
   // Subscribed before any listener starts, so the first connection is counted.
-  const metrics = config.metrics.enabled
-    ? new Metrics(core.audit, { connections: () => core.admission.connectionCount, sessions: () => core.sessions.size, bans: () => core.access.defender.activeBans.length })
-    : null;
+  // workers > 1: the primary counts from every worker's records (they all reach its bus) and
+  // adds up the workers' open connections and sessions; a worker has none of its own.
+  const metrics =
+    config.metrics.enabled && !worker
+      ? new Metrics(core.audit, {
+          connections: () => (primary ? primary.connectionCount : core.admission.connectionCount),
+          sessions: () => (primary ? primary.sessionCount : core.sessions.size),
+          bans: () => core.access.defender.activeBans.length,
+        })
+      : null;
   const alerts = new Alerts({
     config,
     audit: core.audit,
@@ -95,11 +117,13 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     certificate: () => core.identity.tls,
     onDelivery: (channel, outcome) => metrics?.alertDelivery(channel, outcome),
   });
+  // A worker's records reach the primary's bus, where its alerts see them: none here.
+  if (worker) alerts.stop();
   let control: ControlServer | null = null;
   const controlContext = {
     snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),
     // `portcullis reload`: the same as SIGHUP, the file this server was started with read again.
-    reload: () => running.reload(() => loadConfig({ file: loaded.file ?? undefined })),
+    reload: () => running.reloadAll(() => loadConfig({ file: loaded.file ?? undefined })),
   };
   let api: ApiServer | null = null;
   let portal: PortalServer | null = null;
@@ -114,14 +138,18 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     exemptLoopback: (ms) => core.access.defender.exemptLoopback(ms),
   });
   try {
-    await alerts.start();
-    for (const factory of PROTOCOL_ADAPTERS) {
-      const adapter = factory(core);
-      if (!adapter) continue;
-      adapters.push(adapter);
-      listeners.push(...(await adapter.start()));
+    if (!worker) await alerts.start();
+    if (primary) listeners.push(...(await primary.startWorkers()));
+    else {
+      for (const factory of PROTOCOL_ADAPTERS) {
+        const adapter = factory(core);
+        if (!adapter) continue;
+        adapters.push(adapter);
+        listeners.push(...(await adapter.start()));
+      }
     }
-    if (config.metrics.enabled) health = await startHealthServer(core, metrics);
+    if (worker) return startedWorker(core, adapters, listeners, worker, { alerts, doctor, scans });
+    if (config.metrics.enabled) health = await startHealthServer(core, metrics, primary ? () => primary.readiness() : undefined);
     control = await startControlServer(core, controlContext);
     if (config.admin.enabled || config.portal.enabled) {
       const services = createAdminServices({
@@ -138,6 +166,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       if (config.admin.enabled) api = await startApiServer(core, services, { portalPort: portal?.port });
     }
   } catch (err) {
+    await primary?.stop(0);
     await portal?.close();
     await api?.close();
     await control?.close();
@@ -157,6 +186,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   out(`  TLS certificate ${tls.description} SHA256 ${tls.fingerprint} valid until ${tls.validTo} (${tls.subjectAltNames})`);
   for (const k of core.identity.hostKeys) out(`  SSH host key ${k.description} ${k.fingerprint}`);
   for (const l of listeners) out(`  ${l.name} listening on ${formatAddress(l.address, l.port)}`);
+  if (primary) out(`  ${primary.count} worker processes share these listeners (workers: ${String(config.workers)})`);
   if (options.predecessor !== undefined) out(`  listening sockets taken over from pid ${options.predecessor}`);
   const unclaimed = unclaimedInheritedFds();
   if (unclaimed.length > 0) {
@@ -226,11 +256,24 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
       }
       return outcome;
     },
+    async reloadAll(readConfig) {
+      const outcome = running.reload(readConfig);
+      // workers > 1: each worker reads the file again and reloads its own certificate and keys.
+      if (primary) outcome.workers = await primary.reloadWorkers();
+      return outcome;
+    },
     endDrain() {
       endDrain?.();
+      primary?.endDrain();
     },
     handOver() {
       if (stopping) return Promise.resolve({ ok: false, reason: 'the server is stopping already' });
+      if (primary) {
+        const reason = `hand-over (SIGUSR2) is not available with workers: ${String(config.workers)}; restart with socket activation, or set workers: 1 (docs/workers.md)`;
+        core.logger.error(reason);
+        core.audit.emit({ type: 'server.handover.failed', detail: reason });
+        return Promise.resolve({ ok: false, reason });
+      }
       handingOver ??= (async () => {
         const sockets = adapters.flatMap((a) => a.listeningSockets());
         core.logger.info({ listeners: sockets.map((l) => l.name) }, 'hand-over: starting a new process with the listening sockets');
@@ -256,6 +299,8 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     stop(options = {}) {
       stopping ??= (async () => {
         health?.setReady(false);
+        // workers > 1: the workers drain their transfers (the same deadline) and exit first.
+        if (primary) await primary.stop(options.drainMs ?? 0);
         if (options.drainMs) {
           for (const a of adapters) a.stopAccepting();
           await drainTransfers(core, options.drainMs, new Promise<void>((resolve) => (endDrain = resolve)), handedOver);
@@ -271,6 +316,59 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         alerts.stop();
         await core.close();
         metrics?.close();
+      })();
+      return stopping;
+    },
+  };
+  return running;
+}
+
+/**
+ * A worker (workers > 1): its adapters and core only. It drains like one process on `stop`,
+ * tells the primary how many connections and sessions it holds, and reloads what a reload
+ * reloads in one process (the TLS certificate, the live keys).
+ */
+function startedWorker(core: Core, adapters: ProtocolAdapter[], listeners: BoundListener[], link: WorkerLink, idle: { alerts: Alerts; doctor: DoctorSchedule; scans: ScanSchedule }): RunningServer {
+  const { config } = core;
+  const stats = setInterval(() => link.stats(core.admission.connectionCount, core.sessions.size), LIMITS.workerStatsMs);
+  stats.unref();
+  let stopping: Promise<void> | null = null;
+  let endDrain: (() => void) | undefined;
+  const running: RunningServer = {
+    core,
+    listeners,
+    health: null,
+    metrics: null,
+    ...idle,
+    control: null,
+    api: null,
+    portal: null,
+    reload(readConfig) {
+      const outcome: ReloadOutcome = { certificate: { ok: false, detail: '' } };
+      if (readConfig) outcome.configuration = reloadConfiguration(core, config, readConfig);
+      try {
+        const next = reloadTls(core.identity.tls);
+        (core.identity as { tls: typeof next }).tls = next;
+        for (const a of adapters) a.reloadTls?.(next);
+        outcome.certificate = { ok: true, fingerprint: next.fingerprint, validTo: next.validTo };
+      } catch (err) {
+        outcome.certificate = { ok: false, detail: (err as Error).message.slice(0, 300) };
+      }
+      return outcome;
+    },
+    reloadAll: (readConfig) => Promise.resolve(running.reload(readConfig)),
+    endDrain: () => endDrain?.(),
+    handOver: () => Promise.resolve({ ok: false, reason: 'a worker does not hand over (its primary owns the listening sockets)' }),
+    stop(options = {}) {
+      stopping ??= (async () => {
+        clearInterval(stats);
+        if (options.drainMs) {
+          for (const a of adapters) a.stopAccepting();
+          await drainTransfers(core, options.drainMs, new Promise<void>((resolve) => (endDrain = resolve)), false);
+        }
+        await Promise.all(adapters.map((a) => a.stop()));
+        await core.close();
+        await link.close();
       })();
       return stopping;
     },

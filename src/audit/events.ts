@@ -11,6 +11,8 @@ interface Base {
   protocol?: Protocol;
   remoteAddress?: string;
   user?: string;
+  /** The worker process that made the record (workers > 1, docs/workers.md). */
+  worker?: number;
 }
 
 export type AuditEvent = Base &
@@ -19,6 +21,8 @@ export type AuditEvent = Base &
     | { type: 'server.stopped' }
     | { type: 'server.handover'; successor: number }
     | { type: 'server.handover.failed'; detail: string }
+    /** workers > 1: a worker process died; another takes its slot after `restartInMs`. */
+    | { type: 'server.worker.exited'; slot: number; pid: number; exit: string; restartInMs: number }
     | { type: 'storage.leftovers.removed'; home: string; files: number; bytes: number }
     | { type: 'conn.accepted'; localPort: number }
     | { type: 'conn.refused'; code: ErrorCode; rule: string }

@@ -13,6 +13,8 @@ import { MemorySessionCounter, type SessionCounter, type SessionSlot } from '../
 import type { Actor } from '../admin/actor.ts';
 import type { LiveSession, SessionControl } from '../admin/session-service.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import type { SharedPolicy, SharedRateLimiter } from './shared-policy.ts';
 
 /** A question to every node about its live sessions, and the answers. */
 type SessionRequest = { op: 'list'; requestId: string; replyTo: string } | { op: 'kill'; requestId: string; replyTo: string; id: string; actor: Actor };
@@ -53,7 +55,7 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return tostring(total)`;
 
-export class ClusterLink {
+export class ClusterLink implements SharedPolicy {
   private readonly local = new MemorySessionCounter();
   /** Slots this node holds on Redis: slot id → user (renewed while the node lives). */
   private readonly held = new Map<string, string>();
@@ -112,9 +114,11 @@ export class ClusterLink {
     },
   };
 
-  /** Where connection-rate counters live (rate-limiter-flexible's Redis store). */
-  get rateStore(): { client: Redis; prefix: string } {
-    return { client: this.redis, prefix: this.prefix };
+  /** Connection-rate counters on Redis (rate-limiter-flexible's Redis store). Redis away, each
+   * node counts its own (the insurance limiter), so the limit never lapses and never refuses more
+   * than it would alone. */
+  rateLimiter(points: number, duration: number, name: string): SharedRateLimiter {
+    return new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${this.prefix}rate:${name}`, points, duration, insuranceLimiter: new RateLimiterMemory({ points, duration }) });
   }
 
   private get channel(): string {

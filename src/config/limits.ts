@@ -77,6 +77,20 @@ export const LIMITS = {
   clusterSlotLifetimeMs: 30_000,
   /** How long a node waits for the others to answer a session list or kill, ms. */
   clusterRequestMs: 1_500,
+  /** Most worker processes `workers` may ask for (docs/workers.md). */
+  maxWorkers: 64,
+  /** A worker that dies is started again after this wait, doubled per death in a row up to
+   * workerRestartMaxMs; a worker that served workerStableMs resets the wait, ms. */
+  workerRestartBaseMs: 500,
+  workerRestartMaxMs: 30_000,
+  workerStableMs: 60_000,
+  /** How long a worker waits for the primary to answer (a session slot, a score, a rate), ms:
+   * past it the worker refuses (session slot, rate) rather than allow without the count. */
+  workerRequestMs: 5_000,
+  /** How long a worker may take from fork to listening, ms. */
+  workerStartMs: 60_000,
+  /** How often a worker reports its open connections and sessions to the primary, ms. */
+  workerStatsMs: 1_000,
   /** A balancer in proxy.trustedAddresses sends its PROXY header within this time of accept, ms. */
   proxyHeaderTimeoutMs: 5_000,
   /** How long a server handing over (SIGUSR2) waits for its successor to be ready, ms. */

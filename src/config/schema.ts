@@ -72,6 +72,13 @@ function publicUrlProblem(value: string): string | null {
 export const configSchema = z.strictObject({
   /** Where keys, certificates, the SQLite store and audit files live. */
   dataDir: z.string().min(1, 'must not be empty').default('./data'),
+  /** Worker processes sharing the SFTP and FTPS listening sockets (docs/workers.md): 1 (one
+   * process, as before), a number, or 'auto' (one per core the process may use). */
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(1, 'must be at least 1').max(LIMITS.maxWorkers, `must be at most ${LIMITS.maxWorkers} (hard limit)`)], {
+      error: `must be a whole number from 1 to ${LIMITS.maxWorkers} or 'auto' (one worker per core)`,
+    })
+    .default(1),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

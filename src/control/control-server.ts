@@ -25,7 +25,7 @@ export type ControlReply =
 export interface ControlContext {
   snapshot(): Promise<PostureSnapshot>;
   /** SIGHUP's reload, asked for by `portcullis reload`. */
-  reload?(): ReloadOutcome;
+  reload?(): ReloadOutcome | Promise<ReloadOutcome>;
 }
 
 export function controlSocketPath(dataDir: string): string {
@@ -43,9 +43,9 @@ const OPERATIONS: Record<string, Operation> = {
     return { ok: true, killed: await sessionControlOf(core).kill({ kind: 'cli', id: by, address: 'local' }, req.id) };
   },
   'posture.snapshot': async (_core, ctx) => ({ ok: true, snapshot: await ctx.snapshot() }),
-  'config.reload': (_core, ctx) => {
+  'config.reload': async (_core, ctx) => {
     if (!ctx.reload) throw new PortcullisError('ERR_CONTROL_BAD_REQUEST', 'this server cannot reload from the control socket');
-    return { ok: true, reload: ctx.reload() };
+    return { ok: true, reload: await ctx.reload() };
   },
   'posture.selfScan': (core, _ctx, req) => {
     const seconds = typeof req.seconds === 'number' && Number.isFinite(req.seconds) ? Math.max(0, Math.min(req.seconds, LIMITS.postureSelfScanMaxMs / 1000)) : NaN;

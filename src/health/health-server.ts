@@ -14,7 +14,10 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(core: Core, metrics: Metrics | null = null): Promise<HealthServer> {
+/** workers > 1: how many workers should serve and how many do (/readyz says so). */
+export type WorkerReadiness = () => { expected: number; serving: number };
+
+export async function startHealthServer(core: Core, metrics: Metrics | null = null, workers?: WorkerReadiness): Promise<HealthServer> {
   let ready = false;
   const server = http.createServer((req, res) => {
     const send = (status: number, body: string): void => {
@@ -26,8 +29,11 @@ export async function startHealthServer(core: Core, metrics: Metrics | null = nu
     if (url === '/healthz') return send(200, 'ok');
     if (url === '/readyz') {
       if (!ready) return send(503, 'starting');
+      const w = workers?.();
+      // A worker down (restarting) still leaves the others serving: ready, and it says so.
+      if (w && w.serving === 0) return send(503, `no worker serving (0 of ${w.expected})`);
       sql`select 1`.execute(core.store.db).then(
-        () => send(200, 'ready'),
+        () => send(200, w && w.serving < w.expected ? `ready (${w.serving} of ${w.expected} workers serving)` : 'ready'),
         () => send(503, 'store unavailable'),
       );
       return;

@@ -3,7 +3,8 @@
 // deny winning, access hours) checked when authentication completes. Rules from
 // the config and the store are compiled once and swapped whole when the store's policy version
 // changes (CLI edits, other nodes).
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, RateLimiterMemory } from 'rate-limiter-flexible';
+import type { SharedPolicy } from '../cluster/shared-policy.ts';
 import type { Audit } from '../audit/audit.ts';
 import type { LoginGuard } from '../auth/auth-flow.ts';
 import type { Config } from '../config/schema.ts';
@@ -37,8 +38,8 @@ export class AccessPolicy {
     private readonly config: Config,
     private readonly store: Store,
     audit: Audit,
-    /** Several nodes: connection rates counted on Redis (src/cluster/cluster-link.ts). */
-    shared: { client: unknown; prefix: string } | null = null,
+    /** Several nodes or workers: connection rates counted by all of them (src/cluster/shared-policy.ts). */
+    shared: Pick<SharedPolicy, 'rateLimiter'> | null = null,
   ) {
     this.key = addressKeyer(config.access.ipv6Prefix);
     this.defender = new Defender(config.defender, store.policy, audit, Date.now, this.key);
@@ -48,14 +49,11 @@ export class AccessPolicy {
     // A token bucket in two parts: a steady rate per second, and a burst allowance per 10 s
     // that real clients use when they open several connections at once.
     const { connectionsPerSecond: perSecond, connectionBurst: burst } = config.rateLimits;
-    // With Redis the counts are every node's; Redis away, each node counts its own (the
-    // insurance limiter), so the limit never lapses and never refuses more than it would alone.
-    const limiter = (points: number, duration: number, name: string) =>
-      shared
-        ? new RateLimiterRedis({ storeClient: shared.client, keyPrefix: `${shared.prefix}rate:${name}`, points, duration, insuranceLimiter: new RateLimiterMemory({ points, duration }) })
-        : new RateLimiterMemory({ points, duration });
+    // SECURITY: with several nodes or workers the counts are all of theirs (Redis, or the
+    // primary), so an address gets one allowance, not one per process it lands on.
+    const limiter = (points: number, duration: number, name: string) => (shared ? shared.rateLimiter(points, duration, name) : new RateLimiterMemory({ points, duration }));
     const steady = perSecond > 0 ? limiter(perSecond, 1, 'steady') : null;
-    this.connectionRate = steady && burst > 0 ? new BurstyRateLimiter(steady, limiter(burst, 10, 'burst')) : steady;
+    this.connectionRate = steady && burst > 0 ? new BurstyRateLimiter(steady as RateLimiterMemory, limiter(burst, 10, 'burst') as RateLimiterMemory) : steady;
   }
 
   /** Loads store rules and bans, then keeps polling for changes. */

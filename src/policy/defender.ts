@@ -162,6 +162,9 @@ export class Defender {
   private observe(record: AuditRecord): void {
     const address = record.remoteAddress;
     if (!address || record.protocol === 'cli') return;
+    // A worker's record published in the primary: that worker scored it (the total is shared
+    // through the primary), so it is not scored twice.
+    if (record.worker !== undefined) return;
     if (record.type === 'conn.refused' && record.code === 'ERR_ADMISSION_BANNED' && !this.config.extendBanOnAttempt) return;
     const points = scoreOf(record, this.config.scores);
     if (points <= 0 || this.isSafe(address)) return;

@@ -1,6 +1,7 @@
 // The store and the audit trail, without the rest of the core: what CLI commands need. Kept out
 // of app.ts so that a command does not load the protocols, identity and policy modules.
 import { Audit } from '../audit/audit.ts';
+import type { AuditRecord } from '../audit/events.ts';
 import { ChainedAuditSink } from '../audit/sinks/chained.ts';
 import { Fail2banSink } from '../audit/sinks/fail2ban.ts';
 import { AuditGovernor } from '../audit/governor.ts';
@@ -12,6 +13,9 @@ import { Store, storeOptionsFrom } from './store.ts';
 export interface OpenStoreOptions {
   /** Skip the file/store audit sinks (CLI commands that only read). */
   withoutAuditSinks?: boolean;
+  /** A worker process (workers > 1): no sinks of its own; every record goes to the primary,
+   * the one writer of the trail (src/workers/worker-link.ts). */
+  forwardAudit?: (record: AuditRecord) => void;
 }
 
 export async function openStoreAndAudit(config: Config, options: OpenStoreOptions = {}): Promise<{ store: Store; audit: Audit; trail: ChainedAuditSink | null; close(): Promise<void> }> {
@@ -19,7 +23,11 @@ export async function openStoreAndAudit(config: Config, options: OpenStoreOption
   const audit = new Audit();
   const sinks: { close(): Promise<void> }[] = [];
   let trail: ChainedAuditSink | null = null;
-  if (!options.withoutAuditSinks) {
+  if (options.forwardAudit) {
+    const forward = options.forwardAudit;
+    const unsubscribe = audit.subscribe((r) => forward(r));
+    sinks.push({ close: async () => unsubscribe() });
+  } else if (!options.withoutAuditSinks) {
     if (config.audit.file) sinks.push(new Fail2banSink(audit, config.dataDir));
     if (config.audit.file || config.audit.store) {
       trail = new ChainedAuditSink(audit, {

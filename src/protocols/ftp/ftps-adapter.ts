@@ -8,6 +8,7 @@ import type { AdapterFactory, BoundListener, ProtocolAdapter } from '../adapter.
 import { FtpConnection } from './connection.ts';
 import { PassivePorts } from './data-channel.ts';
 import { ticketRenewalAvailable } from './ticket-keys.ts';
+import { passiveSlice, workerSlot } from '../../workers/slot.ts';
 
 class FtpsAdapter implements ProtocolAdapter {
   readonly name = 'ftps';
@@ -18,7 +19,9 @@ class FtpsAdapter implements ProtocolAdapter {
 
   constructor(private readonly core: Core) {
     this.tls = core.identity.tls;
-    const [lo, hi] = parsePortRange(core.config.ftps.passivePorts)!;
+    // workers > 1: this worker's own slice of the range, bound by it alone, so a data
+    // connection reaches the worker that holds its control connection.
+    const [lo, hi] = passiveSlice(...parsePortRange(core.config.ftps.passivePorts)!, workerSlot());
     this.passivePorts = new PassivePorts(lo, hi);
     if (!ticketRenewalAvailable && core.config.ftps.dataTlsSessionReuse === 'required') {
       core.logger.warn('this Node.js has no TLS ticket-key callback: TLS 1.3 clients that use a ticket once (curl with OpenSSL) cannot resume a second data connection and get 522; see docs/ftps.md');

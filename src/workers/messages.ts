@@ -1,0 +1,49 @@
+// The messages between the primary and its workers (docs/workers.md), over node:cluster's IPC
+// channel. Every message carries `ch: 'portcullis'` so that other users of the channel
+// (node:cluster's own) are told apart. Requests carry an id (`rid`) and get one reply with that id.
+import type { Actor } from '../admin/actor.ts';
+import type { LiveSession } from '../admin/session-service.ts';
+import type { AuditRecord } from '../audit/events.ts';
+import type { ReloadOutcome } from '../server.ts';
+
+export const CHANNEL = 'portcullis';
+
+/** What a worker asks the primary, and what the answer holds. */
+export interface WorkerRequests {
+  'slot.acquire': { req: { user: string; cap: number }; res: { slot: string | null } };
+  'slot.count': { req: { user: string }; res: { count: number } };
+  'score.add': { req: { key: string; points: number; windowMs: number }; res: { total: number } };
+  'rate.consume': { req: { name: string; points: number; duration: number; key: string }; res: { rejected: boolean; remainingPoints: number; msBeforeNext: number; consumedPoints: number; isFirstInDuration: boolean } };
+}
+
+/** What the primary asks a worker. */
+export interface PrimaryRequests {
+  'sessions.list': { req: Record<string, never>; res: { sessions: LiveSession[] } };
+  'sessions.kill': { req: { id: string; actor: Actor }; res: { killed: LiveSession } };
+  reload: { req: Record<string, never>; res: { outcome: ReloadOutcome } };
+}
+
+export type Request<T> = { [K in keyof T]: { ch: typeof CHANNEL; kind: 'request'; op: K; rid: number } & (T[K] extends { req: infer R } ? R : never) }[keyof T];
+export type Reply = { ch: typeof CHANNEL; kind: 'reply'; rid: number; ok: true; value: unknown } | { ch: typeof CHANNEL; kind: 'reply'; rid: number; ok: false; code: string; message: string };
+
+/** One-way notices. */
+export type WorkerNotice =
+  | { ch: typeof CHANNEL; kind: 'audit'; records: AuditRecord[] }
+  | { ch: typeof CHANNEL; kind: 'slot.release'; slot: string }
+  | { ch: typeof CHANNEL; kind: 'policy.changed' }
+  | { ch: typeof CHANNEL; kind: 'stats'; connections: number; sessions: number }
+  | { ch: typeof CHANNEL; kind: 'ready'; listeners: { name: string; scheme: string; address: string; port: number }[] };
+
+export type PrimaryNotice =
+  | { ch: typeof CHANNEL; kind: 'policy.changed' }
+  /** Stop: drain for up to drainMs (SIGTERM), or end a drain in progress (endDrain). */
+  | { ch: typeof CHANNEL; kind: 'stop'; drainMs: number }
+  | { ch: typeof CHANNEL; kind: 'endDrain' }
+  | { ch: typeof CHANNEL; kind: 'audit.accepting'; accepting: boolean };
+
+/** A message as built before `ch` is added (Omit distributed over the union). */
+export type Unsent<T> = T extends unknown ? Omit<T, 'ch'> : never;
+
+export function isOurs(m: unknown): m is { ch: typeof CHANNEL; kind: string } {
+  return typeof m === 'object' && m !== null && (m as { ch?: unknown }).ch === CHANNEL;
+}

@@ -1,0 +1,239 @@
+// workers: 2 (issue 21, docs/workers.md): `portcullis serve` as one command starts a primary and
+// two worker processes sharing the listening sockets. OpenSSH sftp and lftp (FTPS, passive data
+// connections on each worker's own slice of the range) transfers land on both workers (their
+// records carry the worker's id) and the one hash-chained trail verifies. Attacks: a per-user
+// session cap of 1 with the second session on the other worker; a brute force spread over both
+// workers banned at the one-process threshold; a ban refusing the address in both at once. A
+// worker killed with SIGKILL is replaced while the other keeps serving; sessions are listed and
+// killed across workers from the CLI; SIGTERM stops everything.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import ssh2 from 'ssh2';
+import { BIN, runCli } from '../helpers/cli.ts';
+import { makeTempDir } from '../helpers/server.ts';
+import { prepareTransfers, run, SERVE_CONFIG, SSH, type TransferFixture } from '../operations/transfers.ts';
+
+const PASSWORD = 'correct horse battery';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Served {
+  proc: ChildProcess;
+  sftp: number;
+  ftps: number;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+async function serve(t: TestContext, dir: string): Promise<Served> {
+  const proc = spawn(process.execPath, [BIN, 'serve'], { cwd: dir, env: { PORTCULLIS_QUIET_STALE: '1', ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  t.after(() => {
+    // The workers too, should the primary have died without them.
+    for (const m of out.matchAll(/"pid":(\d+)[^\n]*worker serving/g)) {
+      try {
+        process.kill(Number(m[1]), 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  for (let i = 0; i < 600 && !/^ready$/m.test(out); i++) await sleep(100);
+  assert.match(out, /^ready$/m, out);
+  return { proc, out: () => out, exited, sftp: Number(/sftp listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]), ftps: Number(/ftps \(explicit\) listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]) };
+}
+
+type Rec = { event: string; worker?: number; remoteAddress?: string; protocol?: string; op?: string; code?: string; user?: string; connectionId?: string; outcome?: string };
+
+async function trail(dir: string): Promise<Rec[]> {
+  const text = await readFile(path.join(dir, 'data', 'audit', 'audit.jsonl'), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+}
+
+async function within(ms: number, f: () => Promise<boolean>): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await f()) return true;
+  return false;
+}
+
+async function setUp(t: TestContext, extra = ''): Promise<{ dir: string; f: TransferFixture; s: Served }> {
+  const dir = await makeTempDir(t);
+  const f = await prepareTransfers(dir);
+  await writeFile(path.join(dir, 'portcullis.yaml'), `${SERVE_CONFIG}workers: 2\nftps: { address: 127.0.0.1, port: 0, implicitPort: 0, passivePorts: "40100-40199" }\n${extra}`.replace(/^ftps: \{ address: 127\.0\.0\.1, port: 0, implicitPort: 0 \}\n/m, ''));
+  const s = await serve(t, dir);
+  return { dir, f, s };
+}
+
+const workersOf = (recs: Rec[], pick: (r: Rec) => boolean) => new Set(recs.filter(pick).map((r) => r.worker));
+
+test('workers: 2: OpenSSH sftp and lftp transfers are served by both workers, one verified trail, sessions across workers', { timeout: 180_000 }, async (t) => {
+  const { dir, f, s } = await setUp(t);
+  assert.match(s.out(), /2 worker processes share these listeners/);
+
+  // Six OpenSSH downloads at once, and four lftp sessions each with several passive transfers.
+  const downloads = Array.from({ length: 6 }, async (_, i) => {
+    const batch = path.join(dir, `batch-${i}`);
+    await writeFile(batch, `get big.bin ${path.join(dir, `got-${i}.bin`)}\n`);
+    return run('sftp', [...SSH, '-i', f.key, '-P', String(s.sftp), '-b', batch, 'alice@127.0.0.1']).done;
+  });
+  const lftps = Array.from({ length: 4 }, (_, i) => {
+    const script = [`set ssl:ca-file ${path.join(dir, 'data', 'tls', 'cert.pem')}`, 'set ftp:ssl-force true', 'set ftp:ssl-protect-data true', 'set ftp:passive-mode true', 'set net:max-retries 1', 'set cmd:fail-exit true', `open -u "alice,${PASSWORD}" ftp://127.0.0.1:${s.ftps}`];
+    for (let j = 0; j < 5; j++) script.push(`put ${path.join(dir, 'up.bin')} -o up-${i}-${j}.bin`, `get up-${i}-${j}.bin -o ${path.join(dir, `back-${i}-${j}.bin`)}`, 'ls');
+    return run('lftp', ['-c', script.join('\n')]).done;
+  });
+  for (const r of await Promise.all([...downloads, ...lftps])) assert.equal(r.code, 0, r.out);
+  for (let i = 0; i < 6; i++) assert.ok((await readFile(path.join(dir, `got-${i}.bin`))).equals(f.big), `download ${i} intact`);
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 5; j++) assert.ok((await readFile(path.join(dir, `back-${i}-${j}.bin`))).equals(f.up), `FTPS round trip ${i}/${j} intact`);
+
+  await sleep(500);
+  const recs = await trail(dir);
+  const sftpWorkers = workersOf(recs, (r) => r.event === 'file.download.completed' && r.protocol === 'sftp');
+  const ftpsWorkers = workersOf(recs, (r) => r.event === 'file.upload.completed' && r.protocol === 'ftps');
+  assert.deepEqual([...sftpWorkers].sort(), [1, 2], `SFTP downloads served by both workers: ${[...sftpWorkers].join(',')}`);
+  assert.deepEqual([...ftpsWorkers].sort(), [1, 2], `FTPS transfers served by both workers: ${[...ftpsWorkers].join(',')}`);
+  const verify = await runCli(['audit', 'verify'], { cwd: dir });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+
+  // Sessions on both workers are listed by the CLI (through the primary) and killed where they run.
+  const open = await Promise.all([0, 1, 2, 3].map(() => session(s.sftp, '127.0.0.40')));
+  const list = await runCli(['sessions', 'list', '--json'], { cwd: dir });
+  assert.equal(list.code, 0, list.stderr);
+  const listed = (JSON.parse(list.stdout) as { id: string; address: string }[]).filter((x) => x.address === '127.0.0.40');
+  assert.equal(listed.length, 4, list.stdout);
+  const accepted = await trail(dir);
+  const where = new Set(listed.map((l) => accepted.find((r) => r.event === 'conn.accepted' && r.connectionId === l.id)?.worker));
+  assert.deepEqual([...where].sort(), [1, 2], 'the four sessions are on both workers');
+  for (const l of listed) assert.equal((await runCli(['sessions', 'kill', l.id], { cwd: dir })).code, 0);
+  for (const o of open) if (o.ok) await Promise.race([o.closed, sleep(5_000).then(() => assert.fail('a killed session stayed open'))]);
+
+  // SIGTERM: the primary drains the workers and exits; no process is left.
+  s.proc.kill('SIGTERM');
+  assert.equal(await s.exited, 0);
+  const pids = [...s.out().matchAll(/"pid":(\d+)[^\n]*worker serving/g)].map((m) => Number(m[1]));
+  assert.equal(pids.length, 2);
+  for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'worker stopped with the primary');
+});
+
+/** An SFTP session (password login, sftp subsystem), or why there is none. */
+function session(port: number, from: string, user = 'alice', password = PASSWORD): Promise<{ ok: true; end: () => void; closed: Promise<void> } | { ok: false; why: string }> {
+  return new Promise((resolve) => {
+    const c = new ssh2.Client();
+    c.on('ready', () =>
+      c.sftp((err) => {
+        if (err) {
+          c.end();
+          resolve({ ok: false, why: `sftp: ${err.message}` });
+        } else resolve({ ok: true, end: () => c.end(), closed: new Promise((r) => c.on('close', () => r())) });
+      }),
+    );
+    c.on('error', (e) => resolve({ ok: false, why: e.message }));
+    c.connect({ host: '127.0.0.1', port, localAddress: from, username: user, password, readyTimeout: 15_000 });
+  });
+}
+
+/** One wrong password in one connection. */
+function guess(port: number, from: string, i: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const c = new ssh2.Client();
+    c.on('error', () => resolve());
+    c.on('close', () => resolve());
+    c.on('ready', () => {
+      c.end();
+      resolve();
+    });
+    c.connect({ host: '127.0.0.1', port, localAddress: from, username: 'alice', password: `wrong-${i}`, readyTimeout: 15_000, tryKeyboard: false });
+  });
+}
+
+/** True when a connection from `from` is refused before any greeting. */
+function refused(port: number, from: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: '127.0.0.1', localAddress: from });
+    let got = '';
+    sock.on('data', (c: Buffer) => {
+      got += c.toString();
+      sock.destroy();
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => resolve(got === ''));
+    sock.setTimeout(3_000, () => sock.destroy());
+  });
+}
+
+test('workers: 2 attacks: session cap across workers, a brute force spread over workers, a ban in every worker at once', { timeout: 180_000 }, async (t) => {
+  // The defender on (threshold 15, a wrong password scores 1), the poll of the store slow (60 s),
+  // so that a ban reaching both workers at once is the primary's doing.
+  const { dir, s } = await setUp(t, 'defender: { enabled: true }\naccess: { refreshSeconds: 60 }\nrateLimits: { connectionsPerSecond: 0 }\n');
+
+  // A cap of one session: the first holds it; more sessions, landing on both workers, are refused.
+  assert.equal((await runCli(['user', 'set', 'alice', '--max-sessions', '1'], { cwd: dir })).code, 0);
+  const first = await session(s.sftp, '127.0.0.50');
+  assert.equal(first.ok, true, JSON.stringify(first));
+  for (let i = 0; i < 3; i++) assert.equal((await session(s.sftp, '127.0.0.50')).ok, false, `session ${i + 2} refused`);
+  await sleep(300);
+  const capped = await trail(dir);
+  const refusedOn = workersOf(capped, (r) => r.event === 'session.refused' && r.code === 'ERR_AUTH_TOO_MANY_SESSIONS');
+  const heldOn = capped.find((r) => r.event === 'session.opened' && r.user === 'alice')?.worker;
+  assert.ok([...refusedOn].some((w) => w !== heldOn), `a second session on the other worker (held on ${heldOn}, refused on ${[...refusedOn].join(',')}) is refused`);
+  if (first.ok) {
+    first.end();
+    await first.closed;
+  }
+  assert.ok(await within(5_000, async () => {
+    const again = await session(s.sftp, '127.0.0.50');
+    if (again.ok) again.end();
+    return again.ok;
+  }), 'the slot is free again once the first session ends');
+
+  // A brute force spread over both workers: 16 guesses, 8 on each; one process bans at 15.
+  const spreader = '127.0.0.51';
+  for (let i = 0; i < 16 && !(await refused(s.sftp, spreader)); i++) await guess(s.sftp, spreader, i);
+  await sleep(300);
+  const bf = await trail(dir);
+  const failures = bf.filter((r) => r.event === 'auth.failed' && r.remoteAddress === spreader);
+  const perWorker = [1, 2].map((w) => failures.filter((r) => r.worker === w).length);
+  assert.ok(perWorker.every((n) => n > 0 && n < 15), `the guesses landed on both workers, under the threshold on each: ${perWorker.join(',')}`);
+  assert.ok(bf.some((r) => r.event === 'policy.ban.added' && r.remoteAddress === spreader), 'banned at the shared threshold');
+  assert.ok(failures.length <= 15, `banned by the 15th wrong password as in one process (${failures.length})`);
+
+  // The ban holds in both workers at once: every connection refused, on both.
+  for (let i = 0; i < 6; i++) assert.equal(await refused(s.sftp, spreader), true, `connection ${i} refused`);
+  await sleep(300);
+  const after = await trail(dir);
+  const bannedOn = workersOf(after, (r) => r.event === 'conn.refused' && r.remoteAddress === spreader && r.code === 'ERR_ADMISSION_BANNED');
+  assert.deepEqual([...bannedOn].sort(), [1, 2], `refused as banned by both workers: ${[...bannedOn].join(',')}`);
+  assert.equal(await refused(s.sftp, '127.0.0.52'), false, 'others still get in');
+});
+
+test('workers: 2: a worker killed with SIGKILL is replaced, the other serves meanwhile', { timeout: 180_000 }, async (t) => {
+  const { dir, f, s } = await setUp(t);
+  const pids = [...s.out().matchAll(/"pid":(\d+)[^\n]*worker serving/g)].map((m) => Number(m[1]));
+  assert.equal(pids.length, 2, s.out());
+  process.kill(pids[0]!, 'SIGKILL');
+  // Right away, downloads still succeed (the other worker takes every connection).
+  const batch = path.join(dir, 'batch-k');
+  await writeFile(batch, `get big.bin ${path.join(dir, 'got-k.bin')}\n`);
+  for (let i = 0; i < 3; i++) {
+    const r = await run('sftp', [...SSH, '-i', f.key, '-P', String(s.sftp), '-b', batch, 'alice@127.0.0.1']).done;
+    assert.equal(r.code, 0, r.out);
+    assert.ok((await readFile(path.join(dir, 'got-k.bin'))).equals(f.big));
+  }
+  assert.ok(await within(15_000, async () => /worker \d \(pid \d+\) died \(SIGKILL\)/.test(s.out()) && [...s.out().matchAll(/worker serving/g)].length === 3), `logged and replaced:\n${s.out()}`);
+  const recs = await trail(dir);
+  assert.ok(recs.some((r) => r.event === 'server.worker.exited'), 'audited');
+  // The replacement serves too.
+  const served = new Set<number | undefined>();
+  for (let i = 0; i < 4; i++) {
+    const r = await run('sftp', [...SSH, '-i', f.key, '-P', String(s.sftp), '-b', batch, 'alice@127.0.0.1']).done;
+    assert.equal(r.code, 0, r.out);
+  }
+  await sleep(300);
+  for (const r of await trail(dir)) if (r.event === 'file.download.completed') served.add(r.worker);
+  assert.ok(served.size >= 2 && [...served].some((w) => (w ?? 0) > 2), `the replacement (worker id 3) served: ${[...served].join(',')}`);
+});
