@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { Audit } from './audit/audit.ts';
 import { ChainedAuditSink } from './audit/sinks/chained.ts';
 import { type Lane, VerificationQueue } from './auth/verification-queue.ts';
+import { verifyPassword } from './auth/passwords.ts';
 import { LIMITS } from './config/limits.ts';
 import { ClusterLink } from './cluster/cluster-link.ts';
 import type { SharedPolicy } from './cluster/shared-policy.ts';
@@ -48,6 +49,9 @@ export interface Core {
   readonly sessionCounter: SessionCounter;
   readonly access: AccessPolicy;
   readonly mfa: MfaService;
+  /** Checks a password for `name` from `address` the way file-protocol logins do: after the
+   * per-name guessing throttle, in the verification queue (clean addresses first). */
+  checkPassword(name: string, storedHash: string | null, password: string, address: string): Promise<boolean>;
   /** Where users' files live (storage.type): opens each session's Vfs, says what it can do. */
   readonly storage: Storage;
   authPolicy: AuthPolicy;
@@ -130,6 +134,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     mfa,
     storage,
     authPolicy: mfaPolicy(mfa),
+    async checkPassword(name, storedHash, password, address) {
+      await access.throttle.wait(name, address);
+      return verification.queue.run(verification.laneOf(address), () => verifyPassword(storedHash, password));
+    },
     newAuthFlow(ctx) {
       return new AuthFlow(
         { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u, a) => access.throttle.wait(u, a), verification },

@@ -161,6 +161,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
         mfa: core.mfa,
         snapshot: () => takeSnapshot(core, listeners, loaded, startedAt),
         scanner: scans,
+        checkPassword: (name, hash, password, address) => core.checkPassword(name, hash, password, address),
       });
       if (config.portal.enabled) portal = await (await import('./web/portal-web.ts')).startPortalServer(core, services);
       if (config.admin.enabled) api = await startApiServer(core, services, { portalPort: portal?.port });

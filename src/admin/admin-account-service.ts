@@ -44,6 +44,8 @@ export class AdminAccountService {
     private readonly audit: Audit,
     private readonly box: () => SecretBox,
     private readonly config: Config,
+    /** In the server: the throttled, queued check file-protocol logins use (Core.checkPassword). */
+    private readonly checkPasswordFor: (name: string, storedHash: string | null, password: string, address: string) => Promise<boolean> = (_n, h, p) => verifyPassword(h, p),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -102,7 +104,9 @@ export class AdminAccountService {
   /** The first factor. Unknown names cost one argon2 verification like wrong passwords. */
   async checkPassword(name: string, password: string, address: string): Promise<{ ok: true; account: AdminAccount } | { ok: false; reason: SignInFailure }> {
     const account = NAME.test(name) ? await this.store.admins.byName(name) : undefined;
-    const matches = await verifyPassword(account?.passwordHash ?? null, password);
+    // SECURITY: the per-name throttle and the verification queue, like every other login: a web
+    // brute force slows its own guesses, not the file-protocol logins of everyone else
+    const matches = await this.checkPasswordFor(`admin:${name.slice(0, 64)}`, account?.passwordHash ?? null, password, address);
     if (!account) return this.fail(name, address, 'unknown-user', 'password');
     if (this.locked(account)) return this.fail(name, address, 'mfa-locked', 'password');
     if (!matches) {

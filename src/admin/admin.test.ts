@@ -149,3 +149,27 @@ test('scans: a start is audited with the actor and its run id; history pages by 
   assert.equal(rec!.remoteAddress, '192.0.2.7');
   assert.deepEqual(selected, ['ftp://198.51.100.9:21', 'ftp://192.0.2.1:21']);
 });
+
+test('admin sign-in checks the password through the server check (throttle and queue), for unknown names too', async () => {
+  const calls: { name: string; address: string; known: boolean }[] = [];
+  const config = parseConfig({ dataDir: dir });
+  const queued = createAdminServices({
+    store,
+    audit: auditBus,
+    config,
+    sessions: { list: () => Promise.resolve([]), kill: () => Promise.reject(new Error('none')) },
+    checkPassword: async (name, hash, _password, address) => {
+      calls.push({ name, address, known: hash !== null });
+      return false;
+    },
+  });
+  await services.admins.create(cli, 'opsadmin', 'full', 'long-enough-password-1');
+  assert.equal((await queued.admins.checkPassword('opsadmin', 'guess', '198.51.100.4')).ok, false);
+  assert.equal((await queued.admins.checkPassword('nobody', 'guess', '198.51.100.4')).ok, false);
+  assert.deepEqual(calls, [
+    { name: 'admin:opsadmin', address: '198.51.100.4', known: true },
+    { name: 'admin:nobody', address: '198.51.100.4', known: false },
+  ]);
+  // without a server (the CLI) the password is checked directly
+  assert.equal((await services.admins.checkPassword('opsadmin', 'long-enough-password-1', 'local')).ok, true);
+});

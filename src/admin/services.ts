@@ -44,6 +44,9 @@ export interface AdminDeps {
   mfa?: MfaService;
   /** The running server's posture snapshot (the REST API); absent in the CLI. */
   snapshot?: () => Promise<PostureSnapshot>;
+  /** The running server's password check (throttle and verification queue, as for file-protocol
+   * logins); absent in the CLI, where passwords are checked directly. */
+  checkPassword?: (name: string, storedHash: string | null, password: string, address: string) => Promise<boolean>;
   /** The running server's scanner (the REST API starts scans); absent in the CLI. */
   scanner?: ScanRunner;
 }
@@ -65,7 +68,7 @@ export function createAdminServices(deps: AdminDeps): AdminServices {
     audit: new AuditService(deps.store, deps.config),
     posture: new PostureService(deps.config, deps.snapshot ?? null),
     scans: new ScanService(deps.store, deps.audit, deps.scanner ?? null),
-    admins: new AdminAccountService(deps.store, deps.audit, secretBox, deps.config),
+    admins: new AdminAccountService(deps.store, deps.audit, secretBox, deps.config, deps.checkPassword),
     get invitations() {
       return (invitations ??= new InvitationService(deps.store, deps.audit, secretBox(), users));
     },

@@ -9,7 +9,6 @@ import type { FastifyInstance, FastifyListenOptions, FastifyReply, FastifyReques
 import type { AdminServices } from '../admin/services.ts';
 import type { Core } from '../app.ts';
 import type { AuditRecord } from '../audit/events.ts';
-import { verifyPassword } from '../auth/passwords.ts';
 import { SecretBox } from '../auth/mfa/secret-box.ts';
 import { LIMITS } from '../config/limits.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
@@ -335,7 +334,8 @@ ${keys.map((k) => html`<tr><td class="mono">${k.fingerprint}</td><td>${k.algorit
 
   /** Re-authentication inside a form: the current password and a code. */
   const proveAgain = async (user: User, s: WebSession, form: Form): Promise<boolean> => {
-    const ok = await verifyPassword(user.passwordHash, String(form.current ?? ''));
+    // SECURITY: the same throttle and verification queue as every login
+    const ok = await core.checkPassword(user.name, user.passwordHash, String(form.current ?? ''), s.address);
     if (!ok) {
       core.audit.emit({ type: 'auth.failed', protocol: 'portal', method: 'password', code: 'ERR_WEB_REAUTH_REQUIRED', reason: 'bad-credentials', remoteAddress: s.address, user: user.name });
       return false;
