@@ -14,9 +14,8 @@ import { LIMITS } from '../config/limits.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import { MemorySessionCounter, type SessionSlot } from '../policy/session-counter.ts';
 import type { ReloadOutcome } from '../server.ts';
-import { CHANNEL, isOurs, type PrimaryNotice, type PrimaryRequests, type Reply, type Request, type Unsent, type WorkerNotice, type WorkerRequests } from './messages.ts';
+import { CHANNEL, isOurs, type PrimaryNotice, type PrimaryRequests, type Reply, type Request, type Unsent, type WorkerNotice, type WorkerRequests, PendingReplies } from './messages.ts';
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 export interface WorkerState {
   worker: Worker;
@@ -33,8 +32,7 @@ export class WorkerHub implements SharedPolicy {
   private readonly limiters = new Map<string, RateLimiterMemory>();
   private readonly policyListeners: (() => void)[] = [];
   readonly workers = new Map<number, WorkerState>();
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly replies = new PendingReplies();
   private readyListeners: ((w: WorkerState) => void)[] = [];
 
   constructor(
@@ -82,12 +80,7 @@ export class WorkerHub implements SharedPolicy {
         void this.answer(worker, msg);
         return;
       case 'reply': {
-        const p = this.pending.get(msg.rid);
-        if (!p) return;
-        this.pending.delete(msg.rid);
-        clearTimeout(p.timer);
-        if (msg.ok) p.resolve(msg.value);
-        else p.reject(new PortcullisError(msg.code as 'ERR_INTERNAL', msg.message));
+        this.replies.settle(msg);
         return;
       }
       case 'audit':
@@ -177,16 +170,9 @@ export class WorkerHub implements SharedPolicy {
 
   /** Asks one worker; rejects after LIMITS.clusterRequestMs. */
   private ask<K extends keyof PrimaryRequests>(worker: Worker, op: K, req: PrimaryRequests[K]['req']): Promise<PrimaryRequests[K]['res']> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new PortcullisError('ERR_INTERNAL', `worker ${worker.id} did not answer ${op} within ${LIMITS.clusterRequestMs} ms`));
-      }, LIMITS.clusterRequestMs);
-      timer.unref();
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.send(worker, { kind: 'request', op, rid: id, ...req } as Unsent<Request<PrimaryRequests>>);
-    });
+    return this.replies.ask(LIMITS.clusterRequestMs, `worker ${worker.id} did not answer ${op} within ${LIMITS.clusterRequestMs} ms`, (rid) =>
+      this.send(worker, { kind: 'request', op, rid, ...req } as Unsent<Request<PrimaryRequests>>),
+    );
   }
 
   /** Every worker's answer (those that answered in time). */
@@ -271,11 +257,7 @@ export class WorkerHub implements SharedPolicy {
   }
 
   async close(): Promise<void> {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new PortcullisError('ERR_INTERNAL', 'stopping'));
-    }
-    this.pending.clear();
+    this.replies.rejectAll('stopping');
     await this.viaRedis?.close();
   }
 }

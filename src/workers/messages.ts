@@ -1,6 +1,7 @@
 // The messages between the primary and its workers (docs/workers.md), over node:cluster's IPC
 // channel. Every message carries `ch: 'portcullis'` so that other users of the channel
 // (node:cluster's own) are told apart. Requests carry an id (`rid`) and get one reply with that id.
+import { PortcullisError } from '../errors/index.ts';
 import type { Actor } from '../admin/actor.ts';
 import type { LiveSession } from '../admin/session-service.ts';
 import type { AuditRecord } from '../audit/events.ts';
@@ -46,4 +47,42 @@ export type Unsent<T> = T extends unknown ? Omit<T, 'ch'> : never;
 
 export function isOurs(m: unknown): m is { ch: typeof CHANNEL; kind: string } {
   return typeof m === 'object' && m !== null && (m as { ch?: unknown }).ch === CHANNEL;
+}
+
+/** Requests waiting for their reply over IPC (either direction): each settles once, by its reply,
+ * by its timeout, or when the link closes. */
+export class PendingReplies {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+
+  /** A new request id and the promise its reply settles; `send` is called with the id. */
+  ask<T>(timeoutMs: number, timeoutMessage: string, send: (rid: number) => void): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new PortcullisError('ERR_INTERNAL', timeoutMessage));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      send(id);
+    });
+  }
+
+  settle(msg: Reply): void {
+    const p = this.pending.get(msg.rid);
+    if (!p) return;
+    this.pending.delete(msg.rid);
+    clearTimeout(p.timer);
+    if (msg.ok) p.resolve(msg.value);
+    else p.reject(new PortcullisError(msg.code as 'ERR_INTERNAL', msg.message));
+  }
+
+  rejectAll(why: string): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new PortcullisError('ERR_INTERNAL', why));
+    }
+    this.pending.clear();
+  }
 }

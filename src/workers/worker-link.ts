@@ -11,9 +11,8 @@ import type { SharedPolicy, SharedRateLimiter } from '../cluster/shared-policy.t
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import type { SessionCounter, SessionSlot } from '../policy/session-counter.ts';
 import type { ReloadOutcome } from '../server.ts';
-import { CHANNEL, isOurs, type PrimaryNotice, type PrimaryRequests, type Reply, type Request, type Unsent, type WorkerNotice, type WorkerRequests } from './messages.ts';
+import { CHANNEL, isOurs, type PrimaryNotice, type PrimaryRequests, type Reply, type Request, type Unsent, type WorkerNotice, type WorkerRequests, PendingReplies } from './messages.ts';
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 /** What the worker's server does for the primary. */
 export interface WorkerHandlers {
@@ -24,8 +23,7 @@ export interface WorkerHandlers {
 }
 
 export class WorkerLink implements SharedPolicy {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly replies = new PendingReplies();
   private readonly policyListeners: (() => void)[] = [];
   private handlers: Partial<WorkerHandlers> = {};
   private readonly onMessage = (m: unknown): void => this.receive(m);
@@ -42,16 +40,7 @@ export class WorkerLink implements SharedPolicy {
   }
 
   private request<K extends keyof WorkerRequests>(op: K, req: WorkerRequests[K]['req']): Promise<WorkerRequests[K]['res']> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new PortcullisError('ERR_INTERNAL', `the primary did not answer ${op} within ${LIMITS.workerRequestMs} ms`));
-      }, LIMITS.workerRequestMs);
-      timer.unref();
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.send({ ch: CHANNEL, kind: 'request', op, rid: id, ...req });
-    });
+    return this.replies.ask(LIMITS.workerRequestMs, `the primary did not answer ${op} within ${LIMITS.workerRequestMs} ms`, (rid) => this.send({ ch: CHANNEL, kind: 'request', op, rid, ...req }));
   }
 
   private notify(m: Unsent<WorkerNotice>): void {
@@ -90,12 +79,7 @@ export class WorkerLink implements SharedPolicy {
     if (!isOurs(m)) return;
     const msg = m as Reply | Request<PrimaryRequests> | PrimaryNotice;
     if (msg.kind === 'reply') {
-      const p = this.pending.get(msg.rid);
-      if (!p) return;
-      this.pending.delete(msg.rid);
-      clearTimeout(p.timer);
-      if (msg.ok) p.resolve(msg.value);
-      else p.reject(new PortcullisError(msg.code as 'ERR_INTERNAL', msg.message));
+      this.replies.settle(msg);
       return;
     }
     if (msg.kind === 'request') {
@@ -193,10 +177,6 @@ export class WorkerLink implements SharedPolicy {
   async close(): Promise<void> {
     this.flushAudit();
     process.off('message', this.onMessage);
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new PortcullisError('ERR_INTERNAL', 'worker stopping'));
-    }
-    this.pending.clear();
+    this.replies.rejectAll('worker stopping');
   }
 }
