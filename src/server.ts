@@ -18,6 +18,7 @@ import { sessionControlOf } from './admin/session-service.ts';
 import { createAdminServices } from './admin/services.ts';
 import { startApiServer, type ApiServer } from './api/api-server.ts';
 import type { PortalServer } from './web/portal-web.ts';
+import type { TlsIdentity } from './identity/identity.ts';
 import { isLoopback } from './policy/defender.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { BoundListener, ProtocolAdapter } from './protocols/adapter.ts';
@@ -240,20 +241,14 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
     reload(readConfig) {
       const outcome: ReloadOutcome = { certificate: { ok: false, detail: '' } };
       if (readConfig) outcome.configuration = reloadConfiguration(core, config, readConfig);
-      try {
-        const next = reloadTls(core.identity.tls);
-        (core.identity as { tls: typeof next }).tls = next;
-        for (const a of adapters) a.reloadTls?.(next);
-        api?.reloadTls(next);
-        portal?.reloadTls(next);
-        core.logger.info({ fingerprint: next.fingerprint, validTo: next.validTo }, 'TLS certificate reloaded');
+      outcome.certificate = reloadCertificate(core, [...adapters, api, portal]);
+      if (outcome.certificate.ok) {
+        core.logger.info({ fingerprint: outcome.certificate.fingerprint, validTo: outcome.certificate.validTo }, 'TLS certificate reloaded');
         core.audit.emit({ type: 'config.reload.completed', what: 'tls-certificate' });
         alerts.checkCertificate();
-        outcome.certificate = { ok: true, fingerprint: next.fingerprint, validTo: next.validTo };
-      } catch (err) {
-        core.logger.error({ err: (err as Error).message }, 'TLS certificate reload failed; the previous certificate stays in use');
-        core.audit.emit({ type: 'config.reload.failed', what: 'tls-certificate', detail: (err as Error).message.slice(0, 300) });
-        outcome.certificate = { ok: false, detail: (err as Error).message.slice(0, 300) };
+      } else {
+        core.logger.error({ err: outcome.certificate.detail }, 'TLS certificate reload failed; the previous certificate stays in use');
+        core.audit.emit({ type: 'config.reload.failed', what: 'tls-certificate', detail: outcome.certificate.detail });
       }
       return outcome;
     },
@@ -347,14 +342,7 @@ function startedWorker(core: Core, adapters: ProtocolAdapter[], listeners: Bound
     reload(readConfig) {
       const outcome: ReloadOutcome = { certificate: { ok: false, detail: '' } };
       if (readConfig) outcome.configuration = reloadConfiguration(core, config, readConfig);
-      try {
-        const next = reloadTls(core.identity.tls);
-        (core.identity as { tls: typeof next }).tls = next;
-        for (const a of adapters) a.reloadTls?.(next);
-        outcome.certificate = { ok: true, fingerprint: next.fingerprint, validTo: next.validTo };
-      } catch (err) {
-        outcome.certificate = { ok: false, detail: (err as Error).message.slice(0, 300) };
-      }
+      outcome.certificate = reloadCertificate(core, adapters);
       return outcome;
     },
     reloadAll: (readConfig) => Promise.resolve(running.reload(readConfig)),
@@ -453,3 +441,16 @@ async function sweepUploadLeftovers(core: Core, before: Date): Promise<void> {
   }
 }
 
+
+/** Reads the TLS certificate again and hands it to every listener that serves it; on failure the
+ * previous certificate stays in use everywhere. */
+function reloadCertificate(core: Core, users: readonly ({ reloadTls?(tls: TlsIdentity): void } | null)[]): ReloadOutcome['certificate'] {
+  try {
+    const next = reloadTls(core.identity.tls);
+    (core.identity as { tls: typeof next }).tls = next;
+    for (const u of users) u?.reloadTls?.(next);
+    return { ok: true, fingerprint: next.fingerprint, validTo: next.validTo };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message.slice(0, 300) };
+  }
+}
