@@ -20,6 +20,7 @@ import type { Config } from './config/schema.ts';
 import type { ErrorCode } from './errors/index.ts';
 import { loadIdentity, type Identity } from './identity/identity.ts';
 import { Admission } from './net/admission.ts';
+import type { ConnectionTally } from './net/connection-tally.ts';
 import { AccessPolicy } from './policy/access-policy.ts';
 import { MemorySessionCounter, type SessionCounter } from './policy/session-counter.ts';
 import { PortcullisError } from './errors/index.ts';
@@ -71,9 +72,12 @@ export interface CoreOptions {
   storage?: StorageOptions;
   /** What this process shares with the other processes of the node (workers > 1): the worker's
    * link to its primary, or the primary's hub. Built from redis.url when absent. */
-  shared?: (redis: ClusterLink | null, audit: Audit) => SharedPolicy | null;
+  shared?: (redis: ClusterLink | null, audit: Audit, trail: ChainedAuditSink | null) => SharedPolicy | null;
   /** A worker: its records go to the primary's trail, and whether that trail takes them. */
   auditTo?: { forward(record: AuditRecord): void; accepting(): boolean };
+  /** A worker: its connections are counted by the primary (the node's caps), and the logins the
+   * other processes saw reach its failure throttle. */
+  node?: { tally: ConnectionTally; onOthersLogins(fn: (r: AuditRecord) => void): void };
 }
 
 export function createLogger(config: Config): Logger {
@@ -99,10 +103,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   // Several nodes (redis.url): session caps and connection rates across nodes, bans pushed to
   // every node at once, sessions listed and killed on any node.
   const redis = config.redis.url ? await ClusterLink.connect(config, logger) : null;
-  const cluster: SharedPolicy | null = options.shared ? options.shared(redis, base.audit) : redis;
+  const cluster: SharedPolicy | null = options.shared ? options.shared(redis, base.audit, base.trail) : redis;
   const access = new AccessPolicy(config, base.store, base.audit, cluster);
   if (cluster) access.defender.shareScores(cluster.scores);
-  const admission = new Admission(config.limits, base.audit, access.key);
+  const admission = new Admission(config.limits, base.audit, access.key, options.node?.tally);
+  options.node?.onOthersLogins((r) => access.throttle.observe(r));
   // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
   // connections still guessing: 30 connections opened before the ban must not go on trying.
   access.defender.onBanned((key) => admission.dropUnauthenticated(key, `banned: ${access.defender.banOf(key)?.reason ?? 'ban'}`));

@@ -82,7 +82,7 @@ test('the pre-authentication gate: per-address cap, early random drop only for a
     const d = gate.check(key);
     if (d.admit) {
       if (d.evict) gate.leave(d.evict);
-      gate.enter(id, key, () => undefined);
+      gate.enter(id, key);
     }
     return d;
   };
@@ -106,8 +106,8 @@ test('the pre-authentication gate: per-address cap, early random drop only for a
   // An address holding as many as the heaviest would cannot evict: refused.
   for (let i = 0; i < 4; i++) gate.leave(`a${i + 1}`);
   const full = new PreAuthGate({ maxUnauthenticated: 2, maxUnauthenticatedPerAddress: 2, unauthenticatedDropFrom: 2, loginTimeoutMs: 60_000 }, () => 0.99);
-  full.enter('x', 'X', () => undefined);
-  full.enter('y', 'Y', () => undefined);
+  full.enter('x', 'X');
+  full.enter('y', 'Y');
   const refused = full.check('Z');
   assert.equal(!refused.admit && refused.code, 'ERR_ADMISSION_PREAUTH_BUSY');
   for (const id of ['x', 'y']) full.leave(id);

@@ -1,6 +1,8 @@
 // Admission: decides, when a socket is accepted and before a single byte is parsed, whether
-// the connection may proceed. Caps (total, per address) are enforced here; policy rules (IP
-// allow/deny lists, the auto-ban defender, rate limits) plug in as AdmissionRules.
+// the connection may proceed. Policy rules (IP allow/deny lists, the auto-ban defender, rate
+// limits) plug in as AdmissionRules; then the caps (total, per address) and the
+// pre-authentication gate decide, counted by a ConnectionTally (this process's own, or with
+// workers the primary's: connection-tally.ts). The login deadline of each connection runs here.
 import { randomUUID } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
 import type { Audit } from '../audit/audit.ts';
@@ -8,7 +10,7 @@ import type { Protocol } from '../audit/events.ts';
 import type { ErrorCode } from '../errors/index.ts';
 import { addressKeyer, type AddressKeyFn } from '../policy/address-key.ts';
 import { normaliseAddress, type ConnectionContext } from './connection.ts';
-import { PreAuthGate, type PreAuthLimits } from './pre-auth.ts';
+import { type ConnectionTally, LocalTally, type TallyLimits } from './connection-tally.ts';
 
 export interface AdmissionRefusal {
   code: ErrorCode;
@@ -19,40 +21,46 @@ export interface AdmissionRefusal {
 /** A policy check at accept time. Returns a refusal or null to let the next rule decide. */
 export type AdmissionRule = (peer: { address: string; protocol: Protocol }) => AdmissionRefusal | null | Promise<AdmissionRefusal | null>;
 
-export interface AdmissionLimits extends PreAuthLimits {
-  maxConnections: number;
-  maxConnectionsPerAddress: number;
+export type AdmissionLimits = TallyLimits;
+
+interface Live {
+  ctx: ConnectionContext;
+  socket: Socket;
+  key: string;
+  authenticated: boolean;
+  /** The login deadline from accept; cleared at authentication or close. */
+  deadline: NodeJS.Timeout | null;
 }
 
 export class Admission {
-  private total = 0;
-  /** Open connections per address key (an IPv4 address or an IPv6 prefix). */
-  private readonly perAddress = new Map<string, number>();
   private readonly rules: AdmissionRule[] = [];
-  private readonly live = new Map<string, { ctx: ConnectionContext; socket: Socket; key: string; authenticated: boolean }>();
+  private readonly live = new Map<string, Live>();
   private readonly unsubscribe: () => void;
-  /** Connections that have not authenticated yet: caps, early drop and a deadline from accept. */
-  private readonly preAuth: PreAuthGate;
+  private waiting = 0;
 
   constructor(
     private readonly limits: AdmissionLimits,
     private readonly audit: Audit,
     private readonly key: AddressKeyFn = addressKeyer(64),
-    random: () => number = Math.random,
+    /** Where connections are counted: this process (default) or, with workers, the primary. */
+    private readonly tally: ConnectionTally = new LocalTally(limits),
   ) {
-    this.preAuth = new PreAuthGate(limits, random);
     this.unsubscribe = audit.subscribe((r) => {
       if (r.type !== 'auth.succeeded' || !r.connectionId) return;
       const live = this.live.get(r.connectionId);
-      if (!live) return;
+      if (!live || live.authenticated) return;
       live.authenticated = true;
-      this.preAuth.leave(r.connectionId);
+      this.stopWaiting(live);
+      this.tally.authenticated(live.ctx.id);
     });
+    // SECURITY: fairness at the pre-authentication cap: the tally names a waiting connection
+    // (of this process) that makes room for a newcomer, possibly one another worker admitted.
+    tally.onEvict((id, reason) => this.drop(id, 'ERR_ADMISSION_PREAUTH_BUSY', reason));
   }
 
-  /** Connections admitted that have not authenticated yet. */
+  /** Connections of this process that have not authenticated yet. */
   get unauthenticatedCount(): number {
-    return this.preAuth.count;
+    return this.waiting;
   }
 
   /** Adds a policy rule (checked in order, before the caps). */
@@ -60,8 +68,9 @@ export class Admission {
     this.rules.push(rule);
   }
 
+  /** Connections of this process that are open. */
   get connectionCount(): number {
-    return this.total;
+    return this.live.size;
   }
 
   /**
@@ -74,29 +83,39 @@ export class Admission {
     // SECURITY: fail closed: an address we cannot read or parse is refused.
     const address = raw && isIP(raw) ? normaliseAddress(raw) : null;
     let refusal: AdmissionRefusal | null = address === null ? { code: 'ERR_ADMISSION_BAD_ADDRESS', rule: 'peer-address' } : null;
+    const id = randomUUID();
+    const key = address === null ? '' : this.key(address);
+    let counted = false;
     if (!refusal && address !== null) {
       try {
         refusal = await this.checkRules(address, protocol);
       } catch {
         refusal = { code: 'ERR_ADMISSION_DENIED', rule: 'policy-error' }; // SECURITY: fail closed
       }
-      // The caps are checked and taken in one synchronous step after the rules.
-      refusal ??= this.checkCaps(this.key(address));
+      if (!refusal && !socket.destroyed) {
+        // The caps and the pre-authentication gate: decided and taken in one step by the tally.
+        try {
+          const d = await this.tally.enter(id, key, address);
+          if (d.admit) counted = true;
+          else refusal = { code: d.code, rule: d.rule };
+        } catch (err) {
+          // SECURITY: fail closed: a connection the tally cannot count is not admitted.
+          this.tally.leave(id);
+          refusal = { code: 'ERR_ADMISSION_DENIED', rule: `connection-count: ${(err as Error).message.slice(0, 200)}` };
+        }
+      }
     }
-    let evict: string | null = null;
-    if (!refusal && address !== null && !socket.destroyed) {
-      const gate = this.preAuth.check(this.key(address));
-      if (gate.admit) evict = gate.evict;
-      else refusal = { code: gate.code, rule: gate.rule };
+    if (socket.destroyed) {
+      if (counted) this.tally.leave(id);
+      return null;
     }
-    if (socket.destroyed) return null;
     if (refusal) {
       socket.destroy();
       this.audit.emit({ type: 'conn.refused', protocol, remoteAddress: address ?? String(raw), code: refusal.code, rule: refusal.rule });
       return null;
     }
     const ctx: ConnectionContext = {
-      id: randomUUID(),
+      id,
       protocol,
       remoteAddress: address!,
       remotePort: peer?.port ?? socket.remotePort ?? 0,
@@ -104,25 +123,28 @@ export class Admission {
       localPort: socket.localPort ?? 0,
       startedAt: Date.now(),
     };
-    const key = this.key(ctx.remoteAddress);
-    this.total += 1;
-    this.perAddress.set(key, (this.perAddress.get(key) ?? 0) + 1);
-    this.live.set(ctx.id, { ctx, socket, key, authenticated: false });
     // SECURITY: the deadline runs from accept, before the first byte: a silent socket, half an
     // SSH identification line or a stalled handshake cannot hold a slot past it.
-    this.preAuth.enter(ctx.id, key, () => this.drop(ctx.id, 'ERR_SESSION_LOGIN_TIMEOUT', `not logged in within limits.loginTimeoutMs (${this.limits.loginTimeoutMs} ms) of accept`));
-    if (evict) this.drop(evict, 'ERR_ADMISSION_PREAUTH_BUSY', `limits.maxUnauthenticated (${this.limits.maxUnauthenticated}) reached: the oldest waiting connection of the address holding the most made room for ${ctx.remoteAddress}`);
+    const deadline = setTimeout(() => this.drop(id, 'ERR_SESSION_LOGIN_TIMEOUT', `not logged in within limits.loginTimeoutMs (${this.limits.loginTimeoutMs} ms) of accept`), this.limits.loginTimeoutMs);
+    deadline.unref();
+    const live: Live = { ctx, socket, key, authenticated: false, deadline };
+    this.live.set(id, live);
+    this.waiting += 1;
     socket.once('close', () => {
-      this.preAuth.leave(ctx.id);
-      this.total -= 1;
-      const n = (this.perAddress.get(key) ?? 1) - 1;
-      if (n <= 0) this.perAddress.delete(key);
-      else this.perAddress.set(key, n);
-      this.live.delete(ctx.id);
-      this.audit.emit({ type: 'conn.closed', connectionId: ctx.id, protocol, remoteAddress: ctx.remoteAddress, durationMs: Date.now() - ctx.startedAt });
+      this.stopWaiting(live);
+      this.tally.leave(id);
+      this.live.delete(id);
+      this.audit.emit({ type: 'conn.closed', connectionId: id, protocol, remoteAddress: ctx.remoteAddress, durationMs: Date.now() - ctx.startedAt });
     });
-    this.audit.emit({ type: 'conn.accepted', connectionId: ctx.id, protocol, remoteAddress: ctx.remoteAddress, localPort: ctx.localPort });
+    this.audit.emit({ type: 'conn.accepted', connectionId: id, protocol, remoteAddress: ctx.remoteAddress, localPort: ctx.localPort });
     return ctx;
+  }
+
+  private stopWaiting(live: Live): void {
+    if (live.deadline === null) return;
+    clearTimeout(live.deadline);
+    live.deadline = null;
+    this.waiting -= 1;
   }
 
   /** A connection refused before admission could look at it (a bad PROXY header): audited. */
@@ -138,13 +160,6 @@ export class Admission {
     }
     return null;
   }
-
-  private checkCaps(key: string): AdmissionRefusal | null {
-    if (this.total >= this.limits.maxConnections) return { code: 'ERR_ADMISSION_TOO_MANY_CONNECTIONS', rule: 'limits.maxConnections' };
-    if ((this.perAddress.get(key) ?? 0) >= this.limits.maxConnectionsPerAddress) return { code: 'ERR_ADMISSION_TOO_MANY_FROM_ADDRESS', rule: 'limits.maxConnectionsPerAddress' };
-    return null;
-  }
-
 
   /** Admitted connections still open (for live views and graceful drain). */
   connections(): ConnectionContext[] {
@@ -181,7 +196,7 @@ export class Admission {
   private drop(id: string, code: ErrorCode, reason: string): boolean {
     const live = this.live.get(id);
     if (!live || live.authenticated || live.socket.destroyed) return false;
-    this.preAuth.leave(id);
+    this.stopWaiting(live);
     this.audit.emit({ type: 'conn.dropped', connectionId: id, protocol: live.ctx.protocol, remoteAddress: live.ctx.remoteAddress, code, reason });
     live.socket.destroy();
     return true;

@@ -10,7 +10,9 @@
 //   heaviest key takes the place of that key's oldest one, so a flood from some addresses can
 //   fill the slots but cannot keep everyone else out;
 // - every waiting connection has a deadline from accept (`loginTimeoutMs`) covering the
-//   identification line, the key exchange or TLS handshake, and authentication.
+//   identification line, the key exchange or TLS handshake, and authentication (kept by the
+//   admission of the process holding the socket: admission.ts).
+// The gate only counts (connection-tally.ts holds it, in the primary with workers).
 import { LIMITS } from '../config/limits.ts';
 import type { ErrorCode } from '../errors/index.ts';
 
@@ -23,13 +25,8 @@ export interface PreAuthLimits {
 
 export type PreAuthDecision = { admit: true; evict: string | null } | { admit: false; code: ErrorCode; rule: string };
 
-interface Waiting {
-  key: string;
-  timer: NodeJS.Timeout;
-}
-
 export class PreAuthGate {
-  private readonly waiting = new Map<string, Waiting>();
+  private readonly waiting = new Map<string, string>(); // id → key
   /** Waiting connection ids per key, oldest first. */
   private readonly byKey = new Map<string, Set<string>>();
 
@@ -79,13 +76,9 @@ export class PreAuthGate {
     return [best, n];
   }
 
-  /** Counts a connection as waiting; `onDeadline` runs if it has not left by the login deadline. */
-  enter(id: string, key: string, onDeadline: () => void): void {
-    const timer = setTimeout(() => {
-      if (this.leave(id)) onDeadline();
-    }, this.limits.loginTimeoutMs);
-    timer.unref();
-    this.waiting.set(id, { key, timer });
+  /** Counts a connection as waiting. */
+  enter(id: string, key: string): void {
+    this.waiting.set(id, key);
     let ids = this.byKey.get(key);
     if (!ids) this.byKey.set(key, (ids = new Set()));
     ids.add(id);
@@ -93,13 +86,12 @@ export class PreAuthGate {
 
   /** Authenticated or closed: no longer waiting. True if it was. Idempotent. */
   leave(id: string): boolean {
-    const w = this.waiting.get(id);
-    if (!w) return false;
-    clearTimeout(w.timer);
+    const key = this.waiting.get(id);
+    if (key === undefined) return false;
     this.waiting.delete(id);
-    const ids = this.byKey.get(w.key)!;
+    const ids = this.byKey.get(key)!;
     ids.delete(id);
-    if (ids.size === 0) this.byKey.delete(w.key);
+    if (ids.size === 0) this.byKey.delete(key);
     return true;
   }
 }

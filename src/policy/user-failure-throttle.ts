@@ -5,6 +5,7 @@
 // over many addresses, but never a source that has logged in as that user before (the owner's
 // office, the partner's server). It never refuses: the right password still gets in.
 import type { Audit } from '../audit/audit.ts';
+import type { AuditRecord } from '../audit/events.ts';
 import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
 import { addressKeyer, type AddressKeyFn } from './address-key.ts';
@@ -52,11 +53,14 @@ export class UserFailureThrottle {
     const window = () => this.config.userFailureWindowMinutes * 60_000;
     this.byName = new Recent(window, now);
     this.bySource = new Recent(window, now);
-    this.unsubscribe = audit.subscribe((r) => {
-      if (!r.user || !r.remoteAddress || r.protocol === 'cli') return;
-      if (r.type === 'auth.failed' && r.reason !== 'too-many-attempts' && r.reason !== 'mfa-not-enrolled') this.record(r.user, r.remoteAddress);
-      else if (r.type === 'auth.succeeded') this.trust(r.user, r.remoteAddress);
-    });
+    this.unsubscribe = audit.subscribe((r) => this.observe(r));
+  }
+
+  /** A login of this process (its audit bus) or, with workers, of another process of the node. */
+  observe(r: AuditRecord): void {
+    if (!r.user || !r.remoteAddress || r.protocol === 'cli') return;
+    if (r.type === 'auth.failed' && r.reason !== 'too-many-attempts' && r.reason !== 'mfa-not-enrolled') this.record(r.user, r.remoteAddress);
+    else if (r.type === 'auth.succeeded') this.trust(r.user, r.remoteAddress);
   }
 
   private pair(user: string, address: string): string {

@@ -1,17 +1,21 @@
 // In the primary (workers > 1): the one place where what the workers share is counted, and the
 // one writer of the audit trail. Workers ask over IPC (worker-link.ts); the primary's own core
 // uses the same counters through the SharedPolicy interface. A worker that dies gives its
-// session slots back at once. With Redis (redis.url) the workers share through Redis as nodes
-// do, and the hub only carries the audit records, the live-session questions and reloads.
+// session slots and connections back at once. With Redis (redis.url) the workers share slots,
+// scores and rates through Redis as nodes do; the connection caps of the node (one tally), the
+// audit records, the logins for the failure throttle, the live-session questions and reloads
+// still go through the hub.
 import type { Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Actor } from '../admin/actor.ts';
 import type { LiveSession, SessionControl } from '../admin/session-service.ts';
 import type { Audit } from '../audit/audit.ts';
+import type { AuditRecord } from '../audit/events.ts';
 import type { SharedPolicy, SharedRateLimiter } from '../cluster/shared-policy.ts';
 import { LIMITS } from '../config/limits.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
+import type { LocalTally } from '../net/connection-tally.ts';
 import { MemorySessionCounter, type SessionSlot } from '../policy/session-counter.ts';
 import type { ReloadOutcome } from '../server.ts';
 import { CHANNEL, isOurs, type PrimaryNotice, type PrimaryRequests, type Reply, type Request, type Unsent, type WorkerNotice, type WorkerRequests, PendingReplies } from './messages.ts';
@@ -34,14 +38,52 @@ export class WorkerHub implements SharedPolicy {
   readonly workers = new Map<number, WorkerState>();
   private readonly replies = new PendingReplies();
   private readyListeners: ((w: WorkerState) => void)[] = [];
+  /** Open connections of every worker: id → the worker holding it. */
+  private readonly connections = new Map<string, number>();
+  private loginsOut: AuditRecord[] = [];
+  private readonly unsubscribe: () => void;
 
   constructor(
     /** The primary's audit bus: workers' records are published on it for the trail and alerts. */
     private readonly audit: Audit,
     /** Redis shares slots, scores and rates (the workers use it directly). */
     private readonly viaRedis: SharedPolicy | null = null,
+    /** The node's connection caps and pre-authentication gate, counted once for every worker. */
+    readonly tally: LocalTally | null = null,
+    /** The primary's trail: while it cannot be written, workers refuse new sessions as it does. */
+    private readonly trail: { readonly accepting: boolean; onNotice(fn: (r: AuditRecord) => void): () => void } | null = null,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    // SECURITY: the pre-authentication gate's fairness evicts the oldest waiting connection of
+    // the heaviest address, whichever worker holds it.
+    tally?.onEvict((id, reason) => {
+      const w = this.workers.get(this.connections.get(id) ?? -1);
+      if (w) this.send(w.worker, { kind: 'conn.evict', id, reason });
+    });
+    const unnotice = trail?.onNotice((r) => {
+      if (r.type === 'audit.storage.failed' || r.type === 'audit.storage.recovered') this.broadcast({ kind: 'audit.accepting', accepting: trail.accepting });
+    });
+    // SECURITY: the per-user failure throttle slows a guesser by the failures of every process:
+    // each worker hears the logins the others (and the primary's portal and admin) saw.
+    const unsubscribe = audit.subscribe((r) => {
+      if ((r.type !== 'auth.failed' && r.type !== 'auth.succeeded') || !r.user || !r.remoteAddress) return;
+      this.loginsOut.push(r);
+      if (this.loginsOut.length === 1) process.nextTick(() => this.relayLogins());
+    });
+    this.unsubscribe = () => {
+      unnotice?.();
+      unsubscribe();
+    };
+  }
+
+  private relayLogins(): void {
+    const records = this.loginsOut;
+    this.loginsOut = [];
+    for (const w of this.workers.values()) {
+      const others = records.filter((r) => r.worker !== w.worker.id);
+      if (others.length > 0) this.send(w.worker, { kind: 'auth.seen', records: others });
+    }
+  }
 
   /** A forked worker: its messages are answered from now on; its slots go when it exits. */
   attach(worker: Worker): void {
@@ -49,9 +91,14 @@ export class WorkerHub implements SharedPolicy {
     worker.on('message', (m: unknown) => this.receive(worker, m));
   }
 
-  /** A worker exited: every slot it held is free again, its questions unanswered. */
+  /** A worker exited: every slot and connection it held is free again, its questions unanswered. */
   detach(workerId: number): void {
     this.workers.delete(workerId);
+    for (const [id, w] of this.connections) {
+      if (w !== workerId) continue;
+      this.connections.delete(id);
+      this.tally?.leave(id);
+    }
     for (const [id, s] of this.slots) {
       if (s.worker !== workerId) continue;
       s.slot.release();
@@ -103,10 +150,19 @@ export class WorkerHub implements SharedPolicy {
         if (w) Object.assign(w, { connections: msg.connections, sessions: msg.sessions });
         return;
       }
+      case 'conn.authenticated':
+        if (this.connections.get(msg.id) === worker.id) this.tally?.authenticated(msg.id);
+        return;
+      case 'conn.leave':
+        if (this.connections.get(msg.id) !== worker.id) return;
+        this.connections.delete(msg.id);
+        this.tally?.leave(msg.id);
+        return;
       case 'ready': {
         const w = this.workers.get(worker.id);
         if (!w) return;
         w.listeners = msg.listeners;
+        if (this.trail && !this.trail.accepting) this.send(worker, { kind: 'audit.accepting', accepting: false });
         for (const fn of this.readyListeners) fn(w);
         return;
       }
@@ -137,6 +193,15 @@ export class WorkerHub implements SharedPolicy {
         case 'slot.count':
           value = { count: await this.counter.count(req.user) };
           break;
+        case 'conn.enter': {
+          if (!this.tally) throw new PortcullisError('ERR_INTERNAL', 'the primary counts no connections');
+          // A worker that died while asking holds nothing: not counted.
+          if (!this.workers.has(worker.id) || this.connections.has(req.id)) throw new PortcullisError('ERR_INTERNAL', 'connection not counted');
+          const d = this.tally.enter(req.id, req.key, req.address);
+          if (d.admit) this.connections.set(req.id, worker.id);
+          value = d;
+          break;
+        }
         case 'score.add':
           value = { total: await this.scores.add(req.key, req.points, req.windowMs) };
           break;
@@ -257,6 +322,7 @@ export class WorkerHub implements SharedPolicy {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     this.replies.rejectAll('stopping');
     await this.viaRedis?.close();
   }

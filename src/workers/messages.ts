@@ -5,6 +5,7 @@ import { PortcullisError } from '../errors/index.ts';
 import type { Actor } from '../admin/actor.ts';
 import type { LiveSession } from '../admin/session-service.ts';
 import type { AuditRecord } from '../audit/events.ts';
+import type { TallyDecision } from '../net/connection-tally.ts';
 import type { ReloadOutcome } from '../server.ts';
 
 export const CHANNEL = 'portcullis';
@@ -14,6 +15,7 @@ export interface WorkerRequests {
   'slot.acquire': { req: { user: string; cap: number }; res: { slot: string | null } };
   'slot.count': { req: { user: string }; res: { count: number } };
   'score.add': { req: { key: string; points: number; windowMs: number }; res: { total: number } };
+  'conn.enter': { req: { id: string; key: string; address: string }; res: TallyDecision };
   'rate.consume': { req: { name: string; points: number; duration: number; key: string }; res: { rejected: boolean; remainingPoints: number; msBeforeNext: number; consumedPoints: number; isFirstInDuration: boolean } };
 }
 
@@ -31,6 +33,8 @@ export type Reply = { ch: typeof CHANNEL; kind: 'reply'; rid: number; ok: true; 
 export type WorkerNotice =
   | { ch: typeof CHANNEL; kind: 'audit'; records: AuditRecord[] }
   | { ch: typeof CHANNEL; kind: 'slot.release'; slot: string }
+  | { ch: typeof CHANNEL; kind: 'conn.authenticated'; id: string }
+  | { ch: typeof CHANNEL; kind: 'conn.leave'; id: string }
   | { ch: typeof CHANNEL; kind: 'policy.changed' }
   | { ch: typeof CHANNEL; kind: 'stats'; connections: number; sessions: number }
   | { ch: typeof CHANNEL; kind: 'ready'; listeners: { name: string; scheme: string; address: string; port: number }[] };
@@ -40,7 +44,11 @@ export type PrimaryNotice =
   /** Stop: drain for up to drainMs (SIGTERM), or end a drain in progress (endDrain). */
   | { ch: typeof CHANNEL; kind: 'stop'; drainMs: number }
   | { ch: typeof CHANNEL; kind: 'endDrain' }
-  | { ch: typeof CHANNEL; kind: 'audit.accepting'; accepting: boolean };
+  | { ch: typeof CHANNEL; kind: 'audit.accepting'; accepting: boolean }
+  /** A waiting connection of this worker makes room for a newcomer (the pre-authentication gate). */
+  | { ch: typeof CHANNEL; kind: 'conn.evict'; id: string; reason: string }
+  /** Logins seen by the other processes, for this worker's per-user failure throttle. */
+  | { ch: typeof CHANNEL; kind: 'auth.seen'; records: AuditRecord[] };
 
 /** A message as built before `ch` is added (Omit distributed over the union). */
 export type Unsent<T> = T extends unknown ? Omit<T, 'ch'> : never;

@@ -12,6 +12,8 @@ import type { Config } from '../config/schema.ts';
 import { PortcullisError } from '../errors/index.ts';
 import type { BoundListener } from '../protocols/adapter.ts';
 import { WorkerHub } from './hub.ts';
+import { LocalTally } from '../net/connection-tally.ts';
+import type { ChainedAuditSink } from '../audit/sinks/chained.ts';
 import { createLogger } from '../app.ts';
 import { WORKER_COUNT_ENV, WORKER_SLOT_ENV } from './slot.ts';
 
@@ -45,9 +47,11 @@ export class Primary {
   }
 
   /** The shared counters of the primary's own core (createCore's `shared`). */
-  hub(audit: Audit, redis: ClusterLink | null): WorkerHub {
+  hub(audit: Audit, redis: ClusterLink | null, trail: ChainedAuditSink | null): WorkerHub {
     this.audit = audit;
-    this.hubInstance = new WorkerHub(audit, redis);
+    // SECURITY: one tally for every worker: limits.maxConnections, maxConnectionsPerAddress and
+    // the pre-authentication gate hold for the node, not N times over.
+    this.hubInstance = new WorkerHub(audit, redis, new LocalTally(this.config.limits), trail);
     return this.hubInstance;
   }
 

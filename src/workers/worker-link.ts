@@ -8,6 +8,7 @@ import { LIMITS } from '../config/limits.ts';
 import type { SessionControl } from '../admin/session-service.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import type { SharedPolicy, SharedRateLimiter } from '../cluster/shared-policy.ts';
+import type { ConnectionTally, TallyDecision } from '../net/connection-tally.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import type { SessionCounter, SessionSlot } from '../policy/session-counter.ts';
 import type { ReloadOutcome } from '../server.ts';
@@ -23,6 +24,8 @@ export interface WorkerHandlers {
 }
 
 export class WorkerLink implements SharedPolicy {
+  private readonly evictListeners: ((id: string, reason: string) => void)[] = [];
+  private readonly loginListeners: ((r: AuditRecord) => void)[] = [];
   private readonly replies = new PendingReplies();
   private readonly policyListeners: (() => void)[] = [];
   private handlers: Partial<WorkerHandlers> = {};
@@ -93,6 +96,12 @@ export class WorkerLink implements SharedPolicy {
       case 'audit.accepting':
         this.auditAccepting = msg.accepting;
         break;
+      case 'conn.evict':
+        for (const fn of this.evictListeners) fn(msg.id, msg.reason);
+        break;
+      case 'auth.seen':
+        for (const r of msg.records) for (const fn of this.loginListeners) fn(r);
+        break;
       case 'stop':
         this.handlers.stop?.(msg.drainMs);
         break;
@@ -139,6 +148,28 @@ export class WorkerLink implements SharedPolicy {
     },
     count: async (user: string) => (await this.request('slot.count', { user })).count,
   };
+
+  /** The node's connection caps and pre-authentication gate, counted in the primary. */
+  readonly tally: ConnectionTally = {
+    enter: async (id: string, key: string, address: string): Promise<TallyDecision> => {
+      try {
+        return await this.request('conn.enter', { id, key, address });
+      } catch (err) {
+        // Unanswered in time: should the primary count it later, it is given back (IPC keeps
+        // the order: the leave arrives after the enter). The caller refuses (fail closed).
+        this.notify({ kind: 'conn.leave', id });
+        throw err;
+      }
+    },
+    authenticated: (id: string) => this.notify({ kind: 'conn.authenticated', id }),
+    leave: (id: string) => this.notify({ kind: 'conn.leave', id }),
+    onEvict: (fn: (id: string, reason: string) => void) => void this.evictListeners.push(fn),
+  };
+
+  /** Logins (failed and succeeded) the other processes of the node saw. */
+  onOthersLogins(fn: (r: AuditRecord) => void): void {
+    this.loginListeners.push(fn);
+  }
 
   readonly scores = {
     add: async (key: string, points: number, windowMs: number): Promise<number> => (await this.request('score.add', { key, points, windowMs })).total,
