@@ -156,8 +156,19 @@ export const LIMITS = {
   /** SFTP buffers (~257 KiB each: a READ reply or a large request being reassembled) kept
    * for reuse, for the whole process: 32 is 8 MiB at most, whatever the number of sessions. */
   sftpPooledBuffers: 32,
+  /** SFTP buffers of the small class (33 KiB: a READ reply or a WRITE request of up to 32 KiB,
+   * the size OpenSSH's sftp, paramiko and most clients use) kept for reuse, for the whole
+   * process: 128 is 4.1 MiB at most. One session of OpenSSH's sftp keeps 64 READs in flight;
+   * a smaller pool than that churns, and every fresh buffer is external memory that V8
+   * answers with mark-compacts (bench/sftp-download-cpu.ts). */
+  sftpPooledSmallBuffers: 128,
   /** READ/WRITE requests in flight at once per SFTP session. */
   sftpMaxParallelIo: 64,
+  /** Bytes of READ replies one SFTP session holds at once, from the file read until the channel
+   * has sent them (16 of OpenSSH's 255 KiB READs; twice the 2 MiB window OpenSSH's client
+   * opens). Without it a session held 64 × 255 KiB = 16 MiB, mostly waiting for window, and
+   * overflowed the process-wide buffer pool. A READ that alone exceeds it still runs. */
+  sftpMaxReadBytesInFlight: 4 * 1024 * 1024,
   /** Parsed SFTP requests waiting to run before the channel is paused (back-pressure). */
   sftpMaxQueuedRequests: 128,
   /** Entries per READDIR reply, and a soft cap on the reply's size. */

@@ -52,6 +52,7 @@ export interface SftpServerOptions {
 // The caps live with every other hard limit in src/config/limits.ts.
 export const MAX_PARALLEL_IO = LIMITS.sftpMaxParallelIo;
 export const MAX_QUEUED_REQUESTS = LIMITS.sftpMaxQueuedRequests;
+export const MAX_READ_BYTES_IN_FLIGHT = LIMITS.sftpMaxReadBytesInFlight;
 const MAX_HANDLE_BYTES = LIMITS.sftpMaxHandleBytes;
 
 export class SftpServer {
@@ -65,7 +66,9 @@ export class SftpServer {
   /** Request order, for replies: sequence of the next request started / the next reply sent. */
   private nextSeq = 0;
   private sendSeq = 0;
-  private readonly ready = new Map<number, Buffer | null>();
+  private readonly ready = new Map<number, { reply: Buffer | null; readBytes: number }>();
+  /** Bytes of READ replies started and not yet sent by the channel (MAX_READ_BYTES_IN_FLIGHT). */
+  private readBytesInFlight = 0;
   private barrierRunning = false;
   private outputBlocked = false;
   private inputPaused = false;
@@ -152,10 +155,15 @@ export class SftpServer {
       if (parallel) {
         if (this.inflight >= MAX_PARALLEL_IO) break;
       } else if (this.inflight > 0) break; // a barrier waits for the I/O in flight
+      // SECURITY: memory per session. A READ waits while the replies already read hold the
+      // budget (a READ alone larger than it runs when nothing else is held).
+      const readBytes = req.type === FXP.READ ? this.requestedReadBytes(req.payload) : 0;
+      if (readBytes > 0 && this.readBytesInFlight > 0 && this.readBytesInFlight + readBytes > MAX_READ_BYTES_IN_FLIGHT) break;
+      this.readBytesInFlight += readBytes;
       this.queue.shift();
       if (!parallel) this.barrierRunning = true;
       this.inflight += 1;
-      void this.execute(req, def, this.nextSeq++).finally(() => {
+      void this.execute(req, def, this.nextSeq++, readBytes).finally(() => {
         // The request is done with its bytes (handlers copy what they keep).
         releaseBuffer(req.payload);
         this.inflight -= 1;
@@ -165,6 +173,23 @@ export class SftpServer {
       });
     }
     this.updateInput();
+  }
+
+  /** The length a READ asks for (capped as the handler caps it); 0 when the packet is too
+   * short to say (the handler then reports it malformed). */
+  private requestedReadBytes(payload: Buffer): number {
+    // type u8, id u32, handle string, offset u64, length u32
+    if (payload.length < 9) return 0;
+    const at = 9 + payload.readUInt32BE(5) + 8;
+    if (at + 4 > payload.length) return 0;
+    return Math.min(payload.readUInt32BE(at), this.limits.maxReadWriteBytes);
+  }
+
+  /** A READ reply has left (or never held its budget): the next READs may start. */
+  private readDone(readBytes: number): void {
+    if (readBytes === 0) return;
+    this.readBytesInFlight -= readBytes;
+    this.pump();
   }
 
   /** SECURITY: back-pressure. No more input while requests queue or replies cannot be sent;
@@ -180,7 +205,7 @@ export class SftpServer {
     }
   }
 
-  private async execute(req: Request, def: RequestDef | undefined, seq: number): Promise<void> {
+  private async execute(req: Request, def: RequestDef | undefined, seq: number, readBytes: number): Promise<void> {
     this.options.onActivity?.();
     let reply: Buffer;
     try {
@@ -194,7 +219,7 @@ export class SftpServer {
     } catch (err) {
       if (err instanceof MalformedPacketError) {
         this.malformed(err);
-        this.deliver(seq, null);
+        this.deliver(seq, null, readBytes);
         return;
       }
       if (err instanceof StatusReply) reply = this.status(req.id, err.code, err.message);
@@ -203,13 +228,13 @@ export class SftpServer {
         reply = this.status(req.id, s.code, s.message);
       }
     }
-    this.deliver(seq, reply);
+    this.deliver(seq, reply, readBytes);
   }
 
   /** Replies leave in request order, whatever order the work finished in: paramiko 2.12
    * waits for WRITE statuses oldest first and hangs forever on one that overtook another. */
-  private deliver(seq: number, reply: Buffer | null): void {
-    this.ready.set(seq, reply);
+  private deliver(seq: number, reply: Buffer | null, readBytes = 0): void {
+    this.ready.set(seq, { reply, readBytes });
     if (seq !== this.sendSeq) return; // an earlier reply is still being worked on
     const transport = this.options.transport;
     transport?.cork();
@@ -217,19 +242,30 @@ export class SftpServer {
       for (let next = this.ready.get(this.sendSeq); next !== undefined; next = this.ready.get(this.sendSeq)) {
         this.ready.delete(this.sendSeq);
         this.sendSeq += 1;
-        if (next !== null) this.send(next);
+        if (next.reply !== null) this.send(next.reply, next.readBytes);
+        else this.readDone(next.readBytes);
       }
     } finally {
       transport?.uncork();
     }
   }
 
-  private send(packet: Buffer): void {
-    if (!this.channel.writable) return;
+  private send(packet: Buffer, readBytes = 0): void {
+    if (!this.channel.writable) {
+      this.readDone(readBytes);
+      return;
+    }
     const pooled = pooledMemory(packet);
     // A pooled buffer goes back only once the channel is done with it (ssh2 may keep a view
-    // while it waits for window); if the channel closes first, it is simply not reused.
-    const written = pooled ? this.channel.write(packet, () => releaseBuffer(pooled)) : this.channel.write(packet);
+    // while it waits for window); if the channel closes first, it is simply not reused. The
+    // READ budget comes back at the same moment (or at once for a reply that is not pooled).
+    const written = pooled
+      ? this.channel.write(packet, () => {
+          releaseBuffer(pooled);
+          this.readDone(readBytes);
+        })
+      : this.channel.write(packet);
+    if (!pooled) this.readDone(readBytes);
     if (!written) {
       this.outputBlocked = true;
       this.updateInput();
