@@ -21,6 +21,7 @@ import type { ErrorCode } from './errors/index.ts';
 import { loadIdentity, type Identity } from './identity/identity.ts';
 import { Admission } from './net/admission.ts';
 import type { ConnectionTally } from './net/connection-tally.ts';
+import type { SharedBans } from './policy/defender.ts';
 import { AccessPolicy } from './policy/access-policy.ts';
 import { MemorySessionCounter, type SessionCounter } from './policy/session-counter.ts';
 import { PortcullisError } from './errors/index.ts';
@@ -77,7 +78,7 @@ export interface CoreOptions {
   auditTo?: { forward(record: AuditRecord): void; accepting(): boolean };
   /** A worker: its connections are counted by the primary (the node's caps), and the logins the
    * other processes saw reach its failure throttle. */
-  node?: { tally: ConnectionTally; onOthersLogins(fn: (r: AuditRecord) => void): void };
+  node?: { tally: ConnectionTally; bans: SharedBans; onOthersLogins(fn: (r: AuditRecord) => void): void };
 }
 
 export function createLogger(config: Config): Logger {
@@ -106,6 +107,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const cluster: SharedPolicy | null = options.shared ? options.shared(redis, base.audit, base.trail) : redis;
   const access = new AccessPolicy(config, base.store, base.audit, cluster);
   if (cluster) access.defender.shareScores(cluster.scores);
+  // Workers: a ban is in force in every worker before the guess that caused it is answered.
+  const sharedBans = options.node?.bans ?? cluster?.bans;
+  if (sharedBans) access.defender.shareBans(sharedBans);
   const admission = new Admission(config.limits, base.audit, access.key, options.node?.tally);
   options.node?.onOthersLogins((r) => access.throttle.observe(r));
   // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
@@ -145,7 +149,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     },
     newAuthFlow(ctx) {
       return new AuthFlow(
-        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u, a) => access.throttle.wait(u, a), verification },
+        { store: base.store, audit: base.audit, policy: core.authPolicy, maxAttempts: config.limits.maxAuthAttempts, mfa, clientCertificates, guards: [access.loginGuard], throttle: (u, a) => access.throttle.wait(u, a), scored: (a) => access.defender.settled(a), verification },
         ctx,
       );
     },

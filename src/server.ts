@@ -92,7 +92,7 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
   const startedAt = new Date();
   const { worker, primary } = options;
   const core = await createCore(config, {
-    ...(worker && { shared: (redis) => redis ?? worker, auditTo: { forward: (r) => worker.forwardAudit(r), accepting: () => worker.auditAccepting }, node: { tally: worker.tally, onOthersLogins: (fn) => worker.onOthersLogins(fn) } }),
+    ...(worker && { shared: (redis) => redis ?? worker, auditTo: { forward: (r) => worker.forwardAudit(r), accepting: () => worker.auditAccepting }, node: { tally: worker.tally, bans: worker.bans, onOthersLogins: (fn) => worker.onOthersLogins(fn) } }),
     ...(primary && { shared: (redis, audit, trail) => primary.hub(audit, redis, trail) }),
   });
   const adapters: ProtocolAdapter[] = [];

@@ -60,11 +60,15 @@ export interface AuthFlowDeps {
   guards?: readonly LoginGuard[];
   /** Waits before a step for this user name from this address (guessing throttle). */
   throttle?: (username: string, address: string) => Promise<void>;
+  /** Waits until this address's failures are counted and any ban they caused is in force
+   * everywhere (the defender, across workers): a refusal is answered after it. */
+  scored?: (address: string) => Promise<void>;
   /** Password verifications queue here, clean addresses first (verification-queue.ts). */
   verification?: { queue: VerificationQueue; laneOf: (address: string) => Lane };
 }
 
 type State = 'start' | 'partial' | 'authenticated' | 'closed';
+type Check = (user: User | undefined) => Promise<{ ok: boolean; reason?: 'bad-key' | 'mfa-locked' | 'mfa-not-enrolled' | undefined; method?: string }>;
 
 export class AuthFlow {
   private state: State = 'start';
@@ -179,7 +183,15 @@ export class AuthFlow {
     return this.deps.policy.requiredFactorSets(user, this.ctx).some((set) => set.every((f) => this.factors.has(f)));
   }
 
-  private async step(username: string, factor: Factor, check: (user: User | undefined) => Promise<{ ok: boolean; reason?: 'bad-key' | 'mfa-locked' | 'mfa-not-enrolled' | undefined; method?: string }>): Promise<AuthStep> {
+  private async step(username: string, factor: Factor, check: Check): Promise<AuthStep> {
+    const result = await this.decide(username, factor, check);
+    // SECURITY: the client hears of a failure only once it is counted and any ban it caused is
+    // in force in every process: its next connection, wherever it lands, meets the ban.
+    if (result.status === 'failure') await this.deps.scored?.(this.ctx.remoteAddress).catch(() => undefined);
+    return result;
+  }
+
+  private async decide(username: string, factor: Factor, check: Check): Promise<AuthStep> {
     const { audit } = this.deps;
     const base = { connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, user: username };
     if (this.state === 'closed') return { status: 'failure', next: [], code: 'ERR_AUTH_TOO_MANY_ATTEMPTS', close: true };

@@ -5,7 +5,7 @@
 // session list and kill.
 import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { SessionControl } from '../admin/session-service.ts';
-import type { SharedScores } from '../policy/defender.ts';
+import type { SharedBans, SharedScores } from '../policy/defender.ts';
 import type { SessionCounter } from '../policy/session-counter.ts';
 
 /** A connection-rate counter: `consume` rejects with a RateLimiterRes when the key is over. */
@@ -16,6 +16,9 @@ export interface SharedPolicy {
   readonly sessions: SessionCounter;
   /** Defender scores added up across processes (a ban follows from the total). */
   readonly scores: SharedScores;
+  /** Workers of one node (the primary's hub): bans handed to every process at once. Between
+   * nodes a ban travels as a policy change (the store, then a reload). */
+  readonly bans?: SharedBans;
   /** A rate counter shared by every process: `points` per `duration` seconds, under `name`. */
   rateLimiter(points: number, duration: number, name: string): SharedRateLimiter;
   /** Tells every process that rules or bans changed in the store. */

@@ -216,3 +216,39 @@ test('fail2ban lines are fixed-format and cannot be forged by a user name', () =
   assert.equal(line, '2026-11-21T10:00:00.000Z portcullis: authentication failure from 203.0.113.9 protocol=sftp user="x??FAKE?1.2.3.4" reason=unknown-user\n');
   assert.equal(formatFail2banLine({ type: 'auth.succeeded', ts: '', event: 'auth.succeeded', methods: [] }), null);
 });
+
+test('workers: the failure that reaches the shared threshold is settled only once the ban is handed to the other workers; a ban handed over is kept through a reload', async () => {
+  const audit = new Audit();
+  const config = parseConfig({ defender: { threshold: 3 } }).defender;
+  const d = new Defender(config, store.policy, audit);
+  // The primary's total answers late; the ban's hand-over too.
+  let total = 2;
+  let answer!: () => void;
+  d.shareScores({ add: () => new Promise((r) => (answer = () => r(++total))) });
+  const announced: string[] = [];
+  let handOver!: () => void;
+  d.shareBans({ announce: (ban) => new Promise((r) => (handOver = () => (announced.push(ban.address), r()))), onAnnounced: () => undefined });
+  audit.emit(failed('203.0.113.77', 'bad-credentials')); // 2 points here, 3 in total
+  let settled = false;
+  const s = d.settled('203.0.113.77').then(() => (settled = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'not settled while the total is asked for');
+  answer();
+  for (let i = 0; i < 20 && !handOver; i++) await new Promise((r) => setImmediate(r));
+  assert.ok(d.banOf('203.0.113.77'), 'banned here at once');
+  assert.equal(settled, false, 'not settled before the other workers have the ban');
+  handOver();
+  await s;
+  assert.deepEqual(announced, ['203.0.113.77']);
+
+  // A ban announced by another worker, its row not in the store yet: a reload keeps it.
+  let hand!: (ban: import('../store/policy-repository.ts').Ban) => void;
+  const e = new Defender(config, store.policy, new Audit());
+  e.shareBans({ announce: () => Promise.resolve(), onAnnounced: (fn) => (hand = fn) });
+  const reload = e.reload();
+  hand({ id: 0, address: '203.0.113.88', reason: 'test', source: 'defender', createdAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() });
+  await reload;
+  assert.ok(e.banOf('203.0.113.88'), 'still in force after the reload that began before it');
+  d.close();
+  e.close();
+});

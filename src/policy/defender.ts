@@ -68,11 +68,26 @@ export interface SharedScores {
   add(key: string, points: number, windowMs: number): Promise<number>;
 }
 
+/** Workers of one node: a ban made in one is in force in every other before the guess that
+ * caused it is answered (src/workers/). */
+export interface SharedBans {
+  /** Resolves once every other process of the node has been handed the ban. */
+  announce(ban: Ban): Promise<void>;
+  onAnnounced(fn: (ban: Ban) => void): void;
+}
+
 export class Defender {
   private readonly scores = new Map<string, { at: number; points: number }[]>();
   /** Active bans by address key (an IPv4 address or an IPv6 prefix). Reloaded from the store on
    * every policy change. */
   private bans = new Map<string, Ban>();
+  /** Bans put in memory (made here or announced), by key: the count of inserts when it was. A
+   * reload keeps those put in after its read of the store began (their rows may not be there yet). */
+  private readonly insertedAt = new Map<string, number>();
+  private inserts = 0;
+  /** Scoring still under way per key (a shared total asked for, a ban being made). */
+  private readonly pending = new Map<string, Promise<void>>();
+  private sharedBans: SharedBans | null = null;
   private readonly banListeners: ((key: string) => void)[] = [];
   private readonly safe: IpMatcher;
   /** Until then (ms), loopback addresses are neither scored nor rate-limited: `posture` scans itself. */
@@ -135,8 +150,10 @@ export class Defender {
   /** Replaces the in-memory ban table with the store's (after a policy change). A ban stored for
    * one IPv6 address (before per-prefix bans) covers its prefix. */
   async reload(): Promise<void> {
+    const readFrom = this.inserts;
     const active = await this.repo.activeBans(new Date(this.now()));
     const next = new Map(active.map((b) => [this.key(b.address), b]));
+    for (const [key, ban] of this.bans) if (!next.has(key) && (this.insertedAt.get(key) ?? -1) >= readFrom) next.set(key, ban);
     for (const key of this.bans.keys()) {
       if (!next.has(key)) this.audit.emit({ type: 'policy.ban.lifted', remoteAddress: key, reason: 'removed' });
     }
@@ -174,19 +191,41 @@ export class Defender {
     this.scores.set(key, list);
     if (this.scoreOf(key) >= this.config.threshold) {
       this.scores.delete(key);
-      void this.ban(key, `score reached ${this.config.threshold} within ${this.config.observationMinutes} min`, 'defender').catch(() => undefined);
+      this.track(key, this.ban(key, `score reached ${this.config.threshold} within ${this.config.observationMinutes} min`, 'defender').then(() => undefined));
       return;
     }
     // Several nodes: the points also go to the shared score, which every node's attempts add to.
     if (this.shared) {
       const windowMs = this.config.observationMinutes * 60_000;
-      void this.shared.add(key, points, windowMs).then(
-        (total) => {
-          if (total >= this.config.threshold && !this.banOf(key)) void this.ban(key, `score reached ${this.config.threshold} within ${this.config.observationMinutes} min across nodes`, 'defender').catch(() => undefined);
-        },
-        () => undefined, // Redis away: this node's own score above still bans
+      this.track(
+        key,
+        this.shared.add(key, points, windowMs).then(
+          async (total) => {
+            if (total >= this.config.threshold && !this.banOf(key)) await this.ban(key, `score reached ${this.config.threshold} within ${this.config.observationMinutes} min across nodes`, 'defender');
+          },
+          () => undefined, // Redis away: this node's own score above still bans
+        ),
       );
     }
+  }
+
+  private track(key: string, work: Promise<void>): void {
+    const before = this.pending.get(key);
+    const all = Promise.all([before, work.catch(() => undefined)]).then(() => undefined);
+    this.pending.set(key, all);
+    void all.then(() => {
+      if (this.pending.get(key) === all) this.pending.delete(key);
+    });
+  }
+
+  /**
+   * Resolves once the failures of this address seen so far are counted (across nodes and
+   * workers) and any ban they caused is in force here and, with workers, in every worker.
+   * SECURITY: a login's refusal waits for it (Core, auth-flow.ts): the guesser hears "wrong"
+   * only when its next connection, on whichever worker, meets the ban.
+   */
+  async settled(address: string): Promise<void> {
+    await this.pending.get(this.key(address));
   }
 
   /** Several nodes: scores added up across them (src/cluster/cluster-link.ts). */
@@ -194,6 +233,23 @@ export class Defender {
 
   shareScores(shared: SharedScores): void {
     this.shared = shared;
+  }
+
+  /** Workers: bans made here are handed to the others; theirs are put in force here. */
+  shareBans(shared: SharedBans): void {
+    this.sharedBans = shared;
+    shared.onAnnounced((ban) => {
+      const key = this.key(ban.address);
+      if (this.banOf(key)) return;
+      this.insert(key, ban);
+      this.announce(key);
+    });
+  }
+
+  private insert(key: string, ban: Ban): void {
+    this.bans.set(key, ban);
+    this.insertedAt.set(key, this.inserts++);
+    if (this.insertedAt.size > LIMITS.throttleMaxTracked) this.insertedAt.delete(this.insertedAt.keys().next().value!);
   }
 
   /** Bans an address (its key: an IPv6 address bans its prefix) now, by the defender or an
@@ -207,8 +263,10 @@ export class Defender {
     const duration = minutes ?? Math.min(this.config.banMinutes * 2 ** previous, this.config.maxBanMinutes);
     const ban: Ban = { id: 0, address: key, reason, source, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + duration * 60_000).toISOString() };
     // In memory first: the very next connection is refused even before the store answers.
-    this.bans.set(key, ban);
+    this.insert(key, ban);
     this.announce(key);
+    // Workers: in force in every other worker before this returns (see settled).
+    await this.sharedBans?.announce(ban).catch(() => undefined);
     await this.repo.addBan(ban, new Date(now));
     this.audit.emit({ type: 'policy.ban.added', remoteAddress: key, reason, source, expiresAt: ban.expiresAt, minutes: duration });
     return ban;

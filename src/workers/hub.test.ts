@@ -117,3 +117,22 @@ test('the primary\'s trail out of room: every worker is told, and a worker start
   assert.deepEqual(w1.sent.filter((m) => m.kind === 'audit.accepting').map((m) => m.accepting), [false, true]);
   await hub.close();
 });
+
+test('a ban from one worker is sent to the others before that worker hears back', async () => {
+  const order: string[] = [];
+  const hub = new WorkerHub(new Audit(), null, new LocalTally(LIMITS));
+  const [w1, w2] = [fakeWorker(1), fakeWorker(2)];
+  for (const w of [w1, w2]) {
+    const send = w.send.bind(w);
+    Object.assign(w, { send: (m: Sent, h: unknown, cb?: () => void) => (order.push(`${w.id}:${m.kind}`), send(m, h, cb)) });
+    hub.attach(w);
+  }
+  const inPrimary: string[] = [];
+  hub.bans.onAnnounced((b) => inPrimary.push(b.address));
+  const ban = { id: 0, address: '203.0.113.9', reason: 'test', source: 'defender' as const, createdAt: '', expiresAt: '' };
+  w1.emit('message', { ch: CHANNEL, kind: 'request', op: 'ban.announce', rid: 99, ban });
+  await tick();
+  assert.deepEqual(order, ['2:ban', '1:reply']);
+  assert.deepEqual(inPrimary, ['203.0.113.9']);
+  await hub.close();
+});

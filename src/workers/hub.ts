@@ -16,6 +16,8 @@ import type { SharedPolicy, SharedRateLimiter } from '../cluster/shared-policy.t
 import { LIMITS } from '../config/limits.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import type { LocalTally } from '../net/connection-tally.ts';
+import type { SharedBans } from '../policy/defender.ts';
+import type { Ban } from '../store/policy-repository.ts';
 import { MemorySessionCounter, type SessionSlot } from '../policy/session-counter.ts';
 import type { ReloadOutcome } from '../server.ts';
 import { CHANNEL, isOurs, type PrimaryNotice, type PrimaryRequests, type Reply, type Request, type Unsent, type WorkerNotice, type WorkerRequests, PendingReplies } from './messages.ts';
@@ -193,6 +195,12 @@ export class WorkerHub implements SharedPolicy {
         case 'slot.count':
           value = { count: await this.counter.count(req.user) };
           break;
+        case 'ban.announce':
+          // SECURITY: sent to every other worker before the reply: IPC keeps the order, so a
+          // connection the primary hands a worker after this reaches it after the ban.
+          this.announceBan(req.ban, worker.id);
+          value = {};
+          break;
         case 'conn.enter': {
           if (!this.tally) throw new PortcullisError('ERR_INTERNAL', 'the primary counts no connections');
           // A worker that died while asking holds nothing: not counted.
@@ -225,6 +233,23 @@ export class WorkerHub implements SharedPolicy {
       this.send(worker, { kind: 'reply', rid: req.rid, ok: false, code: isPortcullisError(err) ? err.code : 'ERR_INTERNAL', message: (err as Error).message.slice(0, 300) });
     }
   }
+
+  private readonly banListeners: ((ban: Ban) => void)[] = [];
+
+  /** A ban in force in the primary's own core and in every worker but the one it came from. */
+  private announceBan(ban: Ban, from: number | null): void {
+    for (const w of this.workers.values()) if (w.worker.id !== from) this.send(w.worker, { kind: 'ban', ban });
+    if (from !== null) for (const fn of this.banListeners) fn(ban);
+  }
+
+  /** SharedBans for the primary's own defender (a ban from the admin API, the portal's sign-ins). */
+  readonly bans: SharedBans = {
+    announce: (ban: Ban) => {
+      this.announceBan(ban, null);
+      return Promise.resolve();
+    },
+    onAnnounced: (fn: (ban: Ban) => void) => void this.banListeners.push(fn),
+  };
 
   private limiterFor(name: string, points: number, duration: number): RateLimiterMemory {
     const key = `${name}:${points}:${duration}`;

@@ -6,6 +6,7 @@ import type { Actor } from '../admin/actor.ts';
 import type { LiveSession } from '../admin/session-service.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import type { TallyDecision } from '../net/connection-tally.ts';
+import type { Ban } from '../store/policy-repository.ts';
 import type { ReloadOutcome } from '../server.ts';
 
 export const CHANNEL = 'portcullis';
@@ -15,6 +16,7 @@ export interface WorkerRequests {
   'slot.acquire': { req: { user: string; cap: number }; res: { slot: string | null } };
   'slot.count': { req: { user: string }; res: { count: number } };
   'score.add': { req: { key: string; points: number; windowMs: number }; res: { total: number } };
+  'ban.announce': { req: { ban: Ban }; res: Record<string, never> };
   'conn.enter': { req: { id: string; key: string; address: string }; res: TallyDecision };
   'rate.consume': { req: { name: string; points: number; duration: number; key: string }; res: { rejected: boolean; remainingPoints: number; msBeforeNext: number; consumedPoints: number; isFirstInDuration: boolean } };
 }
@@ -45,6 +47,8 @@ export type PrimaryNotice =
   | { ch: typeof CHANNEL; kind: 'stop'; drainMs: number }
   | { ch: typeof CHANNEL; kind: 'endDrain' }
   | { ch: typeof CHANNEL; kind: 'audit.accepting'; accepting: boolean }
+  /** A ban made in another process, in force here at once. */
+  | { ch: typeof CHANNEL; kind: 'ban'; ban: Ban }
   /** A waiting connection of this worker makes room for a newcomer (the pre-authentication gate). */
   | { ch: typeof CHANNEL; kind: 'conn.evict'; id: string; reason: string }
   /** Logins seen by the other processes, for this worker's per-user failure throttle. */

@@ -9,6 +9,8 @@ import type { SessionControl } from '../admin/session-service.ts';
 import type { AuditRecord } from '../audit/events.ts';
 import type { SharedPolicy, SharedRateLimiter } from '../cluster/shared-policy.ts';
 import type { ConnectionTally, TallyDecision } from '../net/connection-tally.ts';
+import type { SharedBans } from '../policy/defender.ts';
+import type { Ban } from '../store/policy-repository.ts';
 import { isPortcullisError, PortcullisError } from '../errors/index.ts';
 import type { SessionCounter, SessionSlot } from '../policy/session-counter.ts';
 import type { ReloadOutcome } from '../server.ts';
@@ -96,6 +98,9 @@ export class WorkerLink implements SharedPolicy {
       case 'audit.accepting':
         this.auditAccepting = msg.accepting;
         break;
+      case 'ban':
+        for (const fn of this.banListeners) fn(msg.ban);
+        break;
       case 'conn.evict':
         for (const fn of this.evictListeners) fn(msg.id, msg.reason);
         break;
@@ -164,6 +169,14 @@ export class WorkerLink implements SharedPolicy {
     authenticated: (id: string) => this.notify({ kind: 'conn.authenticated', id }),
     leave: (id: string) => this.notify({ kind: 'conn.leave', id }),
     onEvict: (fn: (id: string, reason: string) => void) => void this.evictListeners.push(fn),
+  };
+
+  private readonly banListeners: ((ban: Ban) => void)[] = [];
+
+  /** Bans: this worker's go to every other process through the primary (answered once sent). */
+  readonly bans: SharedBans = {
+    announce: async (ban: Ban) => void (await this.request('ban.announce', { ban })),
+    onAnnounced: (fn: (ban: Ban) => void) => void this.banListeners.push(fn),
   };
 
   /** Logins (failed and succeeded) the other processes of the node saw. */
