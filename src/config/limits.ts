@@ -21,6 +21,10 @@ export const LIMITS = {
    * without TRUNC, REST+STOR, APPE) at once: the copy is work the client did not send. Released
    * when the upload is committed or aborted (issue 14.5). */
   resumeCopyBytesPerHome: 1024 * 1024 * 1024,
+  /** Folders a session keeps held open (O_PATH) after using them (LocalVfs): many uploads or
+   * downloads in one folder then skip opening and checking it each time. Each is a file
+   * descriptor for as long as the session lasts (issue 21). */
+  vfsHeldFoldersPerSession: 2,
 
   // --- object storage (src/vfs/s3.ts, docs/storage.md) ---
   /** Multipart part size: S3 needs at least 5 MiB per part but the last; 10000 parts at most,
