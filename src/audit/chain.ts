@@ -21,12 +21,24 @@ export interface ChainHead {
 export type ChainedRecord = AuditRecord & { seq: number; prev: string; hash: string };
 
 export function canonicalJson(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return `{${members(value as Record<string, unknown>).parts.join(',')}}`;
+}
+
+/** An object's members in canonical order (`"key":value`, undefined values left out), with
+ * their keys. The default sort compares UTF-16 code units, which is the canonical order. */
+function members(value: Record<string, unknown>): { keys: string[]; parts: string[] } {
+  const keys: string[] = [];
+  const parts: string[] = [];
+  for (const k of Object.keys(value).sort()) {
+    const v = value[k];
+    if (v === undefined) continue;
+    keys.push(k);
+    parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
+  }
+  return { keys, parts };
 }
 
 /** The hash of a record: SHA-256 of its canonical form without the `hash` field. */
@@ -60,21 +72,29 @@ function bounded(record: AuditRecord): AuditRecord {
   return { ts: record.ts, event: record.event, type: record.type, truncated: true, connectionId: record.connectionId, user: record.user } as unknown as AuditRecord;
 }
 
+const lines = new WeakMap<ChainedRecord, string>();
+
 /** Links records onto a head; returns the sealed records and the new head. */
 export function seal(head: ChainHead, records: readonly AuditRecord[]): { sealed: ChainedRecord[]; head: ChainHead } {
   let { seq, hash } = head;
   const sealed: ChainedRecord[] = [];
   for (const r of records) {
     seq += 1;
-    const linked = { ...bounded(r), seq, prev: hash } as ChainedRecord;
-    linked.hash = hashOf(linked as unknown as Record<string, unknown>);
-    hash = linked.hash;
-    sealed.push(linked);
+    const linked = { ...bounded(r), seq, prev: hash } as Record<string, unknown>;
+    delete linked.hash;
+    // Serialised once: the hashed text (hashOf) and the line (encodeChainedLine) are the same
+    // members, the line with `hash` in its sorted place.
+    const { keys, parts } = members(linked);
+    hash = createHash('sha256').update(`{${parts.join(',')}}`).digest('hex');
+    linked.hash = hash;
+    const at = keys.findIndex((k) => k > 'hash');
+    parts.splice(at === -1 ? parts.length : at, 0, `"hash":${JSON.stringify(hash)}`);
+    const record = linked as unknown as ChainedRecord;
+    lines.set(record, `{${parts.join(',')}}\n`);
+    sealed.push(record);
   }
   return { sealed, head: { seq, hash } };
 }
-
-const lines = new WeakMap<ChainedRecord, string>();
 
 /** One line of the JSON-lines trail. Sealed records are never changed, so each is encoded once
  * (the store row and the file line are the same text). */

@@ -231,6 +231,11 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.transfers].map((t) => t.abortTransfer('ERR_SESSION_CLOSED')));
+    try {
+      await this.vfs.close();
+    } catch (err) {
+      this.failure(err); // logged when it is a bug; the session ends all the same
+    }
     this.audit.emit({ type: 'session.closed', sessionId: this.id, durationMs: Date.now() - this.startedAt, connectionId: this.ctx.id, protocol: this.ctx.protocol, remoteAddress: this.ctx.remoteAddress, user: this.user.name });
   }
 }

@@ -1,8 +1,10 @@
-// Local-disk backend, jailed in the user's home. Every path goes through `resolve`, which maps
-// the virtual path under the home's real path and resolves symlinks; anything that lands
-// outside the home is refused (ERR_VFS_ESCAPE) at the moment it is used.
+// Local-disk backend, jailed in the user's home. Every path is mapped under the home's real
+// path; an operation holds the folder it acts in (or the file) open and checks the descriptor,
+// not the path, is inside the home (symlinks are followed by the kernel, or resolved by
+// `resolve`); anything that lands outside the home is refused (ERR_VFS_ESCAPE) at the moment
+// it is used.
 import { randomBytes } from 'node:crypto';
-import { constants, readlinkSync, type Dirent, type Stats } from 'node:fs';
+import fsCallbacks, { constants, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { LIMITS } from '../config/limits.ts';
@@ -18,12 +20,67 @@ const O_PATH = 0o10000000;
  * A folder held open (O_PATH) and checked to be inside the home. Every name below it is
  * addressed as /proc/self/fd/N/name: the kernel looks the name up in the held folder itself,
  * whatever has been renamed or swapped for a symlink on the path since it was checked.
+ * Shared by reference count (an open upload and the session's cache of recent folders may
+ * hold the same one); the descriptor is closed when the last holder lets go.
+ * A plain descriptor, not a FileHandle: closing an O_PATH descriptor never waits on the disk
+ * (nothing to flush), so it is closed at once, without a thread-pool round trip; and one left
+ * behind by a bug is closed when collected (`unreleased`) where a FileHandle would crash the
+ * process (Node 26 makes a FileHandle closed by the collector an uncaught error).
  */
-interface HeldDir {
-  handle: FileHandle;
-  real: string;
-  at(name: string): string;
+class HeldDir {
+  private refs = 1;
+  constructor(
+    /** -1 where there is no /proc/self/fd (the real path is used instead). */
+    readonly fd: number,
+    readonly real: string,
+  ) {
+    if (fd >= 0) unreleased.register(this, fd, this);
+  }
+
+  at(name: string): string {
+    return this.fd >= 0 ? `/proc/self/fd/${this.fd}/${name}` : path.join(this.real, name);
+  }
+
+  retain(): this {
+    this.refs += 1;
+    return this;
+  }
+
+  release(): void {
+    this.refs -= 1;
+    if (this.refs !== 0 || this.fd < 0) return;
+    unreleased.unregister(this);
+    closeFd(this.fd);
+  }
 }
+
+function closeFd(fd: number): void {
+  try {
+    fsCallbacks.closeSync(fd);
+  } catch {
+    // EBADF cannot happen (each descriptor is closed once); nothing else is reported for O_PATH
+  }
+}
+
+const unreleased = new FinalizationRegistry<number>(closeFd);
+
+/** open(2) through the callback form, for a plain descriptor (see HeldDir). */
+function openFd(p: string, flags: number): Promise<number> {
+  return new Promise((resolve, reject) => fsCallbacks.open(p, flags, (err, fd) => (err ? reject(fromSystemError(err)) : resolve(fd))));
+}
+
+/** lstat answering null for a missing name. The callback form on purpose: the promise form
+ * decorates every ENOENT with an async stack trace, which cost ~20 µs per new upload. */
+function lstatOrNull(p: string): Promise<Stats | null> {
+  return new Promise((resolve, reject) => {
+    fsCallbacks.lstat(p, (err, st) => {
+      if (!err) resolve(st);
+      else if (err.code === 'ENOENT') resolve(null);
+      else reject(fromSystemError(err));
+    });
+  });
+}
+
 /** The umask, read once at start (nothing in the server changes it). Should it change later,
  * uploads may get fewer permission bits than asked for, never more. Where it cannot be read
  * (a worker thread), every bit counts as masked: the exact mode is then always set. */
@@ -50,6 +107,16 @@ export function toVfsStat(st: Stats): VfsStat {
   };
 }
 
+/** Where a descriptor is now, as the kernel names it (null: it cannot tell). Synchronous on
+ * purpose: /proc/self/fd/N is answered from the kernel's own tables (see assertHandleInside). */
+function fdPath(fd: number): string | null {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return null;
+  }
+}
+
 async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -63,6 +130,15 @@ const resumeCopies = new Map<string, number>();
 
 export class LocalVfs implements Vfs {
   readonly capabilities = FULL_CAPABILITIES;
+  /**
+   * The folders this session used last, held, by their real path (LRU, at most
+   * LIMITS.vfsHeldFoldersPerSession): a thousand uploads into one folder open and check it
+   * once instead of a thousand times. Only folders whose real path is the lexical path are
+   * kept (no symlink on the way), and each use first checks that the held folder is still
+   * there under that path (heldAt).
+   */
+  private readonly folders = new Map<string, HeldDir>();
+  private closed = false;
   private constructor(private readonly root: string) {}
 
   /** Opens a jail at `home` (created if missing). The root is the home's real path. */
@@ -149,12 +225,7 @@ export class LocalVfs implements Vfs {
    */
   private assertHandleInside(handle: FileHandle): void {
     if (!HAS_PROC_FD) return;
-    let real: string | null;
-    try {
-      real = readlinkSync(`/proc/self/fd/${handle.fd}`);
-    } catch {
-      real = null;
-    }
+    const real = fdPath(handle.fd);
     if (real === null || !this.inside(real)) throw new PortcullisError('ERR_VFS_ESCAPE');
   }
 
@@ -167,21 +238,67 @@ export class LocalVfs implements Vfs {
   private async holdParent(vpath: string): Promise<{ dir: HeldDir; name: string; real: string }> {
     const lexical = this.lexical(vpath);
     if (lexical === this.root) throw new PortcullisError('ERR_PERMISSION_DENIED', 'the home directory itself cannot be changed this way');
-    const parentReal = this.assertInside(await wrap(() => fs.realpath(path.dirname(lexical))));
+    const dir = await this.holdFolder(path.dirname(lexical));
     const name = path.basename(lexical);
-    return { dir: await this.holdDir(parentReal), name, real: path.join(parentReal, name) };
+    return { dir, name, real: path.join(dir.real, name) };
   }
 
-  private async holdDir(real: string): Promise<HeldDir> {
-    if (!HAS_PROC_FD) return { handle: null as unknown as FileHandle, real, at: (name) => path.join(real, name) };
-    const handle = await wrap(() => fs.open(real, O_PATH | constants.O_DIRECTORY));
-    try {
-      this.assertHandleInside(handle);
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      throw err;
+  /**
+   * SECURITY: holds the folder at `dirPath` (symlinks on the way are followed) and checks the
+   * held descriptor, not the path, is inside the home: the kernel resolves the path once, in
+   * the open, and what is checked is what was opened. The real path is read back from the
+   * descriptor (so no separate realpath, which was a second walk that could see another tree).
+   */
+  private async holdDir(dirPath: string): Promise<HeldDir> {
+    if (!HAS_PROC_FD) return new HeldDir(-1, this.assertInside(await wrap(() => fs.realpath(dirPath))));
+    const fd = await openFd(dirPath, O_PATH | constants.O_DIRECTORY);
+    const real = fdPath(fd);
+    if (real === null || !this.inside(real)) {
+      closeFd(fd);
+      throw new PortcullisError('ERR_VFS_ESCAPE');
     }
-    return { handle, real, at: (name) => `/proc/self/fd/${handle.fd}/${name}` };
+    return new HeldDir(fd, real);
+  }
+
+  /**
+   * The folder at `lexicalDir` (a path under the root, not resolved), held: from the cache
+   * when the folder held there is still that path, else opened and checked (holdDir).
+   * The caller releases it.
+   */
+  private async holdFolder(lexicalDir: string): Promise<HeldDir> {
+    const cached = this.folders.get(lexicalDir);
+    if (cached) {
+      // SECURITY: checked again at every use, as a fresh hold is: the held folder's current
+      // path (from the kernel) must still be `lexicalDir`. A folder has one path, so a folder
+      // found there with no symlink on the way is the one a fresh open would get; a folder
+      // renamed, or swapped for a symlink since, misses and is opened and checked anew.
+      this.folders.delete(lexicalDir);
+      if (fdPath(cached.fd) === lexicalDir && this.inside(lexicalDir)) {
+        this.folders.set(lexicalDir, cached);
+        return cached.retain();
+      }
+      cached.release();
+    }
+    const held = await this.holdDir(lexicalDir);
+    if (held.fd >= 0 && held.real === lexicalDir && !this.closed) {
+      this.folders.get(lexicalDir)?.release(); // held meanwhile by a concurrent operation
+      this.folders.delete(lexicalDir);
+      this.folders.set(lexicalDir, held.retain());
+      if (this.folders.size > LIMITS.vfsHeldFoldersPerSession) {
+        const [oldest, dir] = this.folders.entries().next().value!;
+        this.folders.delete(oldest);
+        dir.release();
+      }
+    }
+    return held;
+  }
+
+  /** Lets go of the held folders (the session ended). */
+  close(): Promise<void> {
+    this.closed = true;
+    for (const dir of this.folders.values()) dir.release();
+    this.folders.clear();
+    return Promise.resolve();
   }
 
   private async withParent<T>(vpath: string, fn: (at: string, real: string) => Promise<T>): Promise<T> {
@@ -189,7 +306,7 @@ export class LocalVfs implements Vfs {
     try {
       return await wrap(() => fn(dir.at(name), real));
     } finally {
-      await dir.handle?.close().catch(() => undefined);
+      dir.release();
     }
   }
 
@@ -221,9 +338,9 @@ export class LocalVfs implements Vfs {
     const resolved = await this.resolve(vpath, true);
     // SECURITY: the folder listed is held and checked; entries are looked up inside it.
     const held = await this.holdDir(resolved);
-    const real = HAS_PROC_FD ? `/proc/self/fd/${held.handle.fd}` : resolved;
-    const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries })).catch(async (err: unknown) => {
-      await held.handle?.close().catch(() => undefined);
+    const real = held.fd >= 0 ? `/proc/self/fd/${held.fd}` : held.real;
+    const dir = await wrap(() => fs.opendir(real, { bufferSize: LIMITS.listBatchEntries })).catch((err: unknown) => {
+      held.release();
       throw err;
     });
     // Entries are stat'ed a few dozen at a time, side by side, instead of one round trip each.
@@ -247,16 +364,14 @@ export class LocalVfs implements Vfs {
     } catch (err) {
       throw fromSystemError(err);
     } finally {
-      await held.handle?.close().catch(() => undefined);
+      held.release();
     }
   }
 
   async openRead(vpath: string): Promise<VfsFile> {
-    const real = await this.resolve(vpath, true);
-    // SECURITY: O_NOFOLLOW — the path is already resolved; a symlink here means it was swapped.
-    const handle = await wrap(() => fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW));
+    // Both ways check the descriptor is inside the home (assertHandleInside).
+    const handle = (await this.openInFolder(vpath, constants.O_RDONLY)) ?? (await this.openResolved(vpath, constants.O_RDONLY));
     try {
-      this.assertHandleInside(handle);
       const st = await wrap(() => handle.stat());
       if (st.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
     } catch (err) {
@@ -267,37 +382,92 @@ export class LocalVfs implements Vfs {
   }
 
   /**
-   * The final name of an upload: its real path and what is there now. The common cases (a new
-   * name, or a name that is not a symlink) cost two lookups: the parent's realpath and an lstat
-   * of the name, the same two a separate existence check made before. A symlink falls back to
+   * SECURITY: opens the last name of `vpath` inside its held folder, without following a
+   * symlink, and checks the descriptor. Null when that name is a symlink (ELOOP): the caller
+   * then resolves it in full (openResolved), since its target decides.
+   */
+  private async openInFolder(vpath: string, flags: number): Promise<FileHandle | null> {
+    const lexical = this.lexical(vpath);
+    if (!HAS_PROC_FD || lexical === this.root) return null;
+    const dir = await this.holdFolder(path.dirname(lexical));
+    let handle: FileHandle;
+    try {
+      handle = await fs.open(dir.at(path.basename(lexical)), flags | constants.O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') return null;
+      throw fromSystemError(err);
+    } finally {
+      dir.release();
+    }
+    try {
+      this.assertHandleInside(handle);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+    return handle;
+  }
+
+  /** Opens the file `vpath` names once every symlink is resolved (and confined), and checks it. */
+  private async openResolved(vpath: string, flags: number): Promise<FileHandle> {
+    const real = await this.resolve(vpath, true);
+    // SECURITY: O_NOFOLLOW — the path is already resolved; a symlink here means it was swapped.
+    const handle = await wrap(() => fs.open(real, flags | constants.O_NOFOLLOW));
+    try {
+      this.assertHandleInside(handle);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+    return handle;
+  }
+
+  /**
+   * The final name of an upload: its folder (held) and name, and what is there now. The common
+   * cases (a new name, or a name that is not a symlink) cost one lookup, an lstat of the name
+   * in the held folder (the folder itself usually comes from the cache). A symlink falls back to
    * the full resolution (its target decides, and must be inside the home).
    */
-  private async uploadTarget(vpath: string): Promise<{ finalPath: string; existing: Stats | null; exists: boolean }> {
+  private async uploadTarget(vpath: string): Promise<{ dir: HeldDir; finalName: string; existing: Stats | null; exists: boolean }> {
     const lexical = this.lexical(vpath);
-    if (lexical === this.root) return { finalPath: this.root, existing: await wrap(() => fs.stat(this.root)), exists: true };
-    const parent = this.assertInside(await wrap(() => fs.realpath(path.dirname(lexical))));
-    const named = path.join(parent, path.basename(lexical));
-    this.assertInside(named);
-    const st = await fs.lstat(named).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return null;
-      throw fromSystemError(err);
+    if (lexical === this.root) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+    const named = await this.holdFolder(path.dirname(lexical));
+    const st = await lstatOrNull(named.at(path.basename(lexical))).catch((err: unknown) => {
+      named.release();
+      throw err;
     });
-    if (!st?.isSymbolicLink()) return { finalPath: named, existing: st, exists: st !== null };
-    // SECURITY: a symlink as the final name: resolved in full and confined like any path.
+    if (!st?.isSymbolicLink()) return { dir: named, finalName: path.basename(lexical), existing: st, exists: st !== null };
+    named.release();
+    // SECURITY: a symlink as the final name: resolved in full and confined like any path; its
+    // folder is held and checked like any other.
     const finalPath = await this.resolve(vpath, true);
-    return { finalPath, existing: await fs.stat(finalPath).catch(() => null), exists: true };
+    const dir = await this.holdFolder(path.dirname(finalPath));
+    const existing = await lstatOrNull(dir.at(path.basename(finalPath))).catch((err: unknown) => {
+      dir.release();
+      throw err;
+    });
+    return { dir, finalName: path.basename(finalPath), existing, exists: true };
   }
 
   async openWrite(vpath: string, mode: WriteMode, options: OpenWriteOptions = {}): Promise<VfsUpload> {
-    const { finalPath, existing, exists } = await this.uploadTarget(vpath);
-    if (!exists) assertNewName(vpath);
-    options.authorize?.(exists);
-    if (existing?.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
-    if (existing && mode === 'exclusive') throw new PortcullisError('ERR_VFS_EXISTS');
+    if (this.lexical(vpath) === this.root) {
+      // The home itself: it exists (the overwrite check runs first, as for any name) and is a folder.
+      options.authorize?.(true);
+      throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+    }
     // SECURITY: the folder is held and checked for the whole upload; the temporary file is
-    // created, renamed and removed by name inside the held folder (holdParent).
-    const dir = await this.holdDir(path.dirname(finalPath));
-    const finalName = path.basename(finalPath);
+    // created, renamed and removed by name inside the held folder (holdFolder).
+    const { dir, finalName, existing, exists } = await this.uploadTarget(vpath);
+    try {
+      if (!exists) assertNewName(vpath);
+      options.authorize?.(exists);
+      if (existing?.isDirectory()) throw new PortcullisError('ERR_VFS_IS_A_DIRECTORY');
+      if (existing && mode === 'exclusive') throw new PortcullisError('ERR_VFS_EXISTS');
+    } catch (err) {
+      dir.release();
+      throw err;
+    }
+    const finalPath = path.join(dir.real, finalName);
     const tempName = `${UPLOAD_TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
     const temp = dir.at(tempName);
     const fromExisting = existing !== null && (mode === 'keep' || mode === 'append');
@@ -306,7 +476,7 @@ export class LocalVfs implements Vfs {
     const copyBytes = fromExisting ? existing.size : 0;
     const held = resumeCopies.get(this.root) ?? 0;
     if (copyBytes > 0 && held + copyBytes > LIMITS.resumeCopyBytesPerHome) {
-      await dir.handle?.close().catch(() => undefined);
+      dir.release();
       throw new PortcullisError('ERR_VFS_COPY_LIMIT', `${held} bytes already copied for open resumed uploads; the limit is ${LIMITS.resumeCopyBytesPerHome}`);
     }
     if (copyBytes > 0) resumeCopies.set(this.root, held + copyBytes);
@@ -340,7 +510,7 @@ export class LocalVfs implements Vfs {
     } catch (err) {
       await handle?.close().catch(() => undefined);
       await fs.unlink(temp).catch(() => undefined);
-      await dir.handle?.close().catch(() => undefined);
+      dir.release();
       release();
       throw err instanceof PortcullisError ? err : fromSystemError(err);
     }
@@ -438,7 +608,7 @@ export class LocalVfs implements Vfs {
         if (!st.isFile()) throw new PortcullisError('ERR_PERMISSION_DENIED', 'only regular files can be hard-linked');
         await fs.link(at, dst);
       } finally {
-        await held.handle?.close().catch(() => undefined);
+        held.release();
       }
     });
   }
@@ -576,7 +746,7 @@ class LocalUpload extends LocalFile implements VfsUpload {
       await fs.unlink(this.dir.at(this.tempName)).catch(() => undefined);
       throw fromSystemError(err);
     } finally {
-      await this.dir.handle?.close().catch(() => undefined);
+      this.dir.release();
       this.release();
     }
   }
@@ -586,7 +756,7 @@ class LocalUpload extends LocalFile implements VfsUpload {
     this.settled = true;
     await this.close();
     await fs.unlink(this.dir.at(this.tempName)).catch(() => undefined);
-    await this.dir.handle?.close().catch(() => undefined);
+    this.dir.release();
     this.release();
   }
 }

@@ -289,6 +289,11 @@ export class S3Vfs implements Vfs {
   statvfs(_vpath: string): Promise<VfsStatvfs> {
     return Promise.reject(new PortcullisError('ERR_VFS_UNSUPPORTED', 'object storage has no file system statistics'));
   }
+
+  /** Nothing is kept per session (the client is the storage's, shared). */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** Names another tool may have put in the bucket that no client could address: skipped. */

@@ -155,4 +155,6 @@ export interface Vfs {
   /** Hard link `newPath` to the existing file `existing`. */
   link(existing: string, newPath: string): Promise<void>;
   statvfs(vpath: string): Promise<VfsStatvfs>;
+  /** The session ended: lets go of what the backend kept for it (LocalVfs: held folders). */
+  close(): Promise<void>;
 }

@@ -6,6 +6,7 @@
 // Afterwards the tree outside the home must be exactly as it was, and nothing the attacker
 // read or can now read holds the secret. Bounded by time and attempts.
 import assert from 'node:assert/strict';
+import fsCallbacks, { renameSync } from 'node:fs';
 import fs, { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,15 +66,21 @@ test('no race between sessions reads, writes, moves, links or deletes outside th
   assert.ok(attempts > 100, `too few attempts to mean anything (${attempts})`);
 });
 
+/** Linux O_PATH: how LocalVfs holds a folder (the open that resolves its path). */
+const O_PATH = 0o10000000;
+
 // The same attack with the race won every time: right after the server resolves a path, the
-// "other session" swaps /d for the link (done here by wrapping realpath, the step every
-// operation starts with). Deterministic, so it shows each operation on its own.
+// "other session" swaps /d for the link (done here by wrapping the step every operation starts
+// with: the open that holds the folder, or realpath where a symlink is resolved in full).
+// Deterministic, so it shows each operation on its own.
 test('an operation whose folder is swapped for an outside link right after resolving stays inside', async () => {
   const h = path.join(base, 'home2');
-  await mkdir(path.join(h, 'd'), { recursive: true });
+  await mkdir(path.join(h, 'd', 'inner'), { recursive: true });
   await writeFile(path.join(h, 'd', 'secret.txt'), 'decoy');
+  await writeFile(path.join(h, 'd', 'inner', 'keep.txt'), 'decoy');
   await symlink('../outside', path.join(h, 'evil'));
-  const vfs = await LocalVfs.open(h);
+  // A new session per attack: nothing held yet, so each one opens (holds) /d itself.
+  let vfs = await LocalVfs.open(h);
   const before = await snapshot(outside);
   const realRealpath = fs.realpath;
   let armed = false;
@@ -119,13 +126,31 @@ test('an operation whose folder is swapped for an outside link right after resol
       },
     ],
   ];
+  // The folder is held by an open (O_PATH) of its path: the swap follows right after it.
+  const realOpen = fsCallbacks.open;
+  const swapAfterHold = ((p: string, flags: number, ...rest: unknown[]) => {
+    const cb = rest.pop() as (err: Error | null, fd: number) => void;
+    (realOpen as (...a: unknown[]) => void)(p, flags, ...rest, (err: Error | null, fd: number) => {
+      if (armed && !err && (flags & O_PATH) !== 0 && (p === path.join(h, 'd') || p.startsWith(path.join(h, 'd') + path.sep))) {
+        armed = false;
+        renameSync(path.join(h, 'd'), path.join(h, 'parked'));
+        renameSync(path.join(h, 'evil'), path.join(h, 'd'));
+      }
+      cb(err, fd);
+    });
+  }) as typeof fsCallbacks.open;
   fs.realpath = swapAfterResolve;
+  fsCallbacks.open = swapAfterHold;
+  let swapsDone = 0;
   try {
     for (const [name, attack] of attacks) {
+      await vfs.close();
+      vfs = await LocalVfs.open(h);
       armed = true;
       await attack().catch((err: Error) => {
         if (err.message === 'read the secret') throw new Error(`${name}: read the secret`);
       });
+      if (!armed) swapsDone += 1;
       armed = false;
       await restore();
       assert.deepEqual(await snapshot(outside), before, `${name}: the tree outside the home changed`);
@@ -134,5 +159,71 @@ test('an operation whose folder is swapped for an outside link right after resol
     }
   } finally {
     fs.realpath = realRealpath;
+    fsCallbacks.open = realOpen;
+    await vfs.close();
+  }
+  // Every operation met the swap (else this test would show nothing about it).
+  assert.equal(swapsDone, attacks.length);
+});
+
+// Sessions keep the folders they used held (LocalVfs.holdFolder): the swap now happens between
+// two operations, after the first has held /d and before the second uses it. The second must
+// see that the folder under /d is no longer the one held, and hold /d anew, as the link it now
+// is: refused, and nothing outside changes.
+test('a held folder swapped for an outside link between two operations is not used through the old hold', async () => {
+  const h = path.join(base, 'home3');
+  await mkdir(path.join(h, 'd'), { recursive: true });
+  await writeFile(path.join(h, 'd', 'secret.txt'), 'decoy');
+  await symlink('../outside', path.join(h, 'evil'));
+  const vfs = await LocalVfs.open(h);
+  const before = await snapshot(outside);
+  const swap = async (): Promise<void> => {
+    await rename(path.join(h, 'd'), path.join(h, 'parked'));
+    await rename(path.join(h, 'evil'), path.join(h, 'd'));
+  };
+  const restore = async (): Promise<void> => {
+    await rename(path.join(h, 'd'), path.join(h, 'evil'));
+    await rename(path.join(h, 'parked'), path.join(h, 'd'));
+  };
+  const attacks: [string, () => Promise<unknown>][] = [
+    ['download', async () => {
+      const f = await vfs.openRead('/d/secret.txt');
+      const buf = Buffer.alloc(64);
+      const n = await f.read(buf, 0, 64, 0);
+      await f.close();
+      return buf.subarray(0, n).toString();
+    }],
+    ['upload', async () => {
+      const up = await vfs.openWrite('/d/planted', 'truncate');
+      await up.write(Buffer.from('planted'), 0);
+      await up.commit();
+    }],
+    ['overwrite', async () => {
+      const up = await vfs.openWrite('/d/secret.txt', 'truncate');
+      await up.write(Buffer.from('overwritten'), 0);
+      await up.commit();
+    }],
+    ['rename out of', () => vfs.rename('/d/secret.txt', '/stolen', false)],
+    ['remove', () => vfs.remove('/d/inner/keep.txt')],
+    ['lstat', () => vfs.lstat('/d/secret.txt')],
+    ['mkdir', () => vfs.mkdir('/d/newdir')],
+  ];
+  try {
+    for (const [name, attack] of attacks) {
+      await vfs.lstat('/d/secret.txt'); // holds /d (the real folder) for the session
+      await swap();
+      const outcome = await attack().then(
+        (v) => (typeof v === 'string' ? v : 'ok'),
+        (err: { code?: string }) => String(err.code),
+      );
+      await restore();
+      assert.equal(outcome, 'ERR_VFS_ESCAPE', `${name}: ${outcome}`);
+      assert.deepEqual(await snapshot(outside), before, `${name}: the tree outside the home changed`);
+    }
+    // And the folder still works once it is back (held anew).
+    const f = await vfs.openRead('/d/secret.txt');
+    await f.close();
+  } finally {
+    await vfs.close();
   }
 });
