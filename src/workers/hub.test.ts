@@ -123,8 +123,8 @@ test('a ban from one worker is sent to the others before that worker hears back'
   const hub = new WorkerHub(new Audit(), null, new LocalTally(LIMITS));
   const [w1, w2] = [fakeWorker(1), fakeWorker(2)];
   for (const w of [w1, w2]) {
-    const send = w.send.bind(w);
-    Object.assign(w, { send: (m: Sent, h: unknown, cb?: () => void) => (order.push(`${w.id}:${m.kind}`), send(m, h, cb)) });
+    const sent = w.sent;
+    Object.assign(w, { send: (m: Sent, _h: unknown, cb?: () => void) => (order.push(`${w.id}:${m.kind}`), sent.push(m), cb?.(), true) });
     hub.attach(w);
   }
   const inPrimary: string[] = [];
