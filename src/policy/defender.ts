@@ -264,9 +264,11 @@ export class Defender {
     const ban: Ban = { id: 0, address: key, reason, source, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + duration * 60_000).toISOString() };
     // In memory first: the very next connection is refused even before the store answers.
     this.insert(key, ban);
-    this.announce(key);
-    // Workers: in force in every other worker before this returns (see settled).
+    // Workers: in force in every other worker before this returns (see settled), and before
+    // this key's connections here are closed: a guesser whose connection closes must not reach
+    // another worker ahead of the ban.
     await this.sharedBans?.announce(ban).catch(() => undefined);
+    this.announce(key);
     await this.repo.addBan(ban, new Date(now));
     this.audit.emit({ type: 'policy.ban.added', remoteAddress: key, reason, source, expiresAt: ban.expiresAt, minutes: duration });
     return ban;

@@ -211,7 +211,7 @@ test('workers: 2 attacks: session cap across workers, a brute force spread over 
   const perWorker = [1, 2].map((w) => failures.filter((r) => r.worker === w).length);
   assert.ok(perWorker.every((n) => n > 0 && n < 15), `the guesses landed on both workers, under the threshold on each: ${perWorker.join(',')}`);
   assert.ok(bf.some((r) => r.event === 'policy.ban.added' && r.remoteAddress === spreader), 'banned at the shared threshold');
-  assert.ok(failures.length <= 15, `banned by the 15th wrong password as in one process (${failures.length})`);
+  assert.ok(failures.length <= 15, `banned by the 15th wrong password as in one process (${failures.length}): ${JSON.stringify(bf.filter((r) => r.remoteAddress === spreader).map((r) => [r.event, r.worker, r.code]))}`);
 
   // The ban holds in both workers at once: every connection refused, on both.
   for (let i = 0; i < 6; i++) assert.equal(await refused(s.sftp, spreader), true, `connection ${i} refused`);
