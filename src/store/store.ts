@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { LIMITS } from '../config/limits.ts';
 import type { Config } from '../config/schema.ts';
 import { PortcullisError } from '../errors/index.ts';
 import { AuditRepository } from './audit-repository.ts';
@@ -83,6 +84,9 @@ export class Store {
         sqlite.pragma('synchronous = NORMAL');
         sqlite.pragma('busy_timeout = 5000');
         sqlite.pragma('foreign_keys = ON');
+        // better-sqlite3 builds SQLite with a 16 MiB page cache: filled by the audit rows every
+        // session appends, it was most of the memory kept after sessions closed (issue 21).
+        sqlite.pragma(`cache_size = -${LIMITS.sqliteCacheKiB}`);
         upToDate = sqliteUpToDate(sqlite);
         db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
       } else {
