@@ -98,6 +98,9 @@ export const LIMITS = {
   /** SQLite's page cache for the store (users, keys, the audit trail), KiB. SQLite's own default;
    * better-sqlite3 raises it to 16 MiB, which the appended audit rows filled (issue 21). */
   sqliteCacheKiB: 2_048,
+  /** After a connection closes, glibc's free memory is handed back to the system this much
+   * later (src/net/memory-trim.ts): at most one malloc_trim per interval, ms. */
+  memoryTrimDelayMs: 5_000,
   /** Idle time allowed on an authenticated connection with no transfer, ms. */
   idleTimeoutMs: { default: 900_000, min: 1_000, ceiling: 86_400_000 },
   /** Default and ceiling for simultaneous sessions of one user. */
