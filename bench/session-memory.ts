@@ -115,8 +115,12 @@ async function serve(): Promise<void> {
   const child = fork(import.meta.filename, ['--client'], { execArgv: ['--import', 'tsx'], stdio: 'inherit', env });
   const ask = (a: Ask) =>
     new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`client exited ${code}`)));
+      const exited = (code: number | null) => reject(new Error(`client exited ${code}`));
+      child.once('exit', exited);
+      child.once('message', () => {
+        child.off('exit', exited);
+        resolve();
+      });
       child.send(a);
     });
 
