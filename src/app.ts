@@ -22,6 +22,7 @@ import { loadIdentity, type Identity } from './identity/identity.ts';
 import { Admission } from './net/admission.ts';
 import type { ConnectionTally } from './net/connection-tally.ts';
 import type { SharedBans } from './policy/defender.ts';
+import { loadMallocTrim, MemoryTrim } from './net/memory-trim.ts';
 import { AccessPolicy } from './policy/access-policy.ts';
 import { MemorySessionCounter, type SessionCounter } from './policy/session-counter.ts';
 import { PortcullisError } from './errors/index.ts';
@@ -115,6 +116,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   // SECURITY: a ban (from this node, another one or the CLI) also ends the banned key's
   // connections still guessing: 30 connections opened before the ban must not go on trying.
   access.defender.onBanned((key) => admission.dropUnauthenticated(key, `banned: ${access.defender.banOf(key)?.reason ?? 'ban'}`));
+  // Native memory freed by closed connections goes back to the system (issue 21).
+  const mallocTrim = await loadMallocTrim();
+  const memoryTrim = mallocTrim ? new MemoryTrim(base.audit, mallocTrim) : null;
+  logger.debug(mallocTrim ? 'memory: free C heap pages are returned after connections close (glibc malloc_trim through node:ffi)' : 'memory: malloc_trim not reachable (not glibc, or no node:ffi); freed C heap pages stay with the allocator');
   // SECURITY: password checks queue with addresses the defender has scored behind clean ones,
   // so a brute force slows its own guesses, not the owner's login.
   const verification = { queue: new VerificationQueue(LIMITS.passwordVerifyConcurrency), laneOf: (address: string): Lane => (access.defender.scoreOf(address) > 0 ? 'suspect' : 'clean') };
@@ -191,6 +196,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     async close() {
       await Promise.all([...sessions.values()].map((s) => s.close()));
       admission.closeAll();
+      memoryTrim?.close();
       access.close();
       admission.close();
       storage.close();

@@ -99,6 +99,12 @@ export const LIMITS = {
   proxyHeaderTimeoutMs: 5_000,
   /** How long a server handing over (SIGUSR2) waits for its successor to be ready, ms. */
   handOverReadyMs: 60_000,
+  /** SQLite's page cache for the store (users, keys, the audit trail), KiB. SQLite's own default;
+   * better-sqlite3 raises it to 16 MiB, which the appended audit rows filled (issue 21). */
+  sqliteCacheKiB: 2_048,
+  /** After a connection closes, glibc's free memory is handed back to the system this much
+   * later (src/net/memory-trim.ts): at most one malloc_trim per interval, ms. */
+  memoryTrimDelayMs: 5_000,
   /** Idle time allowed on an authenticated connection with no transfer, ms. */
   idleTimeoutMs: { default: 900_000, min: 1_000, ceiling: 86_400_000 },
   /** Default and ceiling for simultaneous sessions of one user. */

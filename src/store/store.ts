@@ -107,6 +107,9 @@ export class Store {
         sqlite.pragma('synchronous = NORMAL');
         sqlite.pragma('busy_timeout = 5000');
         sqlite.pragma('foreign_keys = ON');
+        // better-sqlite3 builds SQLite with a 16 MiB page cache: filled by the audit rows every
+        // session appends, it was most of the memory kept after sessions closed (issue 21).
+        sqlite.pragma(`cache_size = -${LIMITS.sqliteCacheKiB}`);
         upToDate = sqliteUpToDate(sqlite);
         db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
       } else {
