@@ -399,6 +399,11 @@ export class LocalVfs implements Vfs {
     } finally {
       dir.release();
     }
+    return this.checkedInside(handle);
+  }
+
+  /** The handle, if its file is inside the home (SECURITY: checked on the descriptor); else closed, and the error. */
+  private async checkedInside(handle: FileHandle): Promise<FileHandle> {
     try {
       this.assertHandleInside(handle);
     } catch (err) {
@@ -413,13 +418,7 @@ export class LocalVfs implements Vfs {
     const real = await this.resolve(vpath, true);
     // SECURITY: O_NOFOLLOW — the path is already resolved; a symlink here means it was swapped.
     const handle = await wrap(() => fs.open(real, flags | constants.O_NOFOLLOW));
-    try {
-      this.assertHandleInside(handle);
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      throw err;
-    }
-    return handle;
+    return this.checkedInside(handle);
   }
 
   /**
