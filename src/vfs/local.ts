@@ -4,82 +4,15 @@
 // `resolve`); anything that lands outside the home is refused (ERR_VFS_ESCAPE) at the moment
 // it is used.
 import { randomBytes } from 'node:crypto';
-import fsCallbacks, { constants, readlinkSync, type Dirent, type Stats } from 'node:fs';
+import { constants, type Dirent, type Stats } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { LIMITS } from '../config/limits.ts';
 import { fromSystemError, PortcullisError } from '../errors/index.ts';
 import { FULL_CAPABILITIES, type OpenWriteOptions, type Vfs, type VfsAttributes, type VfsDirEntry, type VfsFile, type VfsStat, type VfsStatvfs, type VfsUpload, type WriteMode } from './vfs.ts';
+import { closeFd, fdPath, HAS_PROC_FD, HeldDir, lstatOrNull, O_PATH, openFd, wrap } from './held-dir.ts';
+import { applyAttributes, LocalFile, LocalUpload, toVfsStat } from './local-file.ts';
 import { parseVirtualPath, UPLOAD_TEMP_PREFIX, virtualDirname } from './virtual-path.ts';
-
-const HAS_PROC_FD = process.platform === 'linux';
-/** Linux O_PATH (the same value on every Linux architecture Node runs on); Node does not export it. */
-const O_PATH = 0o10000000;
-
-/**
- * A folder held open (O_PATH) and checked to be inside the home. Every name below it is
- * addressed as /proc/self/fd/N/name: the kernel looks the name up in the held folder itself,
- * whatever has been renamed or swapped for a symlink on the path since it was checked.
- * Shared by reference count (an open upload and the session's cache of recent folders may
- * hold the same one); the descriptor is closed when the last holder lets go.
- * A plain descriptor, not a FileHandle: closing an O_PATH descriptor never waits on the disk
- * (nothing to flush), so it is closed at once, without a thread-pool round trip; and one left
- * behind by a bug is closed when collected (`unreleased`) where a FileHandle would crash the
- * process (Node 26 makes a FileHandle closed by the collector an uncaught error).
- */
-class HeldDir {
-  private refs = 1;
-  constructor(
-    /** -1 where there is no /proc/self/fd (the real path is used instead). */
-    readonly fd: number,
-    readonly real: string,
-  ) {
-    if (fd >= 0) unreleased.register(this, fd, this);
-  }
-
-  at(name: string): string {
-    return this.fd >= 0 ? `/proc/self/fd/${this.fd}/${name}` : path.join(this.real, name);
-  }
-
-  retain(): this {
-    this.refs += 1;
-    return this;
-  }
-
-  release(): void {
-    this.refs -= 1;
-    if (this.refs !== 0 || this.fd < 0) return;
-    unreleased.unregister(this);
-    closeFd(this.fd);
-  }
-}
-
-function closeFd(fd: number): void {
-  try {
-    fsCallbacks.closeSync(fd);
-  } catch {
-    // EBADF cannot happen (each descriptor is closed once); nothing else is reported for O_PATH
-  }
-}
-
-const unreleased = new FinalizationRegistry<number>(closeFd);
-
-/** open(2) through the callback form, for a plain descriptor (see HeldDir). */
-function openFd(p: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) => fsCallbacks.open(p, flags, (err, fd) => (err ? reject(fromSystemError(err)) : resolve(fd))));
-}
-
-/** lstat answering null for a missing name. The callback form on purpose: the promise form
- * decorates every ENOENT with an async stack trace, which cost ~20 µs per new upload. */
-function lstatOrNull(p: string): Promise<Stats | null> {
-  return new Promise((resolve, reject) => {
-    fsCallbacks.lstat(p, (err, st) => {
-      if (!err) resolve(st);
-      else if (err.code === 'ENOENT') resolve(null);
-      else reject(fromSystemError(err));
-    });
-  });
-}
 
 /** The umask, read once at start (nothing in the server changes it). Should it change later,
  * uploads may get fewer permission bits than asked for, never more. Where it cannot be read
@@ -93,37 +26,6 @@ const PROCESS_UMASK = (() => {
     return 0o777;
   }
 })();
-
-export function toVfsStat(st: Stats): VfsStat {
-  return {
-    type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other',
-    size: st.size,
-    mode: st.mode & 0o777,
-    mtime: st.mtime,
-    atime: st.atime,
-    uid: st.uid,
-    gid: st.gid,
-    nlink: st.nlink,
-  };
-}
-
-/** Where a descriptor is now, as the kernel names it (null: it cannot tell). Synchronous on
- * purpose: /proc/self/fd/N is answered from the kernel's own tables (see assertHandleInside). */
-function fdPath(fd: number): string | null {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return null;
-  }
-}
-
-async function wrap<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw fromSystemError(err);
-  }
-}
 
 /** Bytes copied into open resumed uploads, per home real path (shared by all its sessions). */
 const resumeCopies = new Map<string, number>();
@@ -631,131 +533,5 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 export function assertNewName(vpath: string): void {
   if (CONTROL_CHARS.test(path.posix.basename(parseVirtualPath(vpath)))) {
     throw new PortcullisError('ERR_VFS_INVALID_PATH', 'a new name may not contain control characters (C0, C1 or DEL); rename it without them');
-  }
-}
-
-async function applyAttributes(target: string | FileHandle, attrs: VfsAttributes): Promise<void> {
-  const isHandle = typeof target !== 'string';
-  await wrap(async () => {
-    if (attrs.size !== undefined) await (isHandle ? target.truncate(attrs.size) : fs.truncate(target, attrs.size));
-    // SECURITY: permission bits only; setuid, setgid and sticky are never set by a client.
-    if (attrs.mode !== undefined) await (isHandle ? target.chmod(attrs.mode & 0o777) : fs.chmod(target, attrs.mode & 0o777));
-    if (attrs.atime !== undefined || attrs.mtime !== undefined) {
-      const st = isHandle ? await target.stat() : await fs.stat(target);
-      const atime = attrs.atime ?? st.atime;
-      const mtime = attrs.mtime ?? st.mtime;
-      await (isHandle ? target.utimes(atime, mtime) : fs.utimes(target, atime, mtime));
-    }
-  });
-}
-
-class LocalFile implements VfsFile {
-  protected closed = false;
-  /** Streams over the handle: each holds a reference that keeps `handle.close()` waiting
-   * until the stream itself closes, so they are destroyed first. */
-  private readonly streams = new Set<NodeJS.ReadableStream | NodeJS.WritableStream>();
-  constructor(protected readonly handle: FileHandle) {}
-
-  protected track<T extends NodeJS.ReadableStream | NodeJS.WritableStream>(stream: T): T {
-    this.streams.add(stream);
-    stream.once('close', () => this.streams.delete(stream));
-    return stream;
-  }
-
-  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
-    const { bytesRead } = await wrap(() => this.handle.read(buffer, offset, length, position));
-    return bytesRead;
-  }
-
-  async stat(): Promise<VfsStat> {
-    return toVfsStat(await wrap(() => this.handle.stat()));
-  }
-
-  createReadStream(start: number): NodeJS.ReadableStream {
-    return this.track(this.handle.createReadStream({ start, autoClose: false, highWaterMark: 256 * 1024 }));
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all(
-      [...this.streams].map(
-        (st) =>
-          new Promise<void>((resolve) => {
-            st.once('close', () => resolve());
-            (st as unknown as { destroy(): void }).destroy();
-          }),
-      ),
-    );
-    await this.handle.close().catch(() => undefined);
-  }
-}
-
-class LocalUpload extends LocalFile implements VfsUpload {
-  private settled = false;
-
-  constructor(
-    handle: FileHandle,
-    private readonly dir: HeldDir,
-    private readonly tempName: string,
-    private readonly finalName: string,
-    private appendAt: number | null,
-    private readonly release: () => void,
-  ) {
-    super(handle);
-  }
-
-  async write(buffer: Buffer, position: number): Promise<number> {
-    let pos = position;
-    if (this.appendAt !== null) {
-      pos = this.appendAt;
-      this.appendAt += buffer.length;
-    }
-    const { bytesWritten } = await wrap(() => this.handle.write(buffer, 0, buffer.length, pos));
-    return bytesWritten;
-  }
-
-  async truncate(size: number): Promise<void> {
-    await wrap(() => this.handle.truncate(size));
-  }
-
-  async sync(): Promise<void> {
-    await wrap(() => this.handle.sync());
-  }
-
-  createWriteStream(start: number): NodeJS.WritableStream {
-    const pos = this.appendAt ?? start;
-    return this.track(this.handle.createWriteStream({ start: pos, autoClose: false, highWaterMark: 256 * 1024 }));
-  }
-
-  async setAttributes(attrs: VfsAttributes): Promise<void> {
-    await applyAttributes(this.handle, attrs);
-  }
-
-  async commit(): Promise<void> {
-    if (this.settled) throw new PortcullisError('ERR_SESSION_CLOSED', 'upload already finished');
-    this.settled = true;
-    try {
-      // No fsync here (as vsftpd and OpenSSH): rename-over-old is safe against a killed
-      // process; clients that want durability send fsync@openssh.com.
-      await this.close();
-      await fs.rename(this.dir.at(this.tempName), this.dir.at(this.finalName));
-    } catch (err) {
-      await this.close();
-      await fs.unlink(this.dir.at(this.tempName)).catch(() => undefined);
-      throw fromSystemError(err);
-    } finally {
-      this.dir.release();
-      this.release();
-    }
-  }
-
-  async abort(): Promise<void> {
-    if (this.settled) return;
-    this.settled = true;
-    await this.close();
-    await fs.unlink(this.dir.at(this.tempName)).catch(() => undefined);
-    this.dir.release();
-    this.release();
   }
 }
