@@ -8,13 +8,14 @@
 // killed across workers from the CLI; SIGTERM stops everything.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import ssh2 from 'ssh2';
 import { BIN, runCli } from '../helpers/cli.ts';
-import { makeTempDir } from '../helpers/server.ts';
+import { execFileAsync, makeTempDir } from '../helpers/server.ts';
 import { prepareTransfers, run, SERVE_CONFIG, SSH, type TransferFixture } from '../operations/transfers.ts';
 
 const PASSWORD = 'correct horse battery';
@@ -264,6 +265,64 @@ test('workers: 2 attacks: the connection caps and the pre-authentication gate ho
     await h.closed;
   }
   assert.ok(await within(5_000, async () => !(await refused(s.sftp, '127.0.0.61'))), 'admitted again once the sessions closed');
+});
+
+test('workers: 2 attack: the disk under the primary\'s trail fills up: both workers refuse new sessions until it has room, and the refusals are written after', { timeout: 180_000 }, async (t) => {
+  assert.equal(process.getuid?.(), 0, 'this test mounts a tmpfs: run it as root (CI does)');
+  // Not makeTempDir: the mount must go after the server has stopped, and the folder after it.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'portcullis-workers-diskfull-'));
+  const trailDir = path.join(dir, 'data', 'audit');
+  let mounted = false;
+  const cleanUp = async () => {
+    if (mounted) await execFileAsync('umount', ['-l', trailDir]);
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  };
+  let s: Served;
+  try {
+    await prepareTransfers(dir);
+    // The trail written so far (the CLI's user add) moves onto a 256 KiB tmpfs.
+    await rename(trailDir, `${trailDir}.before`);
+    await mkdir(trailDir, { mode: 0o700 });
+    await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', trailDir]);
+    mounted = true;
+    await cp(`${trailDir}.before`, trailDir, { recursive: true });
+    await writeFile(path.join(dir, 'portcullis.yaml'), `${SERVE_CONFIG.replace(/^ftps: .*\n/m, '')}workers: 2\nftps: { address: 127.0.0.1, port: 0, implicitPort: 0, passivePorts: "40200-40299" }\nrateLimits: { connectionsPerSecond: 0 }\n`);
+    s = await serve(t, dir);
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+  t.after(async () => {
+    if (s.proc.exitCode === null) s.proc.kill('SIGKILL');
+    await s.exited;
+    await cleanUp();
+  });
+  const first = await session(s.sftp, '127.0.0.70');
+  assert.equal(first.ok, true, 'a session works before');
+  if (first.ok) first.end();
+
+  // Fill the file system: the primary's writer gets ENOSPC on its next append.
+  await writeFile(path.join(trailDir, 'filler'), Buffer.alloc(1024 * 1024)).catch((err: NodeJS.ErrnoException) => assert.equal(err.code, 'ENOSPC'));
+  assert.ok(await within(20_000, async () => {
+    const one = await session(s.sftp, '127.0.0.70');
+    if (one.ok) one.end();
+    return !one.ok;
+  }), 'the trail noticed the full disk: a session is refused');
+  // Every new session now, on both workers in turn, is refused.
+  for (let i = 0; i < 4; i++) {
+    const one = await session(s.sftp, '127.0.0.70');
+    if (one.ok) one.end();
+    assert.equal(one.ok, false, `session ${i + 1} refused while the trail cannot be written`);
+  }
+  await rm(path.join(trailDir, 'filler'));
+  assert.ok(await within(30_000, async () => {
+    const one = await session(s.sftp, '127.0.0.70');
+    if (one.ok) one.end();
+    return one.ok;
+  }), 'sessions start again once there is room');
+  const recs = await trailWhen(dir, (r) => r.some((x) => x.event === 'audit.storage.recovered'));
+  const refusedOn = workersOf(recs, (r) => r.event === 'session.refused' && r.code === 'ERR_AUDIT_UNAVAILABLE');
+  assert.deepEqual([...refusedOn].sort(), [1, 2], `both workers refused, and their refusals were written once there was room: ${[...refusedOn].join(',')}`);
 });
 
 test('workers: 2: a worker killed with SIGKILL is replaced, the other serves meanwhile', { timeout: 180_000 }, async (t) => {
