@@ -321,12 +321,13 @@ export async function startServer(loaded: LoadedConfig, out: (line: string) => v
 
 /**
  * A worker (workers > 1): its adapters and core only. It drains like one process on `stop`,
- * tells the primary how many connections and sessions it holds, and reloads what a reload
+ * tells the primary how many sessions it holds (its connections are counted by the primary's
+ * tally), and reloads what a reload
  * reloads in one process (the TLS certificate, the live keys).
  */
 function startedWorker(core: Core, adapters: ProtocolAdapter[], listeners: BoundListener[], link: WorkerLink, idle: { alerts: Alerts; doctor: DoctorSchedule; scans: ScanSchedule }): RunningServer {
   const { config } = core;
-  const stats = setInterval(() => link.stats(core.admission.connectionCount, core.sessions.size), LIMITS.workerStatsMs);
+  const stats = setInterval(() => link.stats(core.sessions.size), LIMITS.workerStatsMs);
   stats.unref();
   let stopping: Promise<void> | null = null;
   let endDrain: (() => void) | undefined;

@@ -25,7 +25,6 @@ import { CHANNEL, isOurs, type PrimaryNotice, type PrimaryRequests, type Reply, 
 
 export interface WorkerState {
   worker: Worker;
-  connections: number;
   sessions: number;
   listeners: { name: string; scheme: string; address: string; port: number }[] | null;
 }
@@ -51,14 +50,14 @@ export class WorkerHub implements SharedPolicy {
     /** Redis shares slots, scores and rates (the workers use it directly). */
     private readonly viaRedis: SharedPolicy | null = null,
     /** The node's connection caps and pre-authentication gate, counted once for every worker. */
-    readonly tally: LocalTally | null = null,
+    readonly tally: LocalTally,
     /** The primary's trail: while it cannot be written, workers refuse new sessions as it does. */
     private readonly trail: { readonly accepting: boolean; onNotice(fn: (r: AuditRecord) => void): () => void } | null = null,
     private readonly now: () => number = Date.now,
   ) {
     // SECURITY: the pre-authentication gate's fairness evicts the oldest waiting connection of
     // the heaviest address, whichever worker holds it.
-    tally?.onEvict((id, reason) => {
+    tally.onEvict((id, reason) => {
       const w = this.workers.get(this.connections.get(id) ?? -1);
       if (w) this.send(w.worker, { kind: 'conn.evict', id, reason });
     });
@@ -89,7 +88,7 @@ export class WorkerHub implements SharedPolicy {
 
   /** A forked worker: its messages are answered from now on; its slots go when it exits. */
   attach(worker: Worker): void {
-    this.workers.set(worker.id, { worker, connections: 0, sessions: 0, listeners: null });
+    this.workers.set(worker.id, { worker, sessions: 0, listeners: null });
     worker.on('message', (m: unknown) => this.receive(worker, m));
   }
 
@@ -99,7 +98,7 @@ export class WorkerHub implements SharedPolicy {
     for (const [id, w] of this.connections) {
       if (w !== workerId) continue;
       this.connections.delete(id);
-      this.tally?.leave(id);
+      this.tally.leave(id);
     }
     for (const [id, s] of this.slots) {
       if (s.worker !== workerId) continue;
@@ -149,16 +148,16 @@ export class WorkerHub implements SharedPolicy {
         return;
       case 'stats': {
         const w = this.workers.get(worker.id);
-        if (w) Object.assign(w, { connections: msg.connections, sessions: msg.sessions });
+        if (w) w.sessions = msg.sessions;
         return;
       }
       case 'conn.authenticated':
-        if (this.connections.get(msg.id) === worker.id) this.tally?.authenticated(msg.id);
+        if (this.connections.get(msg.id) === worker.id) this.tally.authenticated(msg.id);
         return;
       case 'conn.leave':
         if (this.connections.get(msg.id) !== worker.id) return;
         this.connections.delete(msg.id);
-        this.tally?.leave(msg.id);
+        this.tally.leave(msg.id);
         return;
       case 'ready': {
         const w = this.workers.get(worker.id);
@@ -202,7 +201,6 @@ export class WorkerHub implements SharedPolicy {
           value = {};
           break;
         case 'conn.enter': {
-          if (!this.tally) throw new PortcullisError('ERR_INTERNAL', 'the primary counts no connections');
           // A worker that died while asking holds nothing: not counted.
           if (!this.workers.has(worker.id) || this.connections.has(req.id)) throw new PortcullisError('ERR_INTERNAL', 'connection not counted');
           const d = this.tally.enter(req.id, req.key, req.address);
@@ -282,8 +280,9 @@ export class WorkerHub implements SharedPolicy {
     return (await this.askAll('reload', {})).map((r) => ({ worker: r.worker, ...(r.value ? { outcome: r.value.outcome } : { error: r.error?.message ?? 'no answer' }) }));
   }
 
+  /** Every worker's open connections, as the node's tally counts them. */
   get connectionCount(): number {
-    return [...this.workers.values()].reduce((n, w) => n + w.connections, 0);
+    return this.tally.total;
   }
 
   get sessionCount(): number {

@@ -38,7 +38,7 @@ export type WorkerNotice =
   | { ch: typeof CHANNEL; kind: 'conn.authenticated'; id: string }
   | { ch: typeof CHANNEL; kind: 'conn.leave'; id: string }
   | { ch: typeof CHANNEL; kind: 'policy.changed' }
-  | { ch: typeof CHANNEL; kind: 'stats'; connections: number; sessions: number }
+  | { ch: typeof CHANNEL; kind: 'stats'; sessions: number }
   | { ch: typeof CHANNEL; kind: 'ready'; listeners: { name: string; scheme: string; address: string; port: number }[] };
 
 export type PrimaryNotice =

@@ -76,8 +76,8 @@ export class WorkerLink implements SharedPolicy {
     this.notify({ kind: 'ready', listeners });
   }
 
-  stats(connections: number, sessions: number): void {
-    this.notify({ kind: 'stats', connections, sessions });
+  stats(sessions: number): void {
+    this.notify({ kind: 'stats', sessions });
   }
 
   private receive(m: unknown): void {
