@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import pg from 'pg';
@@ -20,6 +19,7 @@ import { currentCode } from '../../src/auth/mfa/mfa-service.ts';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { ssh2PasswordAndCode } from '../mfa/helpers.ts';
 import { makeTempDir } from '../helpers/server.ts';
+import { refusedBeforeGreeting as refused, sftpSession } from '../helpers/probes.ts';
 import { BUCKET, CREDENTIALS, startS3 } from '../storage/s3-server.ts';
 
 const PG_URL = process.env.PORTCULLIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -72,39 +72,10 @@ function sftpFile(port: number, from: string, op: { write: Buffer } | { read: tr
   });
 }
 
+const session = (port: number, from: string) => sftpSession(port, from, 'alice', PASSWORD);
 const loginWithCode = (port: number, from: string, code: string) => ssh2PasswordAndCode({ port, from, user: 'bob', password: PASSWORD, code });
 
-/** An SFTP session (password login, sftp subsystem), or why there is none. */
-function session(port: number, from: string): Promise<{ ok: true; end: () => void; closed: Promise<void> } | { ok: false; why: string }> {
-  return new Promise((resolve) => {
-    const c = new ssh2.Client();
-    c.on('ready', () =>
-      c.sftp((err) => {
-        if (err) {
-          c.end();
-          resolve({ ok: false, why: `sftp: ${err.message}` });
-        } else resolve({ ok: true, end: () => c.end(), closed: new Promise((r) => c.on('close', () => r())) });
-      }),
-    );
-    c.on('error', (e) => resolve({ ok: false, why: `${(e as { level?: string }).level ?? ''} ${e.message}` }));
-    c.connect({ host: '127.0.0.1', port, localAddress: from, username: 'alice', password: PASSWORD, readyTimeout: 15_000 });
-  });
-}
 
-/** True when a connection from `from` is refused before any greeting. */
-function refused(port: number, from: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1', localAddress: from });
-    let got = '';
-    s.on('data', (c: Buffer) => {
-      got += c.toString();
-      s.destroy();
-    });
-    s.on('error', () => undefined);
-    s.on('close', () => resolve(got === ''));
-    s.setTimeout(3_000, () => s.destroy());
-  });
-}
 
 async function within(ms: number, f: () => Promise<boolean>): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await f()) return true;

@@ -16,9 +16,11 @@ import { test, type TestContext } from 'node:test';
 import ssh2 from 'ssh2';
 import { BIN, runCli } from '../helpers/cli.ts';
 import { execFileAsync, makeTempDir } from '../helpers/server.ts';
+import { refusedBeforeGreeting as refused, sftpSession } from '../helpers/probes.ts';
 import { prepareTransfers, run, SERVE_CONFIG, SSH, type TransferFixture } from '../operations/transfers.ts';
 
 const PASSWORD = 'correct horse battery';
+const session = (port: number, from: string, user = 'alice', password = PASSWORD) => sftpSession(port, from, user, password);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Served {
@@ -129,22 +131,6 @@ test('workers: 2: OpenSSH sftp and lftp transfers are served by both workers, on
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'worker stopped with the primary');
 });
 
-/** An SFTP session (password login, sftp subsystem), or why there is none. */
-function session(port: number, from: string, user = 'alice', password = PASSWORD): Promise<{ ok: true; end: () => void; closed: Promise<void> } | { ok: false; why: string }> {
-  return new Promise((resolve) => {
-    const c = new ssh2.Client();
-    c.on('ready', () =>
-      c.sftp((err) => {
-        if (err) {
-          c.end();
-          resolve({ ok: false, why: `sftp: ${err.message}` });
-        } else resolve({ ok: true, end: () => c.end(), closed: new Promise((r) => c.on('close', () => r())) });
-      }),
-    );
-    c.on('error', (e) => resolve({ ok: false, why: e.message }));
-    c.connect({ host: '127.0.0.1', port, localAddress: from, username: user, password, readyTimeout: 15_000 });
-  });
-}
 
 /** One wrong password in one connection. */
 function guess(port: number, from: string, i: number): Promise<void> {
@@ -160,20 +146,6 @@ function guess(port: number, from: string, i: number): Promise<void> {
   });
 }
 
-/** True when a connection from `from` is refused before any greeting. */
-function refused(port: number, from: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1', localAddress: from });
-    let got = '';
-    sock.on('data', (c: Buffer) => {
-      got += c.toString();
-      sock.destroy();
-    });
-    sock.on('error', () => undefined);
-    sock.on('close', () => resolve(got === ''));
-    sock.setTimeout(3_000, () => sock.destroy());
-  });
-}
 
 test('workers: 2 attacks: session cap across workers, a brute force spread over workers, a ban in every worker at once', { timeout: 180_000 }, async (t) => {
   // The defender on (threshold 15, a wrong password scores 1), the poll of the store slow (60 s),
