@@ -57,25 +57,22 @@ function readSecret(file: string): Buffer {
 }
 
 /**
- * A new host key pair in OpenSSH format, checked before use: ssh2's generator now and then
- * (about 1 in 250 ed25519 keys) writes a private key that its own parser rejects, which would
- * make the first start fail. Each candidate must parse, sign, and verify with its public half.
+ * A new host key pair in OpenSSH format, checked before use: it must parse, sign, and verify
+ * with its public half. (ssh2's generator used to write one ed25519 key in 256 with its public
+ * half cut short: patches/README.md, part 5; the check stays, as a start that fails is better
+ * than a server no client can verify.)
  */
 export function generateHostKeyPair(type: HostKey['type']): { private: string; public: string } {
-  for (let attempt = 0; attempt < 32; attempt++) {
-    // ssh2 is loaded here, on first use: the CLI's commands that open the store (user list, …)
-    // load this module but never generate a key, and loading ssh2 is ~40 ms of their start-up.
-    const { utils } = createRequire(import.meta.url)('ssh2') as typeof ssh2;
-    const pair = type === 'ed25519' ? utils.generateKeyPairSync('ed25519') : utils.generateKeyPairSync('rsa', { bits: LIMITS.rsaHostKeyBits });
-    const priv = parseSshKey(pair.private);
-    const pub = parseSshKey(pair.public);
-    if (!priv || !pub || !priv.isPrivateKey()) continue;
-    const probe = Buffer.from('portcullis host key check');
-    const sig = priv.sign(probe);
-    if (sig instanceof Error || pub.verify(probe, sig) !== true) continue;
-    return pair;
-  }
-  throw new PortcullisError('ERR_IDENTITY_UNREADABLE', `could not generate a usable ${type} host key`);
+  // ssh2 is loaded here, on first use: the CLI's commands that open the store (user list, …)
+  // load this module but never generate a key, and loading ssh2 is ~40 ms of their start-up.
+  const { utils } = createRequire(import.meta.url)('ssh2') as typeof ssh2;
+  const pair = type === 'ed25519' ? utils.generateKeyPairSync('ed25519') : utils.generateKeyPairSync('rsa', { bits: LIMITS.rsaHostKeyBits });
+  const priv = parseSshKey(pair.private);
+  const pub = parseSshKey(pair.public);
+  const probe = Buffer.from('portcullis host key check');
+  const sig = priv?.isPrivateKey() ? priv.sign(probe) : null;
+  if (!pub || !sig || sig instanceof Error || pub.verify(probe, sig) !== true) throw new PortcullisError('ERR_IDENTITY_UNREADABLE', `the new ${type} host key does not parse, sign and verify: report it (ssh2's key generator)`);
+  return pair;
 }
 
 function loadHostKey(type: HostKey['type'], file: string, created: string[]): HostKey {
