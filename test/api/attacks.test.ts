@@ -159,6 +159,19 @@ test('hostile bodies: oversized, malformed, duplicate keys, wrong content type, 
   assert.equal((await f.srv.server.core.store.users.list()).length, 0, 'no hostile body created a user');
 });
 
+/** The store's records under `prefix` once `ready` holds (the trail's store writes are batched:
+ * a record may reach the store a moment after the reply), or as they are after 5 s. */
+async function searchWhen<T extends object>(f: { srv: { server: { core: { store: { audit: { search(q: object): Promise<unknown[]> } } } } } }, prefix: string, ready: (recs: T[]) => boolean): Promise<T[]> {
+  let recs: T[] = [];
+  for (let i = 0; i < 50; i++) {
+    recs = (await f.srv.server.core.store.audit.search({ eventPrefix: prefix })) as T[];
+    if (ready(recs)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return recs;
+}
+const failures = (f: Parameters<typeof searchWhen>[0], ready: (recs: { remoteAddress: string }[]) => boolean) => searchWhen<{ remoteAddress: string }>(f, 'auth.failed', ready);
+
 test('token brute force: the defender bans the address, and a valid token from it is refused', async (t) => {
   const f = await startApi(t, { defender: { enabled: true, threshold: 5 } });
   const token = await f.token('admin', 'users:read');
@@ -169,21 +182,9 @@ test('token brute force: the defender bans the address, and a valid token from i
   const r = await f.call('GET', '/v1/users', { token });
   assert.equal(r.status, 403);
   assert.equal(r.code, 'ERR_ADMISSION_BANNED');
-  const bans = (await f.srv.server.core.store.audit.search({ eventPrefix: 'policy.ban.added' })) as unknown as { remoteAddress: string; source: string }[];
+  const bans = await searchWhen<{ remoteAddress: string; source: string }>(f, 'policy.ban.added', (recs) => recs.length > 0);
   assert.deepEqual(bans.map((b) => [b.remoteAddress, b.source]), [['127.0.0.1', 'defender']]);
 });
-
-/** The trail's auth.failed records once `ready` holds (its store writes are batched: the last
- * failure may reach the store a moment after the reply), or as they are after 5 s. */
-async function failures(f: { srv: { server: { core: { store: { audit: { search(q: object): Promise<unknown[]> } } } } } }, ready: (recs: { remoteAddress: string }[]) => boolean): Promise<{ remoteAddress: string }[]> {
-  let recs: { remoteAddress: string }[] = [];
-  for (let i = 0; i < 50; i++) {
-    recs = (await f.srv.server.core.store.audit.search({ eventPrefix: 'auth.failed' })) as { remoteAddress: string }[];
-    if (ready(recs)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return recs;
-}
 
 test('X-Forwarded-For is ignored unless the peer is a configured proxy', async (t) => {
   // no trusted proxy: the header changes nothing (the token is bound to 203.0.113.7; the socket is 127.0.0.1)
